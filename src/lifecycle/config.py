@@ -1,0 +1,325 @@
+"""params.yaml -> typed, validated settings.
+
+Every section is a pydantic model that forbids unknown keys, so a typo such as
+`train.learning_rat` stops the pipeline with a message naming the key instead of
+being silently ignored. Each stage reads only its own section (rule 2 of the design):
+`load_params()` validates the whole file, but a stage asks for e.g. `.train` alone.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated, Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+
+from lifecycle.errors import LifecycleError
+from lifecycle.paths import PARAMS
+
+
+class Strict(BaseModel):
+    """Base for every settings block: unknown keys are errors, values are immutable."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+# --- sources (collect) --------------------------------------------------------------
+
+
+class BuiltinSource(Strict):
+    """A table shipped inside an installed Python package (no download at run time)."""
+
+    kind: Literal["builtin"]
+    package: str
+    table: str
+    sample_rows: Annotated[int, Field(gt=0)] | None = None
+
+
+class CsvSource(Strict):
+    """A local CSV file."""
+
+    kind: Literal["csv"]
+    path: str
+    sample_rows: Annotated[int, Field(gt=0)] | None = None
+    separator: str = ","
+    encoding: str = "utf-8"
+
+
+class ParquetSource(Strict):
+    """A local Parquet file."""
+
+    kind: Literal["parquet"]
+    path: str
+    sample_rows: Annotated[int, Field(gt=0)] | None = None
+
+
+SourceSettings = Annotated[BuiltinSource | CsvSource | ParquetSource, Field(discriminator="kind")]
+
+
+class CollectSettings(Strict):
+    """Options for the collect stage that are not tied to one source."""
+
+    sample_seed: int = 0
+
+
+# --- preprocess ---------------------------------------------------------------------
+
+
+class JoinSettings(Strict):
+    """A left/inner join of another source onto the base table."""
+
+    source: str
+    keys: list[str] = Field(min_length=1)
+    how: Literal["left", "inner"] = "left"
+    drop: list[str] = []
+    unique: bool = True
+
+
+class Timestamp(Strict):
+    """A point in time: a datetime column plus minute offsets read from numeric columns."""
+
+    column: str
+    plus_minutes: list[str] = []
+
+
+class ContextCount(Strict):
+    """Number of rows sharing the same group, e.g. flights scheduled per airport and hour."""
+
+    name: str
+    kind: Literal["count"]
+    group_by: list[str] = Field(min_length=1)
+
+
+class ContextPastMean(Strict):
+    """Mean of `value` over earlier rows of the group that were observed before the row's time.
+
+    A row at time t sees the rows whose `event_time` lies in [t - lead - window, t - lead):
+    strictly the past, so the feature is known when the prediction is made.
+    """
+
+    name: str
+    kind: Literal["past_mean"]
+    group_by: list[str] = Field(min_length=1)
+    value: str
+    event_time: Timestamp
+    row_time: Timestamp
+    lead_minutes: Annotated[int, Field(ge=0)] = 60
+    window_minutes: Annotated[int, Field(gt=0)] = 120
+
+
+ContextSettings = Annotated[ContextCount | ContextPastMean, Field(discriminator="kind")]
+
+
+class TargetSettings(Strict):
+    """Which column is the label; with `threshold`, the label is `column > threshold`."""
+
+    column: str
+    name: str = "target"
+    threshold: float | None = None
+
+
+class SplitSettings(Strict):
+    """How rows are split into train and test; the split comes before anything is fitted."""
+
+    method: Literal["time", "random", "stratified"] = "time"
+    time_column: str | None = None
+    cutoff: str | None = None
+    test_fraction: Annotated[float, Field(gt=0, lt=1)] = 0.2
+    seed: int = 0
+
+    @model_validator(mode="after")
+    def _time_split_needs_column_and_cutoff(self) -> SplitSettings:
+        if self.method == "time" and (self.time_column is None or self.cutoff is None):
+            raise ValueError("split.method 'time' needs split.time_column and split.cutoff")
+        return self
+
+
+class PreprocessSettings(Strict):
+    """Joins, type coercion, context features, target and split."""
+
+    base: str
+    joins: list[JoinSettings] = []
+    dtypes: dict[str, Literal["datetime", "float", "int", "string", "category", "bool"]] = {}
+    context: list[ContextSettings] = []
+    target: TargetSettings
+    outcome_columns: list[str] = []
+    split: SplitSettings
+
+
+# --- featurize ----------------------------------------------------------------------
+
+DatetimePart = Literal["hour", "day_of_week", "day_of_year", "month", "day", "year", "minute"]
+
+
+class DatetimeSettings(Strict):
+    """Datetime columns become numeric parts, read in the given time zone."""
+
+    parts: list[DatetimePart] = ["hour", "day_of_week", "month"]
+    timezone: str | None = None
+
+
+class DifferenceFeature(Strict):
+    """A new numeric column `left - right`, e.g. plane age = flight year - build year."""
+
+    name: str
+    left: str
+    right: str
+
+
+class FeaturizeSettings(Strict):
+    """How raw columns become model inputs; fitted on the train split only."""
+
+    exclude: list[str] = []
+    categorical_encoding: Literal["onehot", "ordinal"] = "onehot"
+    max_categories: Annotated[int, Field(ge=2)] = 30
+    min_frequency: Annotated[int, Field(ge=1)] = 10
+    scale_numeric: bool = True
+    numeric_imputation: Literal["median", "mean"] = "median"
+    datetime: DatetimeSettings = DatetimeSettings()
+    differences: list[DifferenceFeature] = []
+
+
+# --- train --------------------------------------------------------------------------
+
+
+class LogisticRegressionParams(Strict):
+    C: Annotated[float, Field(gt=0)] = 1.0
+    max_iter: Annotated[int, Field(gt=0)] = 1000
+    class_weight: Literal["balanced"] | None = None
+
+
+class DecisionTreeParams(Strict):
+    max_depth: Annotated[int, Field(gt=0)] | None = 8
+    min_samples_leaf: Annotated[int, Field(gt=0)] = 50
+    criterion: Literal["gini", "entropy", "log_loss"] = "gini"
+    class_weight: Literal["balanced"] | None = None
+
+
+class RandomForestParams(Strict):
+    n_estimators: Annotated[int, Field(gt=0)] = 100
+    max_depth: Annotated[int, Field(gt=0)] | None = 12
+    min_samples_leaf: Annotated[int, Field(gt=0)] = 20
+    max_features: float | Literal["sqrt", "log2"] = "sqrt"
+    max_samples: Annotated[float, Field(gt=0, le=1)] | None = None
+    class_weight: Literal["balanced", "balanced_subsample"] | None = None
+    n_jobs: int = 2
+
+
+class HistGradientBoostingParams(Strict):
+    learning_rate: Annotated[float, Field(gt=0)] = 0.1
+    max_iter: Annotated[int, Field(gt=0)] = 300
+    max_leaf_nodes: Annotated[int, Field(ge=2)] | None = 31
+    max_depth: Annotated[int, Field(gt=0)] | None = None
+    min_samples_leaf: Annotated[int, Field(gt=0)] = 20
+    l2_regularization: Annotated[float, Field(ge=0)] = 0.0
+    max_bins: Annotated[int, Field(ge=2, le=255)] = 255
+    early_stopping: bool = True
+    validation_fraction: Annotated[float, Field(gt=0, lt=1)] = 0.1
+    n_iter_no_change: Annotated[int, Field(gt=0)] = 20
+    class_weight: Literal["balanced"] | None = None
+
+
+class MlpParams(Strict):
+    hidden_layer_sizes: list[Annotated[int, Field(gt=0)]] = [64, 32]
+    alpha: Annotated[float, Field(ge=0)] = 1e-4
+    learning_rate_init: Annotated[float, Field(gt=0)] = 1e-3
+    batch_size: Annotated[int, Field(gt=0)] = 256
+    max_iter: Annotated[int, Field(gt=0)] = 30
+    early_stopping: bool = True
+    validation_fraction: Annotated[float, Field(gt=0, lt=1)] = 0.1
+    n_iter_no_change: Annotated[int, Field(gt=0)] = 5
+
+
+ModelFamily = Literal[
+    "logistic_regression", "decision_tree", "random_forest", "hist_gradient_boosting", "mlp"
+]
+
+
+class TrainSettings(Strict):
+    """The model family and every hyper-parameter of every family, plus CV and the seed."""
+
+    model: ModelFamily = "hist_gradient_boosting"
+    seed: int = 0
+    cv_folds: Annotated[int, Field(ge=2)] = 3
+    logistic_regression: LogisticRegressionParams = LogisticRegressionParams()
+    decision_tree: DecisionTreeParams = DecisionTreeParams()
+    random_forest: RandomForestParams = RandomForestParams()
+    hist_gradient_boosting: HistGradientBoostingParams = HistGradientBoostingParams()
+    mlp: MlpParams = MlpParams()
+
+
+# --- evaluate / package -------------------------------------------------------------
+
+
+class EvaluateSettings(Strict):
+    """Test-set evaluation: decision threshold and the size of the plots and importance."""
+
+    threshold: Annotated[float, Field(gt=0, lt=1)] = 0.5
+    curve_points: Annotated[int, Field(ge=10)] = 200
+    calibration_bins: Annotated[int, Field(ge=2)] = 10
+    importance_rows: Annotated[int, Field(gt=0)] = 5000
+    importance_repeats: Annotated[int, Field(gt=0)] = 3
+    seed: int = 0
+
+
+class PackageSettings(Strict):
+    """What the packaged model does with rows unlike anything seen in training."""
+
+    unknown_category: Literal["reject", "accept"] = "reject"
+
+
+class Params(Strict):
+    """The whole params.yaml."""
+
+    sources: dict[str, SourceSettings] = Field(min_length=1)
+    collect: CollectSettings = CollectSettings()
+    preprocess: PreprocessSettings
+    featurize: FeaturizeSettings = FeaturizeSettings()
+    train: TrainSettings = TrainSettings()
+    evaluate: EvaluateSettings = EvaluateSettings()
+    package: PackageSettings = PackageSettings()
+
+    @model_validator(mode="after")
+    def _sources_referenced_exist(self) -> Params:
+        known = set(self.sources)
+        named = [self.preprocess.base, *(join.source for join in self.preprocess.joins)]
+        for name in named:
+            if name not in known:
+                raise ValueError(
+                    f"preprocess refers to source {name!r}, but sources defines only {sorted(known)}"
+                )
+        return self
+
+
+def _describe(error: ValidationError) -> str:
+    """One line per problem, each naming the dotted params key."""
+    lines = []
+    for item in error.errors():
+        key = ".".join(str(part) for part in item["loc"] if not str(part).startswith("function-"))
+        message = item["msg"]
+        if item["type"] == "extra_forbidden":
+            message = "unknown key (check the spelling against params.yaml's documented keys)"
+        lines.append(f"{key or '<root>'}: {message}")
+    return "; ".join(lines)
+
+
+def parse_params(raw: object) -> Params:
+    """Validate an already-parsed params mapping, raising `LifecycleError` naming each bad key."""
+    if not isinstance(raw, dict):
+        raise LifecycleError("params must be a mapping of sections (sources, preprocess, ...)")
+    try:
+        return Params.model_validate(raw)
+    except ValidationError as error:
+        raise LifecycleError(f"invalid params: {_describe(error)}") from None
+
+
+def load_params(path: Path = PARAMS) -> Params:
+    """Read and validate params.yaml."""
+    if not path.is_file():
+        raise LifecycleError(f"params file not found: {path}")
+    try:
+        raw = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except yaml.YAMLError as error:
+        raise LifecycleError(f"{path} is not valid YAML: {error}") from None
+    return parse_params(raw)

@@ -1,0 +1,52 @@
+"""Every path a stage reads or writes, relative to the repository root.
+
+dvc.yaml names the same paths; `tests/test_dvc_yaml.py` keeps the two in step.
+"""
+
+from pathlib import Path
+
+PARAMS = Path("params.yaml")
+
+RAW_DIR = Path("data/raw")
+INTERIM_DIR = Path("data/interim")
+FEATURES_DIR = Path("data/features")
+EVALUATION_DIR = Path("data/evaluation")
+MODELS_DIR = Path("models")
+METRICS_DIR = Path("metrics")
+PLOTS_DIR = METRICS_DIR / "plots"
+FIGURES_DIR = Path("reports/figures")
+
+COLLECT_SUMMARY = METRICS_DIR / "collect.json"
+INTERIM_TRAIN = INTERIM_DIR / "train.parquet"
+INTERIM_TEST = INTERIM_DIR / "test.parquet"
+INTERIM_ROLES = INTERIM_DIR / "roles.json"
+PREPROCESS_REPORT = METRICS_DIR / "preprocess.json"
+
+FEATURES_TRAIN = FEATURES_DIR / "train.parquet"
+FEATURES_TEST = FEATURES_DIR / "test.parquet"
+FEATURE_ROLES = FEATURES_DIR / "roles.json"
+FEATURIZER = MODELS_DIR / "featurizer.joblib"
+
+MODEL = MODELS_DIR / "model.joblib"
+TRAIN_METRICS = METRICS_DIR / "train.json"
+TRAIN_LIVE_DIR = METRICS_DIR / "train_live"
+
+EVALUATE_METRICS = METRICS_DIR / "evaluate.json"
+TEST_PREDICTIONS = EVALUATION_DIR / "predictions.parquet"
+
+PACKAGE_DIR = MODELS_DIR / "package"
+
+
+def raw_table(source_name: str) -> Path:
+    """Where collect writes the snapshot of one source."""
+    return RAW_DIR / f"{source_name}.parquet"
+
+
+def plot_data(name: str) -> Path:
+    """A plot's data file, git-tracked so `dvc plots diff` compares revisions."""
+    return PLOTS_DIR / name
+
+
+def figure(name: str) -> Path:
+    """A matplotlib PNG for humans (DVC-cached, not in git)."""
+    return FIGURES_DIR / f"{name}.png"
