@@ -1,0 +1,31 @@
+"""The source interface: one reader per settings class, plus deterministic sampling."""
+
+from __future__ import annotations
+
+from functools import singledispatch
+
+import pandas as pd
+
+from lifecycle.errors import LifecycleError
+
+
+@singledispatch
+def read_source(settings: object) -> pd.DataFrame:
+    """Read the whole table described by `settings` (sampling is applied by the caller)."""
+    raise LifecycleError(f"no reader is registered for source settings {type(settings).__name__}")
+
+
+def sample_rows(frame: pd.DataFrame, rows: int | None, seed: int) -> pd.DataFrame:
+    """A deterministic sample of `rows` rows, kept in their original order."""
+    if rows is None or rows >= len(frame):
+        return frame
+    return frame.sample(n=rows, random_state=seed).sort_index().reset_index(drop=True)
+
+
+def require_rows(frame: pd.DataFrame, name: str) -> pd.DataFrame:
+    """Refuse an empty table or one without columns, naming the source."""
+    if frame.shape[1] == 0:
+        raise LifecycleError(f"source {name!r} has no columns")
+    if frame.empty:
+        raise LifecycleError(f"source {name!r} has no rows")
+    return frame

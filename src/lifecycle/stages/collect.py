@@ -1,0 +1,34 @@
+"""collect: snapshot every declared source to data/raw/<name>.parquet, with a summary.
+
+The snapshot, not the live source, is what every later stage reads and DVC versions.
+"""
+
+from __future__ import annotations
+
+import logging
+
+from lifecycle import paths
+from lifecycle.config import load_params
+from lifecycle.sources import read_source, sample_rows
+from lifecycle.sources.base import require_rows
+from lifecycle.stages import run_stage
+from lifecycle.storage import write_json, write_parquet
+from lifecycle.tables import summarize_table
+
+logger = logging.getLogger(__name__)
+
+
+def main() -> None:
+    params = load_params()
+    summary = {}
+    for name, source in params.sources.items():
+        frame = require_rows(read_source(source), name)
+        frame = sample_rows(frame, source.sample_rows, params.collect.sample_seed)
+        write_parquet(frame, paths.raw_table(name))
+        summary[name] = summarize_table(frame)
+        logger.info("collected %s: %d rows x %d columns", name, *frame.shape)
+    write_json(summary, paths.COLLECT_SUMMARY)
+
+
+if __name__ == "__main__":
+    run_stage(main)
