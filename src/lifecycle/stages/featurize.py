@@ -1,0 +1,50 @@
+"""featurize: fit the feature pipeline on train, transform train and test."""
+
+from __future__ import annotations
+
+import logging
+
+import pandas as pd
+from sklearn.pipeline import Pipeline
+
+from lifecycle import paths
+from lifecycle.config import load_params
+from lifecycle.features import categorical_outputs, fit_featurizer, input_columns
+from lifecycle.stages import run_stage
+from lifecycle.storage import read_json, read_parquet, write_joblib, write_json, write_parquet
+
+logger = logging.getLogger(__name__)
+
+
+def _matrix(featurizer: Pipeline, rows: pd.DataFrame, columns: list[str], target: str) -> pd.DataFrame:
+    matrix = featurizer.transform(rows[columns]).reset_index(drop=True)
+    matrix[target] = rows[target].to_numpy()
+    return matrix
+
+
+def main() -> None:
+    settings = load_params().featurize
+    roles = read_json(paths.INTERIM_ROLES)
+    train = read_parquet(paths.INTERIM_TRAIN)
+    test = read_parquet(paths.INTERIM_TEST)
+    columns = input_columns(train, settings, roles["excluded"])
+    featurizer = fit_featurizer(train, columns, settings)
+    target = roles["target"]
+    write_parquet(_matrix(featurizer, train, columns, target), paths.FEATURES_TRAIN)
+    write_parquet(_matrix(featurizer, test, columns, target), paths.FEATURES_TEST)
+    write_joblib(featurizer, paths.FEATURIZER)
+    outputs = [str(name) for name in featurizer.get_feature_names_out()]
+    write_json(
+        {
+            "target": target,
+            "inputs": columns,
+            "outputs": outputs,
+            "categorical_outputs": categorical_outputs(featurizer),
+        },
+        paths.FEATURE_ROLES,
+    )
+    logger.info("%d input columns -> %d features", len(columns), len(outputs))
+
+
+if __name__ == "__main__":
+    run_stage(main)
