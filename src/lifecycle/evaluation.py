@@ -1,0 +1,101 @@
+"""Test-set metrics and plot data for binary classification. Pure functions, no IO."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+from sklearn.base import BaseEstimator
+from sklearn.calibration import calibration_curve
+from sklearn.inspection import permutation_importance
+from sklearn.metrics import (
+    accuracy_score,
+    average_precision_score,
+    brier_score_loss,
+    confusion_matrix,
+    f1_score,
+    log_loss,
+    precision_recall_curve,
+    precision_score,
+    recall_score,
+    roc_auc_score,
+    roc_curve,
+)
+
+
+def _r(value: float) -> float:
+    """Round for stable, readable JSON (differences below 1e-6 are noise)."""
+    return round(float(value), 6)
+
+
+def classification_metrics(y_true: np.ndarray, probability: np.ndarray, threshold: float) -> dict[str, object]:
+    """Headline metrics at `threshold` plus threshold-free ranking and probability scores."""
+    predicted = (probability >= threshold).astype(int)
+    tn, fp, fn, tp = confusion_matrix(y_true, predicted, labels=[0, 1]).ravel()
+    return {
+        "accuracy": _r(accuracy_score(y_true, predicted)),
+        "precision": _r(precision_score(y_true, predicted, zero_division=0)),
+        "recall": _r(recall_score(y_true, predicted, zero_division=0)),
+        "f1": _r(f1_score(y_true, predicted, zero_division=0)),
+        "roc_auc": _r(roc_auc_score(y_true, probability)),
+        "average_precision": _r(average_precision_score(y_true, probability)),
+        "log_loss": _r(log_loss(y_true, probability, labels=[0, 1])),
+        "brier": _r(brier_score_loss(y_true, probability)),
+        "confusion": {"tn": int(tn), "fp": int(fp), "fn": int(fn), "tp": int(tp)},
+        "rows": int(len(y_true)),
+        "positive_rate": _r(np.mean(y_true)),
+        "threshold": threshold,
+    }
+
+
+def _thin(frame: pd.DataFrame, points: int) -> list[dict[str, float]]:
+    """Keep at most `points` evenly spaced rows (always the first and last) of a curve."""
+    if len(frame) > points:
+        frame = frame.iloc[np.unique(np.linspace(0, len(frame) - 1, points).round().astype(int))]
+    return [{k: _r(v) for k, v in row.items()} for row in frame.to_dict("records")]
+
+
+def roc_points(y_true: np.ndarray, probability: np.ndarray, points: int) -> list[dict[str, float]]:
+    """ROC curve (fpr, tpr, threshold) thinned to `points` rows for a small, diffable file."""
+    fpr, tpr, thresholds = roc_curve(y_true, probability)
+    thresholds = np.minimum(thresholds, 1.0)  # the first threshold is +inf by convention
+    return _thin(pd.DataFrame({"fpr": fpr, "tpr": tpr, "threshold": thresholds}), points)
+
+
+def precision_recall_points(y_true: np.ndarray, probability: np.ndarray, points: int) -> list[dict[str, float]]:
+    """Precision-recall curve thinned to `points` rows."""
+    precision, recall, thresholds = precision_recall_curve(y_true, probability)
+    frame = pd.DataFrame({"recall": recall[:-1], "precision": precision[:-1], "threshold": thresholds})
+    return _thin(frame, points)
+
+
+def calibration_points(y_true: np.ndarray, probability: np.ndarray, bins: int) -> list[dict[str, float]]:
+    """Reliability curve: observed positive rate against mean predicted probability per bin."""
+    fraction, mean_predicted = calibration_curve(y_true, probability, n_bins=bins, strategy="quantile")
+    return [
+        {"mean_predicted": _r(p), "fraction_positive": _r(f)} for p, f in zip(mean_predicted, fraction)
+    ]
+
+
+def confusion_rows(y_true: np.ndarray, predicted: np.ndarray) -> pd.DataFrame:
+    """One row per test example, the shape DVC's confusion template aggregates."""
+    return pd.DataFrame({"actual": y_true.astype(int), "predicted": predicted.astype(int)})
+
+
+def raw_column_importance(
+    pipeline: BaseEstimator, X: pd.DataFrame, y: np.ndarray, repeats: int, seed: int
+) -> list[dict[str, float | str]]:
+    """Drop in test ROC-AUC when one raw input column is shuffled, largest first.
+
+    It permutes the caller-facing columns through the whole inference pipeline, so it
+    ranks what the model really uses, for any model family.
+    """
+    result = permutation_importance(
+        pipeline, X, y, scoring="roc_auc", n_repeats=repeats, random_state=seed, n_jobs=1
+    )
+    frame = pd.DataFrame(
+        {"feature": X.columns, "importance": result.importances_mean, "std": result.importances_std}
+    ).sort_values(["importance", "feature"], ascending=[False, True])
+    return [
+        {"feature": str(row.feature), "importance": _r(row.importance), "std": _r(row.std)}
+        for row in frame.itertuples()
+    ]
