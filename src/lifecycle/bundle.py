@@ -1,0 +1,115 @@
+"""The packaged model: one folder with everything deployment needs, trusted only by hash.
+
+models/package/
+  pipeline.joblib   the fitted inference pipeline (raw columns -> prediction)
+  schema.json       input columns, kinds, categories, ranges
+  metadata.json     version, lineage hashes, params, metrics, library versions
+  MODEL_CARD.md     data, intended use, metrics, limitations
+  manifest.json     SHA-256 of every other file
+
+Pickle runs code on load (rule 8), so `load_bundle` checks every file against the
+manifest, and refuses missing, altered or unlisted files, before unpickling anything.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import joblib
+import numpy as np
+import pandas as pd
+from sklearn.pipeline import Pipeline
+
+from lifecycle.errors import LifecycleError
+from lifecycle.schema import validate_rows
+from lifecycle.storage import atomic_directory, file_digest, write_joblib, write_json, write_text
+
+PIPELINE_FILE = "pipeline.joblib"
+SCHEMA_FILE = "schema.json"
+METADATA_FILE = "metadata.json"
+CARD_FILE = "MODEL_CARD.md"
+MANIFEST_FILE = "manifest.json"
+
+
+def write_bundle(
+    target: Path, pipeline: Pipeline, schema: dict[str, Any], metadata: dict[str, Any], card: str
+) -> None:
+    """Write the bundle into a temporary folder, add the manifest, then swap it in."""
+    with atomic_directory(target) as folder:
+        write_joblib(pipeline, folder / PIPELINE_FILE)
+        write_json(schema, folder / SCHEMA_FILE)
+        write_json(metadata, folder / METADATA_FILE)
+        write_text(card, folder / CARD_FILE)
+        files = sorted(p.name for p in folder.iterdir())
+        write_json(
+            {"algorithm": "sha256", "files": {name: file_digest(folder / name) for name in files}},
+            folder / MANIFEST_FILE,
+        )
+
+
+def verify_bundle(path: Path) -> dict[str, str]:
+    """Check every file against the manifest; return the manifest's hashes or raise."""
+    manifest_path = path / MANIFEST_FILE
+    if not manifest_path.is_file():
+        raise LifecycleError(f"{path} is not a model bundle: {MANIFEST_FILE} is missing")
+    try:
+        expected = json.loads(manifest_path.read_text(encoding="utf-8"))["files"]
+    except (ValueError, KeyError, TypeError):
+        raise LifecycleError(f"{manifest_path} is not a valid manifest") from None
+    present = {p.name for p in path.iterdir() if p.is_file()} - {MANIFEST_FILE}
+    unlisted = sorted(present - set(expected))
+    if unlisted:
+        raise LifecycleError(f"bundle {path} holds file(s) not in its manifest: {unlisted}")
+    for name, digest in sorted(expected.items()):
+        file = path / name
+        if not file.is_file():
+            raise LifecycleError(f"bundle {path} is missing {name}, listed in its manifest")
+        if file_digest(file) != digest:
+            raise LifecycleError(
+                f"bundle file {file} does not match its SHA-256 in the manifest: refusing to load it"
+            )
+    return expected
+
+
+@dataclass(frozen=True)
+class Bundle:
+    """A verified, loaded model bundle."""
+
+    pipeline: Pipeline
+    schema: dict[str, Any]
+    metadata: dict[str, Any]
+
+    @property
+    def input_columns(self) -> list[str]:
+        return [c["name"] for c in self.schema["columns"]]
+
+    def predict(self, frame: pd.DataFrame, unknown_category: str | None = None) -> pd.DataFrame:
+        """Predict each row; a row that fails the schema gets an error text instead.
+
+        Returns `prediction`, `probability` (of the positive class) and `error`, aligned
+        with the input rows. `unknown_category` overrides the packaged policy.
+        """
+        policy = unknown_category or self.metadata["unknown_category"]
+        rows, errors = validate_rows(frame, self.schema, policy)
+        valid = np.array([e is None for e in errors], dtype=bool)
+        probability = np.full(len(rows), np.nan)
+        if valid.any():
+            probability[valid] = self.pipeline.predict_proba(rows.loc[valid])[:, 1]
+        threshold = self.metadata["threshold"]
+        prediction = pd.array(
+            [int(p >= threshold) if ok else pd.NA for p, ok in zip(probability, valid)], dtype="Int64"
+        )
+        return pd.DataFrame({"prediction": prediction, "probability": probability, "error": errors})
+
+
+def load_bundle(path: Path) -> Bundle:
+    """Verify the bundle's hashes, then load it."""
+    if not path.is_dir():
+        raise LifecycleError(f"model bundle not found: {path} (run `dvc repro` to create it)")
+    verify_bundle(path)
+    schema = json.loads((path / SCHEMA_FILE).read_text(encoding="utf-8"))
+    metadata = json.loads((path / METADATA_FILE).read_text(encoding="utf-8"))
+    return Bundle(pipeline=joblib.load(path / PIPELINE_FILE), schema=schema, metadata=metadata)

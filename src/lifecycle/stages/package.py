@@ -1,0 +1,51 @@
+"""package: bundle the fitted pipeline, its schema, lineage and model card."""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+
+import lifecycle
+from lifecycle import paths
+from lifecycle.bundle import write_bundle
+from lifecycle.card import model_card
+from lifecycle.config import load_params
+from lifecycle.inference import inference_pipeline
+from lifecycle.lineage import code_sha256, dvc_md5, git_lineage, library_versions
+from lifecycle.schema import infer_schema
+from lifecycle.stages import run_stage
+from lifecycle.storage import file_digest, read_joblib, read_json, read_parquet
+
+logger = logging.getLogger(__name__)
+
+
+def main() -> None:
+    params = load_params()
+    roles = read_json(paths.FEATURE_ROLES)
+    train = read_parquet(paths.INTERIM_TRAIN)
+    test_metrics = read_json(paths.EVALUATE_METRICS)
+    pipeline = inference_pipeline(read_joblib(paths.FEATURIZER), read_joblib(paths.MODEL))
+    schema = infer_schema(train, roles["inputs"])
+    code_dir = Path(lifecycle.__file__).parent
+    metadata = {
+        "model_version": file_digest(paths.MODEL)[:12],
+        "target": roles["target"],
+        "threshold": params.evaluate.threshold,
+        "unknown_category": params.package.unknown_category,
+        "rows": {"train": int(len(train)), "test": int(test_metrics["rows"])},
+        "lineage": {
+            "data_md5": dvc_md5([paths.INTERIM_TRAIN, paths.INTERIM_TEST, paths.FEATURES_TRAIN, paths.FEATURES_TEST]),
+            "model_md5": dvc_md5([paths.FEATURIZER, paths.MODEL]),
+            "code_sha256": code_sha256(code_dir),
+            **git_lineage(Path("src")),
+        },
+        "params": params.model_dump(mode="json"),
+        "metrics": {"test": test_metrics, "cross_validation": read_json(paths.TRAIN_METRICS)["cv"]},
+        "libraries": library_versions(),
+    }
+    write_bundle(paths.PACKAGE_DIR, pipeline, schema, metadata, model_card(metadata, schema))
+    logger.info("packaged model %s into %s", metadata["model_version"], paths.PACKAGE_DIR)
+
+
+if __name__ == "__main__":
+    run_stage(main)
