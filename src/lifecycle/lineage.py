@@ -52,11 +52,12 @@ def _git(*args: str) -> str | None:
 
 
 def git_lineage(code_dir: Path) -> dict[str, object]:
-    """The last commit that changed the code, and whether the code differs from it.
+    """The last commit that changed the code, and whether the working code differs from it.
 
-    HEAD itself is not recorded: committing dvc.lock moves HEAD, and the package would
-    then never be reproducible. The last commit touching the code is stable across
-    commits of data, params and lock files, and the same in every clone.
+    HEAD itself is not recorded: committing dvc.lock moves HEAD, so the package could
+    never be reproduced. The last commit touching the code is the same in every clone
+    and across commits of data, params and lock files. Run the pipeline on committed
+    code (as CI does) for a bundle that a clone reproduces byte for byte.
     """
     commit = _git("log", "-1", "--format=%H", "--", str(code_dir))
     status = _git("status", "--porcelain", "--", str(code_dir))
