@@ -1,0 +1,70 @@
+"""The real `dvc repro` of the whole pipeline, in a temporary git repository, on a sample."""
+
+from __future__ import annotations
+
+import json
+import shutil
+
+import pytest
+
+from conftest import FirstRun
+
+pytestmark = pytest.mark.e2e
+
+STAGES = ["collect", "preprocess", "featurize", "train", "evaluate", "package"]
+
+
+def test_first_repro_runs_all_six_stages_in_order(pipeline_run: FirstRun) -> None:
+    assert pipeline_run.stages == STAGES
+
+
+def test_metrics_exist_and_are_sane(pipeline_run: FirstRun) -> None:
+    repo = pipeline_run.repo
+    evaluate = repo.read_json("metrics/evaluate.json")
+    assert 0.6 < evaluate["roc_auc"] <= 1.0
+    confusion = evaluate["confusion"]
+    assert sum(confusion.values()) == evaluate["rows"] > 1000
+    assert 0.0 < evaluate["brier"] < 0.25
+    train = repo.read_json("metrics/train.json")
+    assert 0.6 < train["cv"]["validation_roc_auc"]["mean"] <= 1.0
+    collect = repo.read_json("metrics/collect.json")
+    assert collect["flights"]["rows"] == 20000
+    assert collect["weather"]["rows"] == 26115
+    report = repo.read_json("metrics/preprocess.json")
+    assert report["dropped"]["missing_target"] > 0
+    assert report["output_rows"]["train"] + report["output_rows"]["test"] + report["dropped"]["missing_target"] == 20000
+    for name in ("roc.json", "precision_recall.json", "calibration.json", "importance.json", "confusion.csv"):
+        assert (repo.path / "metrics/plots" / name).stat().st_size > 0
+    for name in ("roc", "precision_recall", "calibration", "confusion", "importance"):
+        assert (repo.path / f"reports/figures/{name}.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    curves = list((repo.path / "metrics/train_live/plots/metrics").rglob("*.tsv"))
+    assert {c.parent.name for c in curves} == {"train", "validation"}
+
+
+def test_second_repro_runs_nothing(pipeline_run: FirstRun) -> None:
+    repo = pipeline_run.repo
+    assert repo.repro() == []
+    assert repo.run("dvc", "status", "--json").stdout.strip() == "{}"
+
+
+def test_train_param_change_reruns_exactly_train_evaluate_package(pipeline_run: FirstRun) -> None:
+    repo = pipeline_run.repo
+    repo.set_params({("train", "hist_gradient_boosting", "learning_rate"): 0.3})
+    assert repo.repro() == ["train", "evaluate", "package"]
+    repo.commit("faster learning rate")
+    diff = json.loads(repo.run("dvc", "metrics", "diff", "HEAD~1", "--json").stdout)
+    changed = diff["metrics/evaluate.json"]
+    assert changed["roc_auc"]["old"] != changed["roc_auc"]["new"]
+    assert changed["roc_auc"]["diff"] == pytest.approx(changed["roc_auc"]["new"] - changed["roc_auc"]["old"])
+    params = json.loads(repo.run("dvc", "params", "diff", "HEAD~1", "--json").stdout)
+    learning_rate = params["params.yaml"]["train.hist_gradient_boosting.learning_rate"]
+    assert (learning_rate["old"], learning_rate["new"]) == (0.1, 0.3)
+
+
+def test_two_runs_from_scratch_give_identical_lock(pipeline_run: FirstRun) -> None:
+    repo = pipeline_run.repo
+    repo.run("git", "checkout", pipeline_run.commit, "--", "params.yaml")
+    for output in ("data", "models", "metrics", "reports", ".dvc/cache"):
+        shutil.rmtree(repo.path / output, ignore_errors=True)
+    assert repo.repro() == STAGES
+    assert (repo.path / "dvc.lock").read_text() == pipeline_run.lock

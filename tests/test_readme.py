@@ -1,0 +1,62 @@
+"""The README tells the truth: its diagram is `dvc dag`, its commands run as written."""
+
+from __future__ import annotations
+
+import re
+import subprocess
+import sys
+
+import pytest
+
+from conftest import ROOT, FirstRun
+
+README = (ROOT / "README.md").read_text()
+
+
+def _blocks(language: str) -> list[str]:
+    return re.findall(rf"```{language}\n(.*?)```", README, flags=re.S)
+
+
+def _section(title: str) -> str:
+    return README.split(f"## {title}\n", 1)[1].split("\n## ", 1)[0]
+
+
+def _commands(block: str) -> list[str]:
+    """Command lines of a bash block, without trailing comments."""
+    lines = [re.sub(r"\s+#.*$", "", line).strip() for line in block.splitlines()]
+    return [line for line in lines if line]
+
+
+def test_mermaid_diagram_is_dvc_dag() -> None:
+    dag = subprocess.run([sys.executable, "-m", "dvc", "dag", "--md"], cwd=ROOT, capture_output=True, text=True, check=True).stdout
+    expected = re.search(r"```mermaid\n(.*?)```", dag, flags=re.S).group(1)
+    assert _blocks("mermaid")[0].strip() == expected.strip()
+
+
+def test_quick_start_uses_the_make_targets_ci_runs() -> None:
+    assert _commands(_blocks("bash")[0]) == ["make repro", "make test"]
+    assert "make test" in (ROOT / ".ci/run").read_text()
+
+
+@pytest.mark.e2e
+def test_experiment_commands_run_as_written(pipeline_run: FirstRun) -> None:
+    repo = pipeline_run.repo
+    commands = _commands(re.search(r"```bash\n(.*?)```", _section("Experiments and comparisons"), re.S).group(1))
+    assert any(c.startswith("dvc exp run -S") for c in commands)
+    for command in commands:
+        done = repo.run("bash", "-c", command)
+        assert "ERROR" not in done.stderr, f"{command}: {done.stderr}"
+    shown = repo.run("dvc", "exp", "show", "--json").stdout
+    assert "random_forest" in shown
+
+
+@pytest.mark.e2e
+def test_predict_commands_run_as_written(pipeline_run: FirstRun) -> None:
+    repo = pipeline_run.repo
+    commands = _commands(_blocks("bash")[-1])
+    assert commands[-1] == "python -m lifecycle predict --input rows.csv --output predictions.csv"
+    for command in commands:
+        repo.run("bash", "-c", command)
+    scored = (repo.path / "predictions.csv").read_text().splitlines()
+    assert scored[0].endswith("prediction,probability,error")
+    assert len(scored) == 101
