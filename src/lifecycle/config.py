@@ -269,6 +269,10 @@ class PackageSettings(Strict):
     unknown_category: Literal["reject", "accept"] = "reject"
 
 
+# The sections the pipeline's stages read; the package stage records (and depends on) all of them.
+PIPELINE_SECTIONS = ("sources", "collect", "preprocess", "featurize", "train", "evaluate", "package")
+
+
 class Params(Strict):
     """The whole params.yaml."""
 

@@ -1,14 +1,15 @@
 """Where a model came from: data and model hashes, library versions, code identity.
 
-Everything here is a function of the inputs and the code, never of the clock or the
-machine (rule 3), so two runs anywhere with the pinned requirements write identical
-metadata and DVC records identical hashes.
+Everything here is a function of the inputs and the code, never of the clock, the
+machine or the git history (rule 3), so two runs anywhere with the pinned requirements
+write identical metadata and DVC records identical hashes. The commit a bundle belongs
+to is the one whose dvc.lock records the bundle's hash: `git log -S <md5> -- dvc.lock`.
 """
 
 from __future__ import annotations
 
 import hashlib
-import subprocess
+import importlib.util
 import sys
 from importlib import metadata
 from pathlib import Path
@@ -34,34 +35,17 @@ def library_versions() -> dict[str, str]:
     return versions
 
 
-def code_sha256(root: Path) -> str:
-    """One SHA-256 over every Python file of the package (path and bytes), in sorted order."""
-    digest = hashlib.sha256()
-    for path in sorted(root.rglob("*.py")):
-        digest.update(path.relative_to(root).as_posix().encode())
-        digest.update(path.read_bytes())
-    return digest.hexdigest()
+def code_sha256(modules: tuple[str, ...]) -> str:
+    """One SHA-256 over the source of the given modules (name and bytes), in order.
 
-
-def _git(*args: str) -> str | None:
-    try:
-        done = subprocess.run(["git", *args], capture_output=True, text=True, check=True, timeout=10)
-    except (OSError, subprocess.SubprocessError):
-        return None
-    return done.stdout.strip()
-
-
-def git_lineage(code_dir: Path) -> dict[str, object]:
-    """The last commit that changed the code, and whether the working code differs from it.
-
-    HEAD itself is not recorded: committing dvc.lock moves HEAD, so the package could
-    never be reproduced. The last commit touching the code is the same in every clone
-    and across commits of data, params and lock files. Run the pipeline on committed
-    code (as CI does) for a bundle that a clone reproduces byte for byte.
+    The bundle records the code its pickled pipeline executes: the model's behaviour
+    depends on it and on the library versions, and on nothing else in the repository.
     """
-    commit = _git("log", "-1", "--format=%H", "--", str(code_dir))
-    status = _git("status", "--porcelain", "--", str(code_dir))
-    return {
-        "code_commit": commit or None,
-        "code_modified_since_commit": bool(status) if status is not None else None,
-    }
+    digest = hashlib.sha256()
+    for name in modules:
+        spec = importlib.util.find_spec(name)
+        if spec is None or spec.origin is None:
+            raise LookupError(f"module {name} not found")
+        digest.update(name.encode())
+        digest.update(Path(spec.origin).read_bytes())
+    return digest.hexdigest()

@@ -3,15 +3,13 @@
 from __future__ import annotations
 
 import logging
-from pathlib import Path
 
-import lifecycle
 from lifecycle import paths
 from lifecycle.bundle import write_bundle
 from lifecycle.card import model_card
-from lifecycle.config import load_params
-from lifecycle.inference import inference_pipeline
-from lifecycle.lineage import code_sha256, dvc_md5, git_lineage, library_versions
+from lifecycle.config import PIPELINE_SECTIONS, load_params
+from lifecycle.inference import PICKLED_MODULES, inference_pipeline
+from lifecycle.lineage import code_sha256, dvc_md5, library_versions
 from lifecycle.schema import infer_schema
 from lifecycle.stages import run_stage
 from lifecycle.storage import file_digest, read_joblib, read_json, read_parquet
@@ -26,7 +24,6 @@ def main() -> None:
     test_metrics = read_json(paths.EVALUATE_METRICS)
     pipeline = inference_pipeline(read_joblib(paths.FEATURIZER), read_joblib(paths.MODEL))
     schema = infer_schema(train, roles["inputs"])
-    code_dir = Path(lifecycle.__file__).parent
     metadata = {
         "model_version": file_digest(paths.MODEL)[:12],
         "target": roles["target"],
@@ -36,10 +33,9 @@ def main() -> None:
         "lineage": {
             "data_md5": dvc_md5([paths.INTERIM_TRAIN, paths.INTERIM_TEST, paths.FEATURES_TRAIN, paths.FEATURES_TEST]),
             "model_md5": dvc_md5([paths.FEATURIZER, paths.MODEL]),
-            "code_sha256": code_sha256(code_dir),
-            **git_lineage(Path("src")),
+            "pipeline_code_sha256": code_sha256(PICKLED_MODULES),
         },
-        "params": params.model_dump(mode="json"),
+        "params": params.model_dump(mode="json", include=set(PIPELINE_SECTIONS)),
         "metrics": {"test": test_metrics, "cross_validation": read_json(paths.TRAIN_METRICS)["cv"]},
         "libraries": library_versions(),
     }
