@@ -5,7 +5,7 @@ PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
 
-.PHONY: setup repro test bench clean
+.PHONY: setup repro test bench serve clean
 
 setup: $(VENV)/.installed
 
@@ -22,6 +22,9 @@ test: setup
 
 bench: setup
 	$(BIN)/python bench/pipeline.py
+
+serve: setup  # the HTTP service on 127.0.0.1 (params.yaml `serve`), for models/package
+	$(BIN)/python -m lifecycle serve
 
 clean:
 	rm -rf $(VENV)

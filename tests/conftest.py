@@ -8,14 +8,21 @@ import re
 import shutil
 import subprocess
 import sys
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 import pytest
 import yaml
+from sklearn.pipeline import Pipeline
+from threadpoolctl import threadpool_limits
 
-from lifecycle.config import Params, load_params
+from lifecycle.config import Params, TrainSettings, load_params
+from lifecycle.features import categorical_outputs, fit_featurizer, input_columns
+from lifecycle.inference import inference_pipeline
+from lifecycle.models import fit_model
 from lifecycle.preprocess import column_roles, preprocess
 from lifecycle.sources import read_source, sample_rows
 
@@ -57,6 +64,8 @@ E2E_PARAMS = {
     ("sources", "flights", "sample_rows"): 20000,
     ("train", "cv_folds"): 2,
     ("train", "hist_gradient_boosting", "max_iter"): 60,
+    ("train", "hist_gradient_boosting", "min_samples_leaf"): 100,  # the default suits 270k rows
+    ("train", "learning_curve", "rows"): 5000,
     ("evaluate", "importance_rows"): 1000,
     ("evaluate", "importance_repeats"): 2,
 }
@@ -149,3 +158,131 @@ def pipeline_run(tmp_path_factory: pytest.TempPathFactory) -> FirstRun:
     repo.commit("first run")
     commit = repo.run("git", "rev-parse", "HEAD").stdout.strip()
     return FirstRun(repo, stages, (repo.path / "dvc.lock").read_text(), commit)
+
+
+# --- unit tests: one OpenMP thread, the featurized sample, small models on it ----------
+# The session fixtures here are shared by many test modules: read them, never change them.
+
+Interim = tuple[pd.DataFrame, pd.DataFrame, dict]  # the `interim` fixture: (train, test, report)
+
+
+@pytest.fixture(scope="session", autouse=True)
+def one_openmp_thread() -> Iterator[None]:
+    """Small fits and predictions run faster, and steadier on a busy 2-core box, single-threaded.
+
+    Session-wide so that the session fixtures below are fitted under it too. It limits this
+    process only: the subprocesses of the e2e tests (dvc, the CLI) keep their own threads.
+    """
+    with threadpool_limits(limits=1, user_api="openmp"):
+        yield
+
+
+# Hyper-parameters small enough to fit a few thousand rows quickly. Every parameter that
+# decides whether such a sample can be learnt at all is set here, so tuning params.yaml for
+# the full data (e.g. a large min_samples_leaf) cannot break the tests.
+SMALL: dict[str, dict[str, object]] = {
+    "logistic_regression": {"C": 1.0, "max_iter": 200, "class_weight": None},
+    "decision_tree": {"max_depth": 4, "min_samples_leaf": 20, "class_weight": None},
+    "random_forest": {
+        "n_estimators": 20,
+        "max_depth": 6,
+        "min_samples_leaf": 5,
+        "max_samples": None,
+        "class_weight": None,
+        "n_jobs": 1,
+    },
+    "hist_gradient_boosting": {
+        "learning_rate": 0.1,
+        "max_iter": 40,
+        "max_leaf_nodes": 15,
+        "max_depth": None,
+        "min_samples_leaf": 20,
+        "l2_regularization": 0.0,
+        "early_stopping": True,
+        "validation_fraction": 0.1,
+        "n_iter_no_change": 5,
+        "class_weight": None,
+    },
+    "mlp": {
+        "hidden_layer_sizes": [16],
+        "alpha": 1e-4,
+        "batch_size": 64,
+        "max_iter": 40,
+        "early_stopping": False,  # validation accuracy plateaus at the majority class
+        "validation_fraction": 0.1,
+        "n_iter_no_change": 10,
+        "learning_rate_init": 0.003,
+    },
+}
+
+
+def small(
+    settings: TrainSettings, model: str, seed: int | None = None, **hyper: object
+) -> TrainSettings:
+    """`settings` switched to `model`: that family's hyper-parameters set to SMALL[model], then
+    to `hyper` (the others, e.g. max_bins, stay params.yaml's); `seed` sets the seed if given."""
+    family = getattr(settings, model).model_copy(update={**SMALL[model], **hyper})
+    update: dict[str, object] = {"model": model, model: family}
+    if seed is not None:
+        update["seed"] = seed
+    return settings.model_copy(update=update)
+
+
+@pytest.fixture(scope="session")
+def columns(interim: Interim, params: Params, roles: dict) -> list[str]:
+    """The raw input columns featurize selects from the interim train rows."""
+    return input_columns(interim[0], params.featurize, roles["excluded"])
+
+
+@dataclass(frozen=True)
+class Featurized:
+    """The featurizer fitted on the interim train rows; the train and test rows (each in time
+    order) featurized by it."""
+
+    featurizer: Pipeline
+    columns: list[str]
+    X: pd.DataFrame
+    y: pd.Series
+    X_test: pd.DataFrame
+    y_test: np.ndarray
+    categorical: list[str]
+
+
+@pytest.fixture(scope="session")
+def featurized(interim: Interim, params: Params, roles: dict, columns: list[str]) -> Featurized:
+    train, test, _ = interim
+    featurizer = fit_featurizer(train, columns, params.featurize)
+    target = roles["target"]
+    return Featurized(
+        featurizer,
+        columns,
+        featurizer.transform(train[columns]),
+        train[target],
+        featurizer.transform(test[columns]),
+        test[target].to_numpy(),
+        categorical_outputs(featurizer),
+    )
+
+
+@dataclass(frozen=True)
+class Scored:
+    """A small gradient-boosting model fitted on the featurized train rows, and its test scores."""
+
+    pipeline: Pipeline  # the featurizer and the model, as package bundles them
+    rows: pd.DataFrame  # the interim test rows
+    y: np.ndarray  # their labels
+    probability: np.ndarray  # the model's probability of the positive class for each
+
+
+@pytest.fixture(scope="session")
+def scored(interim: Interim, featurized: Featurized, params: Params) -> Scored:
+    # l2_regularization and patience as params.yaml had them when the metric expectations of
+    # test_evaluation, test_baselines and test_slices were set on this model
+    settings = small(
+        params.train, "hist_gradient_boosting", l2_regularization=1.0, n_iter_no_change=20
+    )
+    model = fit_model(featurized.X, featurized.y, settings, featurized.categorical).model
+    pipeline = inference_pipeline(featurized.featurizer, model)
+    test = interim[1]
+    probability = pipeline.predict_proba(test[featurized.columns])[:, 1]
+    return Scored(pipeline, test, featurized.y_test, probability)

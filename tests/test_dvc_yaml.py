@@ -38,8 +38,9 @@ def _imports(path: Path) -> set[str]:
     return found
 
 
-# Unpickling a fitted featurizer runs the code of its custom transformers.
-UNPICKLED_CODE = {"models/featurizer.joblib": "lifecycle.features"}
+# Unpickling runs the code of the project classes inside: custom transformers in the
+# featurizer, the calibration wrapper around a calibrated model.
+UNPICKLED_CODE = {"models/featurizer.joblib": "lifecycle.features", "models/model.joblib": "lifecycle.calibration"}
 
 
 def code_read_by(stage_module: str) -> set[Path]:

@@ -35,8 +35,15 @@ def test_metrics_exist_and_are_sane(pipeline_run: FirstRun) -> None:
     assert report["output_rows"]["train"] + report["output_rows"]["test"] + report["dropped"]["missing_target"] == 20000
     for name in ("roc.json", "precision_recall.json", "calibration.json", "importance.json", "confusion.csv"):
         assert (repo.path / "metrics/plots" / name).stat().st_size > 0
-    for name in ("roc", "precision_recall", "calibration", "confusion", "importance"):
-        assert (repo.path / f"reports/figures/{name}.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    for name in ("evaluate/roc", "evaluate/precision_recall", "evaluate/calibration", "evaluate/confusion",
+                 "evaluate/importance", "train/learning_curve"):
+        assert (repo.path / f"reports/{name}.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    evaluate_diagnosis = evaluate["diagnosis"]
+    assert evaluate_diagnosis["verdict"] in ("underfit", "overfit", "good fit")
+    assert evaluate["lift"]["prior"]["roc_auc"] > 0
+    slices = repo.read_json("metrics/slices.json")
+    assert set(slices["by_column"]) == {"carrier", "origin"} and slices["worst"]
+    assert len(repo.read_json("metrics/learning_curve.json")) == 3
     curves = list((repo.path / "metrics/train_live/plots/metrics").rglob("*.tsv"))
     assert {c.parent.name for c in curves} == {"train", "validation"}
 
@@ -58,7 +65,7 @@ def test_train_param_change_reruns_exactly_train_evaluate_package(pipeline_run: 
     assert changed["roc_auc"]["diff"] == pytest.approx(changed["roc_auc"]["new"] - changed["roc_auc"]["old"])
     params = json.loads(repo.run("dvc", "params", "diff", "HEAD~1", "--json").stdout)
     learning_rate = params["params.yaml"]["train.hist_gradient_boosting.learning_rate"]
-    assert (learning_rate["old"], learning_rate["new"]) == (0.1, 0.3)
+    assert (learning_rate["old"], learning_rate["new"]) == (0.05, 0.3)
 
 
 def test_two_runs_from_scratch_give_identical_lock(pipeline_run: FirstRun) -> None:

@@ -43,20 +43,40 @@ def test_experiment_commands_run_as_written(pipeline_run: FirstRun) -> None:
     repo = pipeline_run.repo
     commands = _commands(re.search(r"```bash\n(.*?)```", _section("Experiments and comparisons"), re.S).group(1))
     assert any(c.startswith("dvc exp run -S") for c in commands)
-    for command in commands:
-        done = repo.run("bash", "-c", command)
-        assert "ERROR" not in done.stderr, f"{command}: {done.stderr}"
-    shown = repo.run("dvc", "exp", "show", "--json").stdout
-    assert "random_forest" in shown
+    kept = {name: (repo.path / name).read_text() for name in ("params.yaml", "dvc.lock")}
+    metrics = {p: p.read_bytes() for p in (repo.path / "metrics").rglob("*") if p.is_file()}
+    try:
+        for command in commands:
+            done = repo.run("bash", "-c", command)
+            assert "ERROR" not in done.stderr, f"{command}: {done.stderr}"
+        shown = repo.run("dvc", "exp", "show", "--json").stdout
+        assert "random_forest" in shown
+    finally:  # `dvc exp run` leaves its last experiment in the workspace: put back what was there
+        for name, text in kept.items():
+            (repo.path / name).write_text(text)
+        for path, data in metrics.items():
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.write_bytes(data)
+        repo.run("dvc", "checkout", "--force")
 
 
 @pytest.mark.e2e
 def test_predict_commands_run_as_written(pipeline_run: FirstRun) -> None:
     repo = pipeline_run.repo
-    commands = _commands(_blocks("bash")[-1])
+    commands = _commands(re.findall(r"```bash\n(.*?)```", _section("Predict with the bundle"), re.S)[-1])
     assert commands[-1] == "python -m lifecycle predict --input rows.csv --output predictions.csv"
     for command in commands:
         repo.run("bash", "-c", command)
     scored = (repo.path / "predictions.csv").read_text().splitlines()
     assert scored[0].endswith("prediction,probability,error")
     assert len(scored) == 101
+
+
+@pytest.mark.e2e
+def test_review_command_runs_as_written(pipeline_run: FirstRun) -> None:
+    repo = pipeline_run.repo
+    commands = _commands(re.search(r"```bash\n(.*?)```", _section("Review a change"), re.S).group(1))
+    assert commands == ["python -m lifecycle report --base HEAD"]
+    repo.run("bash", "-c", commands[0])
+    assert (repo.path / "reports/review.md").read_text().startswith("<!-- lifecycle-review -->")
+    assert (repo.path / "reports/review/roc.png").is_file()

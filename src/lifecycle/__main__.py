@@ -1,4 +1,6 @@
-"""Command line: `python -m lifecycle predict --input rows.csv --output predictions.csv`."""
+"""Command line: `python -m lifecycle predict --input rows.csv --output predictions.csv`,
+`python -m lifecycle serve` (the HTTP service, settings from params.yaml's `serve` section),
+`python -m lifecycle report --base REV` (the pull-request review and its gate)."""
 
 from __future__ import annotations
 
@@ -9,9 +11,10 @@ from pathlib import Path
 
 from lifecycle import paths
 from lifecycle.bundle import load_bundle
+from lifecycle.config import load_params
 from lifecycle.errors import LifecycleError
 from lifecycle.logs import configure_logging
-from lifecycle.predict import score_file
+from lifecycle.predict import CHUNK_ROWS, score_file
 
 logger = logging.getLogger("lifecycle")
 
@@ -23,7 +26,39 @@ def _parser() -> argparse.ArgumentParser:
     predict.add_argument("--input", required=True, type=Path, help="rows to score (.csv or .parquet)")
     predict.add_argument("--output", required=True, type=Path, help="where to write predictions (.csv or .parquet)")
     predict.add_argument("--bundle", default=paths.PACKAGE_DIR, type=Path, help="model bundle folder")
+    predict.add_argument("--chunk-rows", default=CHUNK_ROWS, type=int, help="rows scored at a time (bounds memory)")
+    serve = commands.add_parser("serve", help="serve the packaged model over HTTP (settings: params.yaml `serve`)")
+    serve.add_argument("--bundle", default=paths.PACKAGE_DIR, type=Path, help="model bundle folder")
+    serve.add_argument("--port", type=int, help="override serve.port")
+    serve.add_argument("--log-url", help="override serve.log.url (a SQLAlchemy URL)")
+    serve.add_argument("--log-table", help="override serve.log.table")
+    report = commands.add_parser("report", help="review the workspace against a base revision (Markdown + gate)")
+    report.add_argument("--base", help="git revision to compare with (default: merge base with report.base_branch)")
+    report.add_argument("--output", default=Path("reports/review.md"), type=Path, help="Markdown file to write")
     return parser
+
+
+def _report(args: argparse.Namespace) -> int:
+    """Write the review; exit 1 when the gate fails, so CI fails the pull request."""
+    from lifecycle.report import default_base, write_report
+
+    settings = load_params().report
+    result = write_report(args.base or default_base(settings.base_branch), settings, args.output)
+    if not result.passed:
+        logger.error("%s", result.summary().replace("**", ""))
+        return 1
+    return 0
+
+
+def _serve(args: argparse.Namespace) -> None:
+    # Imported here: the batch command must not need the web stack.
+    from lifecycle.serving.app import serve
+
+    settings = load_params().serve
+    log_updates = {"url": args.log_url, "table": args.log_table}
+    log = settings.log.model_copy(update={k: v for k, v in log_updates.items() if v})
+    updates = {"log": log, **({"port": args.port} if args.port else {})}
+    serve(args.bundle, settings.model_copy(update=updates))
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -32,7 +67,11 @@ def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     try:
         if args.command == "predict":
-            score_file(load_bundle(args.bundle), args.input, args.output)
+            score_file(load_bundle(args.bundle), args.input, args.output, args.chunk_rows)
+        elif args.command == "serve":
+            _serve(args)
+        elif args.command == "report":
+            return _report(args)
     except LifecycleError as error:
         logger.error("%s", error)
         return 1

@@ -98,11 +98,16 @@ class Bundle:
         probability = np.full(len(rows), np.nan)
         if valid.any():
             probability[valid] = self.pipeline.predict_proba(rows.loc[valid])[:, 1]
-        threshold = self.metadata["threshold"]
-        prediction = pd.array(
-            [int(p >= threshold) if ok else pd.NA for p, ok in zip(probability, valid)], dtype="Int64"
-        )
+        labels = self.decide(probability)
+        prediction = pd.array([int(p) if ok else pd.NA for p, ok in zip(labels, valid)], dtype="Int64")
         return pd.DataFrame({"prediction": prediction, "probability": probability, "error": errors})
+
+    def decide(self, probability: np.ndarray) -> np.ndarray:
+        """The label for each positive-class probability: 1 at or above the packaged threshold.
+
+        The one decision rule, shared by `predict` and the HTTP service's compiled path.
+        """
+        return (np.asarray(probability) >= self.metadata["threshold"]).astype(np.int64)
 
 
 def load_bundle(path: Path) -> Bundle:

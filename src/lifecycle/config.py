@@ -11,6 +11,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Annotated, Literal
 
+import pandas as pd
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
@@ -132,6 +133,11 @@ class SplitSettings(Strict):
     def _time_split_needs_column_and_cutoff(self) -> SplitSettings:
         if self.method == "time" and (self.time_column is None or self.cutoff is None):
             raise ValueError("split.method 'time' needs split.time_column and split.cutoff")
+        if self.cutoff is not None:
+            try:
+                pd.Timestamp(self.cutoff)
+            except ValueError:
+                raise ValueError(f"split.cutoff {self.cutoff!r} is not a date or date-time") from None
         return self
 
 
@@ -236,12 +242,37 @@ ModelFamily = Literal[
 ]
 
 
+class ThresholdSettings(Strict):
+    """How the decision threshold is chosen on out-of-fold validation predictions.
+
+    `fixed` uses `value` as is; `max_f1` maximises F1; `min_precision` / `min_recall`
+    take the threshold with the best recall / precision among those reaching `value`.
+    """
+
+    rule: Literal["fixed", "max_f1", "min_precision", "min_recall"] = "max_f1"
+    value: Annotated[float, Field(gt=0, lt=1)] = 0.5
+
+
+class LearningCurveSettings(Strict):
+    """Train and validation score as the training set grows, on a sample of `rows`."""
+
+    rows: Annotated[int, Field(ge=100)] = 20000
+    fractions: list[Annotated[float, Field(gt=0, le=1)]] = Field(default=[0.1, 0.3, 1.0], min_length=2)
+
+
 class TrainSettings(Strict):
-    """The model family and every hyper-parameter of every family, plus CV and the seed."""
+    """The model family and every hyper-parameter of every family, plus CV and the seed.
+
+    Cross-validation folds follow the split: time-ordered for a time split (each fold
+    validates on rows later than its training rows), stratified k-fold otherwise.
+    """
 
     model: ModelFamily = "hist_gradient_boosting"
     seed: int = 0
     cv_folds: Annotated[int, Field(ge=2)] = 3
+    calibration: Literal["none", "sigmoid", "isotonic"] = "none"
+    decision_threshold: ThresholdSettings = ThresholdSettings()
+    learning_curve: LearningCurveSettings = LearningCurveSettings()
     logistic_regression: LogisticRegressionParams = LogisticRegressionParams()
     decision_tree: DecisionTreeParams = DecisionTreeParams()
     random_forest: RandomForestParams = RandomForestParams()
@@ -252,10 +283,31 @@ class TrainSettings(Strict):
 # --- evaluate / package -------------------------------------------------------------
 
 
-class EvaluateSettings(Strict):
-    """Test-set evaluation: decision threshold and the size of the plots and importance."""
+class DiagnosisSettings(Strict):
+    """Thresholds of the fit verdict, on the `metric` (a higher-is-better score).
 
-    threshold: Annotated[float, Field(gt=0, lt=1)] = 0.5
+    underfit: the model scores below `underfit_below` even on its own training folds;
+    overfit: training folds beat validation folds by more than `overfit_gap`.
+    """
+
+    metric: Literal["roc_auc", "average_precision", "accuracy", "f1"] = "roc_auc"
+    underfit_below: Annotated[float, Field(gt=0, le=1)] = 0.65
+    overfit_gap: Annotated[float, Field(gt=0, le=1)] = 0.05
+
+
+class SliceSettings(Strict):
+    """Per-category metrics, so a reviewer sees where the model fails."""
+
+    columns: list[str] = []
+    min_rows: Annotated[int, Field(ge=1)] = 100
+    worst: Annotated[int, Field(ge=1)] = 5
+
+
+class EvaluateSettings(Strict):
+    """Test-set evaluation: diagnosis, slices, and the size of the plots and importance."""
+
+    diagnosis: DiagnosisSettings = DiagnosisSettings()
+    slices: SliceSettings = SliceSettings()
     curve_points: Annotated[int, Field(ge=10)] = 200
     calibration_bins: Annotated[int, Field(ge=2)] = 10
     importance_rows: Annotated[int, Field(gt=0)] = 5000
@@ -267,6 +319,38 @@ class PackageSettings(Strict):
     """What the packaged model does with rows unlike anything seen in training."""
 
     unknown_category: Literal["reject", "accept"] = "reject"
+
+
+class ReportSettings(Strict):
+    """The pull-request review report and its gate (not a pipeline stage)."""
+
+    main_metric: str = "roc_auc"
+    tolerance: Annotated[float, Field(ge=0)] = 0.005
+    base_branch: str = "main"
+
+
+# --- serve (not a pipeline section: changing it never changes the packaged model) --------
+
+
+class PredictionLogSettings(Strict):
+    """Where and how the server logs every prediction (the input to monitoring)."""
+
+    url: str = "sqlite:///logs/predictions.sqlite"
+    table: Annotated[str, Field(pattern=r"^[A-Za-z_][A-Za-z0-9_]*$")] = "predictions"
+    batch_rows: Annotated[int, Field(gt=0)] = 1000
+    flush_seconds: Annotated[float, Field(gt=0)] = 0.2
+
+
+class ServeSettings(Strict):
+    """The HTTP service: address, request limits, unknown-category policy, prediction log."""
+
+    host: str = "127.0.0.1"
+    port: Annotated[int, Field(ge=1, le=65535)] = 8000
+    max_rows: Annotated[int, Field(gt=0)] = 1000
+    max_body_bytes: Annotated[int, Field(gt=0)] = 2_000_000
+    unknown_category: Literal["reject", "accept"] | None = None
+    fast_path: bool = True
+    log: PredictionLogSettings = PredictionLogSettings()
 
 
 # The sections the pipeline's stages read; the package stage records (and depends on) all of them.
@@ -283,6 +367,8 @@ class Params(Strict):
     train: TrainSettings = TrainSettings()
     evaluate: EvaluateSettings = EvaluateSettings()
     package: PackageSettings = PackageSettings()
+    serve: ServeSettings = ServeSettings()
+    report: ReportSettings = ReportSettings()
 
     @model_validator(mode="after")
     def _sources_referenced_exist(self) -> Params:
@@ -296,11 +382,17 @@ class Params(Strict):
         return self
 
 
+# Pydantic puts the tag of a discriminated union (a source's or context's `kind`) into
+# an error's location; the user never wrote it as a key, so messages leave it out.
+_UNION_TAGS = {"builtin", "csv", "parquet", "count", "past_mean"}
+
+
 def _describe(error: ValidationError) -> str:
-    """One line per problem, each naming the dotted params key."""
+    """One line per problem, each naming the dotted params key as the user wrote it."""
     lines = []
     for item in error.errors():
-        key = ".".join(str(part) for part in item["loc"] if not str(part).startswith("function-"))
+        parts = [str(p) for p in item["loc"] if not str(p).startswith("function-")]
+        key = ".".join(p for i, p in enumerate(parts) if not (p in _UNION_TAGS and i > 0 and i < len(parts) - 1))
         message = item["msg"]
         if item["type"] == "extra_forbidden":
             message = "unknown key (check the spelling against params.yaml's documented keys)"

@@ -27,24 +27,45 @@ def _r(value: float) -> float:
     return round(float(value), 6)
 
 
-def classification_metrics(y_true: np.ndarray, probability: np.ndarray, threshold: float) -> dict[str, object]:
-    """Headline metrics at `threshold` plus threshold-free ranking and probability scores."""
-    predicted = (probability >= threshold).astype(int)
-    tn, fp, fn, tp = confusion_matrix(y_true, predicted, labels=[0, 1]).ravel()
+def probability_metrics(y_true: np.ndarray, probability: np.ndarray) -> dict[str, float]:
+    """Threshold-free scores: ranking (ROC-AUC, average precision) and probability quality."""
     return {
-        "accuracy": _r(accuracy_score(y_true, predicted)),
-        "precision": _r(precision_score(y_true, predicted, zero_division=0)),
-        "recall": _r(recall_score(y_true, predicted, zero_division=0)),
-        "f1": _r(f1_score(y_true, predicted, zero_division=0)),
         "roc_auc": _r(roc_auc_score(y_true, probability)),
         "average_precision": _r(average_precision_score(y_true, probability)),
         "log_loss": _r(log_loss(y_true, probability, labels=[0, 1])),
         "brier": _r(brier_score_loss(y_true, probability)),
+    }
+
+
+def threshold_metrics(y_true: np.ndarray, probability: np.ndarray, threshold: float) -> dict[str, object]:
+    """Scores of the labels `probability >= threshold`, with the confusion counts."""
+    predicted = (probability >= threshold).astype(int)
+    tn, fp, fn, tp = confusion_matrix(y_true, predicted, labels=[0, 1]).ravel()
+    return {
+        "threshold": _r(threshold),
+        "accuracy": _r(accuracy_score(y_true, predicted)),
+        "precision": _r(precision_score(y_true, predicted, zero_division=0)),
+        "recall": _r(recall_score(y_true, predicted, zero_division=0)),
+        "f1": _r(f1_score(y_true, predicted, zero_division=0)),
         "confusion": {"tn": int(tn), "fp": int(fp), "fn": int(fn), "tp": int(tp)},
+    }
+
+
+def classification_metrics(y_true: np.ndarray, probability: np.ndarray, threshold: float) -> dict[str, object]:
+    """Threshold-free scores, scores at `threshold` (flattened), rows and positive rate."""
+    at_threshold = threshold_metrics(y_true, probability, threshold)
+    return {
+        **probability_metrics(y_true, probability),
+        **at_threshold,
         "rows": int(len(y_true)),
         "positive_rate": _r(np.mean(y_true)),
-        "threshold": threshold,
     }
+
+
+def score_metrics(y_true: np.ndarray, probability: np.ndarray) -> dict[str, float]:
+    """The numeric headline scores (no confusion counts): what cross-validation averages."""
+    scores = {**probability_metrics(y_true, probability), **threshold_metrics(y_true, probability, 0.5)}
+    return {k: v for k, v in scores.items() if k not in ("confusion", "threshold")}
 
 
 def _thin(frame: pd.DataFrame, points: int) -> list[dict[str, float]]:

@@ -92,9 +92,11 @@ def _categorical_branch(settings: FeaturizeSettings) -> Pipeline:
             sparse_output=False,
         )
     else:
+        # Unknown categories become -1: gradient boosting reads negative codes as missing,
+        # and families that reject NaN (linear, MLP) still get a number.
         encoder = OrdinalEncoder(
             handle_unknown="use_encoded_value",
-            unknown_value=np.nan,
+            unknown_value=-1,
             max_categories=settings.max_categories,
             min_frequency=settings.min_frequency,
         )

@@ -1,4 +1,8 @@
-"""Matplotlib PNGs of the evaluation plots, for humans and reports (DVC renders the data)."""
+"""Matplotlib PNGs of the evaluation plots, for humans and reports (DVC renders the data).
+
+Every figure takes `series`: a label -> points mapping. The evaluate stage draws one
+series ("model"); the review report overlays "base" and "workspace" on the same axes.
+"""
 
 from __future__ import annotations
 
@@ -9,11 +13,13 @@ import matplotlib
 
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
+import numpy as np  # noqa: E402
 from matplotlib.axes import Axes  # noqa: E402
 
 from lifecycle.storage import atomic_path  # noqa: E402
 
 Points = list[dict[str, float]]
+Series = dict[str, Points]
 
 
 def _save(target: Path, title: str, draw: Callable[[Axes], None], size: tuple[float, float] = (5, 4.5)) -> None:
@@ -26,9 +32,17 @@ def _save(target: Path, title: str, draw: Callable[[Axes], None], size: tuple[fl
     plt.close(figure)
 
 
-def roc_figure(points: Points, auc: float, target: Path) -> None:
+def _lines(series: Series, x: str, y: str, marker: str | None = None) -> Callable[[Axes], None]:
     def draw(axes: Axes) -> None:
-        axes.plot([p["fpr"] for p in points], [p["tpr"] for p in points], label=f"model (AUC {auc:.3f})")
+        for label, points in series.items():
+            axes.plot([p[x] for p in points], [p[y] for p in points], marker=marker, label=label)
+
+    return draw
+
+
+def roc_figure(series: Series, target: Path) -> None:
+    def draw(axes: Axes) -> None:
+        _lines(series, "fpr", "tpr")(axes)
         axes.plot([0, 1], [0, 1], linestyle="--", color="grey", label="chance")
         axes.set(xlabel="false positive rate", ylabel="true positive rate")
         axes.legend(loc="lower right")
@@ -36,9 +50,9 @@ def roc_figure(points: Points, auc: float, target: Path) -> None:
     _save(target, "ROC curve (test)", draw)
 
 
-def precision_recall_figure(points: Points, average_precision: float, prevalence: float, target: Path) -> None:
+def precision_recall_figure(series: Series, prevalence: float, target: Path) -> None:
     def draw(axes: Axes) -> None:
-        axes.plot([p["recall"] for p in points], [p["precision"] for p in points], label=f"model (AP {average_precision:.3f})")
+        _lines(series, "recall", "precision")(axes)
         axes.axhline(prevalence, linestyle="--", color="grey", label="prevalence")
         axes.set(xlabel="recall", ylabel="precision", ylim=(0, 1))
         axes.legend(loc="upper right")
@@ -46,14 +60,27 @@ def precision_recall_figure(points: Points, average_precision: float, prevalence
     _save(target, "Precision-recall (test)", draw)
 
 
-def calibration_figure(points: Points, target: Path) -> None:
+def calibration_figure(series: Series, target: Path) -> None:
     def draw(axes: Axes) -> None:
-        axes.plot([p["mean_predicted"] for p in points], [p["fraction_positive"] for p in points], marker="o", label="model")
+        _lines(series, "mean_predicted", "fraction_positive", marker="o")(axes)
         axes.plot([0, 1], [0, 1], linestyle="--", color="grey", label="perfectly calibrated")
         axes.set(xlabel="mean predicted probability", ylabel="observed positive rate")
         axes.legend(loc="upper left")
 
     _save(target, "Calibration (test)", draw)
+
+
+def learning_curve_figure(series: Series, metric: str, target: Path) -> None:
+    def draw(axes: Axes) -> None:
+        for label, points in series.items():
+            sizes = [p["train_size"] for p in points]
+            line = axes.plot(sizes, [p["validation_score"] for p in points], marker="o", label=f"{label} validation")
+            axes.plot(sizes, [p["train_score"] for p in points], marker="o", linestyle="--",
+                      color=line[0].get_color(), label=f"{label} train")
+        axes.set(xlabel="training rows", ylabel=metric, xscale="log")
+        axes.legend(loc="lower right")
+
+    _save(target, "Learning curve (cross-validation)", draw)
 
 
 def confusion_figure(confusion: dict[str, int], target: Path) -> None:
@@ -69,11 +96,19 @@ def confusion_figure(confusion: dict[str, int], target: Path) -> None:
     _save(target, "Confusion matrix (test)", draw, size=(4.5, 4))
 
 
-def importance_figure(importance: list[dict[str, float | str]], target: Path, top: int = 20) -> None:
-    shown = importance[:top][::-1]
+def importance_figure(series: Series, target: Path, top: int = 20) -> None:
+    """Horizontal bars of the `top` features of the last (newest) series, one bar per series."""
+    newest = list(series.values())[-1]
+    features = [str(p["feature"]) for p in newest[:top]][::-1]
+    height = 0.8 / len(series)
 
     def draw(axes: Axes) -> None:
-        axes.barh([str(p["feature"]) for p in shown], [float(p["importance"]) for p in shown], xerr=[float(p["std"]) for p in shown])
+        positions = np.arange(len(features))
+        for index, (label, points) in enumerate(series.items()):
+            value = {str(p["feature"]): float(p["importance"]) for p in points}
+            axes.barh(positions + index * height, [value.get(f, 0.0) for f in features], height=height, label=label)
+        axes.set_yticks(positions + height * (len(series) - 1) / 2, features)
         axes.set(xlabel="drop in ROC-AUC when shuffled")
+        axes.legend(loc="lower right")
 
     _save(target, "Permutation importance (test)", draw, size=(6, 6))

@@ -5,8 +5,9 @@ from __future__ import annotations
 from sklearn.base import BaseEstimator
 from sklearn.pipeline import Pipeline
 
-# Project modules whose code runs inside the pickled pipeline (custom transformers).
-PICKLED_MODULES = ("lifecycle.features",)
+# Project modules whose code runs inside the pickled pipeline (custom transformers,
+# the calibration wrapper).
+PICKLED_MODULES = ("lifecycle.features", "lifecycle.calibration")
 
 
 def inference_pipeline(featurizer: Pipeline, model: BaseEstimator) -> Pipeline:

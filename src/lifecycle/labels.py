@@ -13,7 +13,8 @@ def derive_target(frame: pd.DataFrame, target: TargetSettings) -> tuple[pd.DataF
     """Add the target column; drop rows whose source value is missing and count them.
 
     With a threshold the target is the boolean `column > threshold` stored as 0/1 (a
-    delay above 15 minutes). The raw column stays in the frame; featurize excludes it.
+    delay above 15 minutes). The raw column stays in the frame unless the label takes its name; featurize
+    excludes it either way.
     """
     require_columns(frame, [target.column], "preprocess.target")
     source = frame[target.column]
@@ -31,6 +32,5 @@ def derive_target(frame: pd.DataFrame, target: TargetSettings) -> tuple[pd.DataF
         label = kept[target.column]
     if label.nunique() < 2:
         raise LifecycleError(f"target {target.name!r} has a single value: nothing to learn")
-    if target.name != target.column:
-        kept[target.name] = label
+    kept[target.name] = label
     return kept, int(missing.sum())

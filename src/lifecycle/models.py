@@ -6,19 +6,17 @@ from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
-from sklearn.base import BaseEstimator, ClassifierMixin, clone
+from sklearn.base import BaseEstimator, ClassifierMixin
 from sklearn.ensemble import HistGradientBoostingClassifier, RandomForestClassifier
 from sklearn.linear_model import LogisticRegression
 from sklearn.metrics import log_loss
-from sklearn.model_selection import StratifiedKFold, cross_validate
+from sklearn.model_selection import BaseCrossValidator, StratifiedKFold, TimeSeriesSplit
 from sklearn.neural_network import MLPClassifier
 from sklearn.tree import DecisionTreeClassifier
 
 from lifecycle.config import TrainSettings
 from lifecycle.errors import LifecycleError
-
-CV_SCORING = ("roc_auc", "average_precision", "accuracy", "f1", "neg_log_loss")
-
+from lifecycle.evaluation import score_metrics
 
 def build_estimator(settings: TrainSettings, categorical: list[str]) -> ClassifierMixin:
     """The unfitted estimator for `settings.model`, seeded, with its hyper-parameters.
@@ -82,22 +80,91 @@ def fit_model(X: pd.DataFrame, y: pd.Series, settings: TrainSettings, categorica
     return FitResult(model=model, curves=learning_curves(model, X, y))
 
 
+def cv_splitter(split_method: str, folds: int, seed: int) -> BaseCrossValidator:
+    """Time-ordered folds for a time split (rows must be in time order), else stratified k-fold.
+
+    With time folds each fold trains on the earliest rows and validates on the next
+    block, so validation never scores rows older than the model's training data.
+    """
+    if split_method == "time":
+        return TimeSeriesSplit(n_splits=folds)
+    return StratifiedKFold(n_splits=folds, shuffle=True, random_state=seed)
+
+
+@dataclass
+class CrossValidation:
+    """Per-metric mean and std over folds, and out-of-fold validation probabilities.
+
+    `oof_probability` is NaN for rows no fold validates (the first block of time folds).
+    """
+
+    summary: dict[str, dict[str, float]]
+    oof_probability: np.ndarray
+
+
 def cross_validation(
-    X: pd.DataFrame, y: pd.Series, settings: TrainSettings, categorical: list[str]
-) -> dict[str, dict[str, float]]:
-    """Stratified k-fold scores on the train split: mean and std per metric, train and validation."""
-    folds = StratifiedKFold(n_splits=settings.cv_folds, shuffle=True, random_state=settings.seed)
-    estimator = clone(build_estimator(settings, categorical))
-    scores = cross_validate(estimator, X, y, cv=folds, scoring=list(CV_SCORING), return_train_score=True)
-    summary = {}
-    for metric in CV_SCORING:
-        name = metric.removeprefix("neg_")
-        sign = -1.0 if metric.startswith("neg_") else 1.0
-        for split in ("train", "test"):
-            values = sign * np.asarray(scores[f"{split}_{metric}"], dtype=float)
-            label = "validation" if split == "test" else "train"
-            summary[f"{label}_{name}"] = {
-                "mean": round(float(values.mean()), 6),
-                "std": round(float(values.std()), 6),
-            }
-    return summary
+    X: pd.DataFrame,
+    y: pd.Series,
+    settings: TrainSettings,
+    categorical: list[str],
+    splitter: BaseCrossValidator,
+) -> CrossValidation:
+    """Fit one model per fold; score its training and validation rows."""
+    scores: dict[str, list[float]] = {}
+    oof = np.full(len(X), np.nan)
+    for train_rows, validation_rows in splitter.split(X, y):
+        model = build_estimator(settings, categorical).fit(X.iloc[train_rows], y.iloc[train_rows])
+        for label, rows in (("train", train_rows), ("validation", validation_rows)):
+            probability = model.predict_proba(X.iloc[rows])[:, 1]
+            for name, value in score_metrics(y.iloc[rows].to_numpy(), probability).items():
+                scores.setdefault(f"{label}_{name}", []).append(value)
+            if label == "validation":
+                oof[rows] = probability
+    summary = {
+        name: {"mean": round(float(np.mean(v)), 6), "std": round(float(np.std(v)), 6)}
+        for name, v in sorted(scores.items())
+    }
+    return CrossValidation(summary=summary, oof_probability=oof)
+
+
+def learning_curve(
+    X: pd.DataFrame,
+    y: pd.Series,
+    settings: TrainSettings,
+    categorical: list[str],
+    splitter: BaseCrossValidator,
+    metric: str = "roc_auc",
+) -> list[dict[str, float]]:
+    """Mean train and validation `metric` per training-set size, over the CV folds.
+
+    Runs on an order-preserving sample of `settings.learning_curve.rows` rows. Each size
+    keeps the most recent `fraction` of a fold's training rows (for time folds these
+    are the rows closest to the validation block).
+    """
+    curve = settings.learning_curve
+    if len(X) > curve.rows:
+        keep = np.sort(np.random.default_rng(settings.seed).choice(len(X), curve.rows, replace=False))
+        X, y = X.iloc[keep], y.iloc[keep]
+    folds = list(splitter.split(X, y))
+    points = []
+    for fraction in sorted(curve.fractions):
+        train_scores, validation_scores, sizes = [], [], []
+        for train_rows, validation_rows in folds:
+            used = train_rows[len(train_rows) - max(2, int(round(fraction * len(train_rows)))):]
+            if y.iloc[used].nunique() < 2:
+                continue
+            model = build_estimator(settings, categorical).fit(X.iloc[used], y.iloc[used])
+            train_scores.append(score_metrics(y.iloc[used].to_numpy(), model.predict_proba(X.iloc[used])[:, 1])[metric])
+            validation_scores.append(
+                score_metrics(y.iloc[validation_rows].to_numpy(), model.predict_proba(X.iloc[validation_rows])[:, 1])[metric]
+            )
+            sizes.append(len(used))
+        if sizes:
+            points.append(
+                {
+                    "train_size": int(np.mean(sizes)),
+                    "train_score": round(float(np.mean(train_scores)), 6),
+                    "validation_score": round(float(np.mean(validation_scores)), 6),
+                }
+            )
+    return points

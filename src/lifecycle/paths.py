@@ -14,7 +14,8 @@ EVALUATION_DIR = Path("data/evaluation")
 MODELS_DIR = Path("models")
 METRICS_DIR = Path("metrics")
 PLOTS_DIR = METRICS_DIR / "plots"
-FIGURES_DIR = Path("reports/figures")
+TRAIN_FIGURES_DIR = Path("reports/train")
+EVALUATE_FIGURES_DIR = Path("reports/evaluate")
 
 COLLECT_SUMMARY = METRICS_DIR / "collect.json"
 INTERIM_TRAIN = INTERIM_DIR / "train.parquet"
@@ -30,8 +31,10 @@ FEATURIZER = MODELS_DIR / "featurizer.joblib"
 MODEL = MODELS_DIR / "model.joblib"
 TRAIN_METRICS = METRICS_DIR / "train.json"
 TRAIN_LIVE_DIR = METRICS_DIR / "train_live"
+LEARNING_CURVE = METRICS_DIR / "learning_curve.json"
 
 EVALUATE_METRICS = METRICS_DIR / "evaluate.json"
+SLICE_METRICS = METRICS_DIR / "slices.json"
 TEST_PREDICTIONS = EVALUATION_DIR / "predictions.parquet"
 
 PACKAGE_DIR = MODELS_DIR / "package"
@@ -47,6 +50,6 @@ def plot_data(name: str) -> Path:
     return PLOTS_DIR / name
 
 
-def figure(name: str) -> Path:
+def figure(name: str, folder: Path = EVALUATE_FIGURES_DIR) -> Path:
     """A matplotlib PNG for humans (DVC-cached, not in git)."""
-    return FIGURES_DIR / f"{name}.png"
+    return folder / f"{name}.png"

@@ -54,13 +54,14 @@ def preprocess(
 
 
 def column_roles(settings: PreprocessSettings) -> dict[str, object]:
-    """What later stages must know about the interim columns: the target and the outcomes.
+    """What later stages must know about the interim data: target, outcomes, split method.
 
     Outcome columns (known only after the event) and the target's source column travel
-    with the data, so featurize can exclude them without reading preprocess params.
+    with the data, so featurize can exclude them without reading preprocess params, and
+    train picks time-ordered folds for a time split without reading them either.
     """
     excluded = sorted({*settings.outcome_columns, settings.target.column, settings.target.name})
-    return {"target": settings.target.name, "excluded": excluded}
+    return {"target": settings.target.name, "excluded": excluded, "split": settings.split.method}
 
 
 def _positive_rate(label: pd.Series) -> float | None:

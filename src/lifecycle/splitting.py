@@ -13,7 +13,8 @@ from lifecycle.tables import require_columns
 def split_rows(
     frame: pd.DataFrame, split: SplitSettings, target: str
 ) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """Return (train, test). Time split: train strictly before the cutoff, test from it on."""
+    """Return (train, test). Time split: train strictly before the cutoff, test from it on,
+    both sorted by time; random and stratified splits keep the input order."""
     if split.method == "time":
         assert split.time_column is not None and split.cutoff is not None  # checked by config
         require_columns(frame, [split.time_column], "preprocess.split")
@@ -32,7 +33,9 @@ def split_rows(
         if times.dt.tz is not None and cutoff.tz is None:
             cutoff = cutoff.tz_localize(times.dt.tz)
         is_test = times >= cutoff
-        train, test = frame.loc[~is_test], frame.loc[is_test]
+        # Time order lets train use time-ordered cross-validation folds.
+        ordered = frame.assign(_time=times).sort_values("_time", kind="stable").drop(columns="_time")
+        train, test = ordered.loc[~is_test], ordered.loc[is_test]
     else:
         stratify = frame[target] if split.method == "stratified" else None
         train, test = train_test_split(

@@ -95,6 +95,12 @@ def coerce_dtypes(frame: pd.DataFrame, dtypes: dict[str, str]) -> pd.DataFrame:
                 f"e.g. {example!r}"
             )
         if kind == "int":
+            fractional = converted.notna() & (converted != converted.round())
+            if fractional.any():
+                raise LifecycleError(
+                    f"column {column!r}: {int(fractional.sum())} value(s) are not whole numbers, "
+                    f"e.g. {series[fractional].iloc[0]!r}; declare it as float"
+                )
             converted = converted.astype("Int64")
         result[column] = converted
     return result

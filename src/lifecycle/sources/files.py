@@ -19,6 +19,15 @@ def _existing(path_text: str) -> Path:
     return path
 
 
+def _first_bad_byte(path: Path, encoding: str) -> int | None:
+    """The file offset of the first byte that does not decode (pandas reports a chunk offset)."""
+    try:
+        path.read_bytes().decode(encoding)
+    except UnicodeDecodeError as error:
+        return error.start
+    return None
+
+
 @read_source.register
 def _(settings: CsvSource) -> pd.DataFrame:
     path = _existing(settings.path)
@@ -26,9 +35,9 @@ def _(settings: CsvSource) -> pd.DataFrame:
         return pd.read_csv(path, sep=settings.separator, encoding=settings.encoding)
     except pd.errors.EmptyDataError:
         raise LifecycleError(f"source file {path} is empty") from None
-    except UnicodeDecodeError as error:
+    except UnicodeDecodeError:
         raise LifecycleError(
-            f"source file {path} is not valid {settings.encoding} (byte {error.start}); "
+            f"source file {path} is not valid {settings.encoding} (byte {_first_bad_byte(path, settings.encoding)}); "
             "set the source's `encoding` in params.yaml"
         ) from None
     except pd.errors.ParserError as error:

@@ -37,6 +37,7 @@ def main() -> None:
     write_json(
         {
             "target": target,
+            "split": roles["split"],
             "inputs": columns,
             "outputs": outputs,
             "categorical_outputs": categorical_outputs(featurizer),

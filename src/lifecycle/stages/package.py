@@ -27,7 +27,7 @@ def main() -> None:
     metadata = {
         "model_version": file_digest(paths.MODEL)[:12],
         "target": roles["target"],
-        "threshold": params.evaluate.threshold,
+        "threshold": test_metrics["threshold"],
         "unknown_category": params.package.unknown_category,
         "rows": {"train": int(len(train)), "test": int(test_metrics["rows"])},
         "lineage": {

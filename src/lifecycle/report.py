@@ -1,0 +1,131 @@
+"""`python -m lifecycle report`: the review of the workspace against a base revision.
+
+The base's metrics, params and plot data are read from git at the base revision (they
+are git-tracked, `cache: false`), the workspace's from disk, so the base curves really
+are the base's. Writes Markdown, a JSON twin for machines, and overlaid PNGs.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import subprocess
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from lifecycle import figures, paths
+from lifecycle.config import ReportSettings
+from lifecycle.errors import LifecycleError
+from lifecycle.review import Change, Gate, compare, gate, render
+from lifecycle.storage import write_json, write_text
+
+logger = logging.getLogger(__name__)
+
+HEADLINE = ("roc_auc", "average_precision", "log_loss", "brier", "accuracy", "precision", "recall", "f1", "threshold")
+
+
+def _git(*args: str) -> str:
+    done = subprocess.run(["git", *args], capture_output=True, text=True)
+    if done.returncode != 0:
+        raise LifecycleError(f"git {' '.join(args)} failed: {done.stderr.strip()}")
+    return done.stdout
+
+
+def default_base(branch: str) -> str:
+    """The merge base of HEAD with `branch` (what a pull request is compared against)."""
+    return _git("merge-base", "HEAD", branch).strip()
+
+
+def read_at(revision: str | None, path: Path) -> str | None:
+    """A file's text at a git revision (None: the workspace); None if it does not exist."""
+    if revision is None:
+        return path.read_text(encoding="utf-8") if path.is_file() else None
+    done = subprocess.run(["git", "show", f"{revision}:{path.as_posix()}"], capture_output=True, text=True)
+    return done.stdout if done.returncode == 0 else None
+
+
+def _json_at(revision: str | None, path: Path, empty: Any) -> Any:
+    text = read_at(revision, path)
+    return empty if text is None else json.loads(text)
+
+
+class Side:
+    """The files of one side of the comparison."""
+
+    def __init__(self, revision: str | None) -> None:
+        self.evaluate = _json_at(revision, paths.EVALUATE_METRICS, {})
+        self.train = _json_at(revision, paths.TRAIN_METRICS, {})
+        self.slices = _json_at(revision, paths.SLICE_METRICS, {})
+        self.learning_curve = _json_at(revision, paths.LEARNING_CURVE, [])
+        self.plots = {name: _json_at(revision, paths.plot_data(f"{name}.json"), []) for name in ("roc", "precision_recall", "calibration", "importance")}
+        params_text = read_at(revision, paths.PARAMS)
+        self.params = yaml.safe_load(params_text) if params_text else {}
+
+
+def _overlay_figures(base: Side, workspace: Side, folder: Path) -> list[Path]:
+    """Base and workspace curves on shared axes; a figure is skipped if neither side has data."""
+    def series(name: str) -> dict[str, list[dict[str, float]]]:
+        return {label: side.plots[name] for label, side in (("base", base), ("workspace", workspace)) if side.plots[name]}
+
+    written = []
+    draw = {
+        "roc": figures.roc_figure,
+        "precision_recall": lambda s, t: figures.precision_recall_figure(s, workspace.evaluate.get("positive_rate", 0.0), t),
+        "calibration": figures.calibration_figure,
+        "importance": figures.importance_figure,
+    }
+    for name, plot in draw.items():
+        if data := series(name):
+            plot(data, folder / f"{name}.png")
+            written.append(folder / f"{name}.png")
+    curves = {label: side.learning_curve for label, side in (("base", base), ("workspace", workspace)) if side.learning_curve}
+    if curves:
+        figures.learning_curve_figure(curves, "roc_auc", folder / "learning_curve.png")
+        written.append(folder / "learning_curve.png")
+    return written
+
+
+def _as_json(change: Change) -> dict[str, Any]:
+    return {"file": change.file, "key": change.key, "old": change.old, "new": change.new, "diff": change.diff,
+            "relative": change.relative, "verdict": change.verdict}
+
+
+def write_report(base: str, settings: ReportSettings, output: Path) -> Gate:
+    """Compare `base` with the workspace; write `output` (Markdown), its .json twin and PNGs."""
+    base_side, workspace = Side(base), Side(None)
+    if not workspace.evaluate:
+        raise LifecycleError(f"{paths.EVALUATE_METRICS} not found: run `dvc repro` before the report")
+    evaluate = compare(base_side.evaluate, workspace.evaluate, str(paths.EVALUATE_METRICS), changed_only=False)
+    headline = [c for c in evaluate if c.key in HEADLINE]
+    other = [c for c in evaluate if c.key not in HEADLINE and c.old != c.new]
+    other += compare(base_side.train, workspace.train, str(paths.TRAIN_METRICS))
+    params = compare(base_side.params, workspace.params, str(paths.PARAMS))
+    result = gate(base_side.evaluate, workspace.evaluate, settings.main_metric, settings.tolerance)
+    folder = output.with_suffix("")
+    written = _overlay_figures(base_side, workspace, folder)
+    label = _git("rev-parse", "--short", base).strip()
+    markdown = render(
+        base_label=label,
+        gate_result=result,
+        headline=headline,
+        other_metrics=other,
+        params=params,
+        diagnosis=(base_side.evaluate.get("diagnosis", {}), workspace.evaluate.get("diagnosis", {})),
+        worst_slices=(base_side.slices.get("worst", {}), workspace.slices.get("worst", {})),
+        figures=[f"{folder.name}/{p.name}" for p in written],
+    )
+    write_text(markdown, output)
+    write_json(
+        {
+            "base": label,
+            "gate": {"metric": result.metric, "old": result.old, "new": result.new,
+                     "tolerance": result.tolerance, "passed": result.passed},
+            "metrics": [_as_json(c) for c in headline + other],
+            "params": [_as_json(c) for c in params],
+        },
+        output.with_suffix(".json"),
+    )
+    logger.info("review of %s written to %s: %s", label, output, "passed" if result.passed else "FAILED")
+    return result
