@@ -1,0 +1,230 @@
+"""The prediction log: every served prediction, appended in batches off the request path.
+
+Why batched in a background thread: a database write per request would put a commit
+(an fsync) on every request's latency. Requests only put their entries on a queue; one
+writer thread drains it every `flush_seconds` (or every `batch_rows` rows) in a single
+transaction. `close()` (called on graceful shutdown, e.g. SIGTERM) drains the queue
+before returning, so nothing accepted is lost.
+
+Default store: SQLite in WAL mode (readers never block the writer, a crash never leaves
+half a batch). Any SQLAlchemy URL works, e.g. PostgreSQL. `read_prediction_log` returns
+the log as a data frame, one row per prediction, input columns expanded: the input to
+monitoring.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import queue
+import threading
+import time
+from datetime import UTC, date, datetime
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+from sqlalchemy import (
+    Column,
+    DateTime,
+    Engine,
+    Float,
+    Integer,
+    MetaData,
+    String,
+    Table,
+    Text,
+    create_engine,
+    event,
+    select,
+)
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import ArgumentError, SQLAlchemyError
+
+from lifecycle.config import PredictionLogSettings
+from lifecycle.errors import LifecycleError
+
+logger = logging.getLogger(__name__)
+
+_STOP = object()
+_RETRY_SECONDS = 1.0
+_ATTEMPTS_AT_CLOSE = 3
+OUTPUT_COLUMNS = [
+    "request_id", "row_index", "logged_at", "model_version", "endpoint",
+    "prediction", "probability", "unknown_categories", "latency_ms",
+]
+
+
+def log_table(name: str) -> Table:
+    """The log's table: one row per predicted row."""
+    return Table(
+        name,
+        MetaData(),
+        Column("id", Integer, primary_key=True, autoincrement=True),
+        Column("request_id", String(32), nullable=False, index=True),
+        Column("row_index", Integer, nullable=False),
+        Column("logged_at", DateTime(timezone=True), nullable=False),
+        Column("model_version", String(64), nullable=False),
+        Column("endpoint", String(32), nullable=False),
+        Column("input", Text, nullable=False),
+        Column("prediction", Integer, nullable=False),
+        Column("probability", Float, nullable=False),
+        Column("unknown_categories", Text, nullable=False),
+        Column("latency_ms", Float, nullable=False),
+    )
+
+
+def _sqlite_pragmas(connection: Any, _record: Any) -> None:
+    cursor = connection.cursor()
+    cursor.execute("PRAGMA journal_mode=WAL")
+    cursor.execute("PRAGMA busy_timeout=10000")
+    cursor.close()
+
+
+def log_engine(url: str) -> Engine:
+    """An engine for the log's URL; SQLite files get their folder and WAL mode."""
+    try:
+        parsed = make_url(url)
+    except ArgumentError as error:
+        raise LifecycleError(f"serve.log.url is not a SQLAlchemy URL: {error}") from None
+    if parsed.get_backend_name() == "sqlite" and parsed.database not in (None, "", ":memory:"):
+        Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
+    try:
+        engine = create_engine(parsed, pool_pre_ping=True)
+    except (ArgumentError, ImportError) as error:
+        raise LifecycleError(f"serve.log.url {parsed.render_as_string()}: {error}") from None
+    if parsed.get_backend_name() == "sqlite":
+        event.listen(engine, "connect", _sqlite_pragmas)
+    return engine
+
+
+def _json_value(value: Any) -> Any:
+    if isinstance(value, datetime | date):
+        return value.isoformat()
+    raise TypeError(f"cannot log a {type(value).__name__}")
+
+
+def _stored(entry: dict[str, Any]) -> dict[str, Any]:
+    return {
+        **entry,
+        "input": json.dumps(entry["input"], default=_json_value, allow_nan=False),
+        "unknown_categories": json.dumps(entry["unknown_categories"]),
+    }
+
+
+class PredictionLog:
+    """Append-only, batched, thread-safe writer of prediction entries."""
+
+    def __init__(self, settings: PredictionLogSettings) -> None:
+        self.settings = settings
+        self.engine = log_engine(settings.url)
+        self.table = log_table(settings.table)
+        try:
+            self.table.metadata.create_all(self.engine, checkfirst=True)
+        except SQLAlchemyError as error:
+            raise LifecycleError(f"cannot open the prediction log at {self.engine.url}: {error}") from None
+        self._queue: queue.SimpleQueue[Any] = queue.SimpleQueue()
+        self._thread = threading.Thread(target=self._run, name="prediction-log", daemon=True)
+        self._thread.start()
+
+    def append(self, entries: list[dict[str, Any]]) -> None:
+        """Queue entries for the writer; never blocks on the database."""
+        self._queue.put(entries)
+
+    def flush(self) -> None:
+        """Block until everything appended so far is written."""
+        written = threading.Event()
+        self._queue.put(written)
+        written.wait()
+
+    def close(self) -> None:
+        """Write everything queued, then stop the writer (graceful shutdown)."""
+        self._queue.put(_STOP)
+        self._thread.join()
+        self.engine.dispose()
+
+    def _collect(self) -> tuple[list[dict[str, Any]], list[threading.Event], bool]:
+        """Wait for entries, then gather more until the batch is full or flush_seconds pass."""
+        pending: list[dict[str, Any]] = []
+        waiters: list[threading.Event] = []
+        item = self._queue.get()
+        deadline = time.monotonic() + self.settings.flush_seconds
+        while True:
+            if item is _STOP:
+                return pending, waiters, True
+            if isinstance(item, threading.Event):
+                waiters.append(item)
+                return pending, waiters, False
+            pending.extend(item)
+            remaining = deadline - time.monotonic()
+            if len(pending) >= self.settings.batch_rows or remaining <= 0:
+                return pending, waiters, False
+            try:
+                item = self._queue.get(timeout=remaining)
+            except queue.Empty:
+                return pending, waiters, False
+
+    def _write(self, entries: list[dict[str, Any]], attempts: int | None) -> None:
+        """Insert in one transaction; retry on database errors (forever while serving)."""
+        rows = [_stored(e) for e in entries]
+        attempt = 0
+        while True:
+            attempt += 1
+            try:
+                with self.engine.begin() as connection:
+                    connection.execute(self.table.insert(), rows)
+                return
+            except SQLAlchemyError:
+                logger.exception("prediction log: writing %d rows failed (attempt %d)", len(rows), attempt)
+                if attempts is not None and attempt >= attempts:
+                    logger.error("prediction log: gave up; %d predictions were not logged", len(rows))
+                    return
+                time.sleep(_RETRY_SECONDS)
+
+    def _run(self) -> None:
+        stopping = False
+        while True:
+            pending, waiters, stop = self._collect()
+            stopping = stopping or stop
+            if stopping:  # drain whatever is still queued
+                while True:
+                    try:
+                        item = self._queue.get_nowait()
+                    except queue.Empty:
+                        break
+                    if isinstance(item, threading.Event):
+                        waiters.append(item)
+                    elif item is not _STOP:
+                        pending.extend(item)
+            if pending:
+                self._write(pending, _ATTEMPTS_AT_CLOSE if stopping else None)
+            for waiter in waiters:
+                waiter.set()
+            if stopping:
+                return
+
+
+def read_prediction_log(url: str, table: str = "predictions") -> pd.DataFrame:
+    """The log as a data frame: one row per prediction, input fields as columns, oldest first.
+
+    An input field named like an output column gets the suffix `_input`.
+    """
+    engine = log_engine(url)
+    logged = log_table(table)
+    try:
+        with engine.connect() as connection:
+            frame = pd.read_sql(select(logged).order_by(logged.c.id), connection)
+    except (SQLAlchemyError, pd.errors.DatabaseError) as error:
+        raise LifecycleError(f"cannot read the prediction log {table!r} at {engine.url}: {error}") from None
+    finally:
+        engine.dispose()
+    inputs = pd.DataFrame.from_records([json.loads(text) for text in frame["input"]], index=frame.index)
+    outputs = frame[OUTPUT_COLUMNS].copy()
+    outputs["logged_at"] = pd.to_datetime(outputs["logged_at"], utc=True)
+    outputs["unknown_categories"] = [json.loads(text) for text in outputs["unknown_categories"]]
+    return outputs.join(inputs, suffixes=("", "_input"))
+
+
+def now() -> datetime:
+    """The time stamped on log entries (UTC)."""
+    return datetime.now(UTC)

@@ -1,0 +1,191 @@
+"""The request model, generated from the bundle's schema: strict types, one named error per problem.
+
+Why strict: a scoring service that coerces "12" to 12, ignores unknown fields (as MLflow
+does) or turns NaN into a silent imputation returns confident predictions for inputs
+the caller never meant. Every field here has the exact JSON type training saw:
+
+- numeric: a JSON number (an integer is fine), finite; nullable only if training had nulls;
+- categorical: a string; with the `reject` policy one of the training categories (the
+  OpenAPI enum lists them); with `accept` any string, an unseen one flagged in the answer;
+- datetime: an ISO 8601 string (a time without an offset is read as UTC);
+- boolean: true or false.
+
+A row is a TypedDict, so a validated row is a plain dict the scorer reads directly.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from datetime import UTC, datetime
+from typing import Annotated, Any, Literal
+
+from pydantic import AfterValidator, BeforeValidator, ConfigDict, Field, TypeAdapter, ValidationError
+from pydantic.types import StrictBool, StrictStr
+from typing_extensions import NotRequired, TypedDict
+
+from lifecycle.serving.errors import InputError, Problem
+
+ROW_MODEL_NAME = "InputRow"
+# Far beyond any physical quantity, yet small enough that differences and scaling stay finite.
+NUMERIC_LIMIT = 1e15
+# The range of pandas' nanosecond timestamps, which the packaged pipeline's transforms use.
+EARLIEST, LATEST = datetime(1678, 1, 1, tzinfo=UTC), datetime(2261, 12, 31, tzinfo=UTC)
+MAX_PROBLEMS = 50
+
+
+def _text_or_datetime(value: Any) -> Any:
+    """Refuse numbers for datetime fields: pydantic would read them as Unix seconds."""
+    if isinstance(value, str | datetime):
+        return value
+    raise ValueError("expected an ISO 8601 date-time string")
+
+
+def _in_range(value: datetime) -> datetime:
+    moment = value if value.tzinfo else value.replace(tzinfo=UTC)
+    if not EARLIEST <= moment <= LATEST:
+        raise ValueError(f"expected a date-time between {EARLIEST.date()} and {LATEST.date()}")
+    return value
+
+
+def _field_type(column: dict[str, Any], policy: str) -> Any:
+    """The annotated type of one schema column."""
+    kind, name = column["kind"], column["name"]
+    if kind == "numeric":
+        low, high = column.get("min"), column.get("max")
+        seen = f" (training range {low} to {high})" if low is not None and high is not None else ""
+        base: Any = Annotated[
+            float,
+            Field(strict=True, allow_inf_nan=False, ge=-NUMERIC_LIMIT, le=NUMERIC_LIMIT, description=f"{name}: a number{seen}"),
+        ]
+    elif kind == "categorical":
+        categories = column["categories"]
+        if policy == "reject" and categories:
+            base = Annotated[Literal[tuple(categories)], Field(description=f"{name}: one of the training categories")]
+        else:
+            base = Annotated[
+                StrictStr,
+                Field(
+                    description=f"{name}: text; training categories: {', '.join(categories)} (others are accepted and flagged)",
+                    examples=categories[:3],
+                ),
+            ]
+    elif kind == "datetime":
+        base = Annotated[
+            datetime,
+            BeforeValidator(_text_or_datetime),
+            AfterValidator(_in_range),
+            Field(description=f"{name}: ISO 8601 date-time (no offset means UTC)"),
+        ]
+    elif kind == "boolean":
+        base = Annotated[StrictBool, Field(description=f"{name}: true or false")]
+    else:
+        raise ValueError(f"schema column {name!r} has unknown kind {kind!r}")
+    if column["nullable"]:
+        return NotRequired[base | None]
+    return base
+
+
+def row_type(schema: dict[str, Any], policy: str) -> type:
+    """A TypedDict with one field per schema column, unknown fields forbidden."""
+    fields = {c["name"]: _field_type(c, policy) for c in schema["columns"]}
+    row = TypedDict(ROW_MODEL_NAME, fields)  # type: ignore[misc]
+    row.__pydantic_config__ = ConfigDict(extra="forbid", title=ROW_MODEL_NAME)  # type: ignore[attr-defined]
+    return row
+
+
+def _problem(error: Any, many: bool) -> Problem:
+    """One pydantic error as a Problem naming the row (for a list) and the field."""
+    location = list(error["loc"])
+    row = location.pop(0) if many and location and isinstance(location[0], int) else None
+    field = ".".join(str(part) for part in location) or None
+    kind = error["type"]
+    if kind == "extra_forbidden":
+        message = "unknown field: the model does not read it (see /docs for the fields)"
+    elif kind == "missing":
+        message = "required field is missing"
+    elif kind == "too_short" and field is None:
+        message = "expected at least one row, got an empty list"
+    else:
+        message = error["msg"].removeprefix("Value error, ")
+    return Problem(row=row, field=field, message=message, type=kind)
+
+
+def problems_of(error: ValidationError, many: bool) -> list[Problem]:
+    """The first MAX_PROBLEMS problems of a failed validation, each naming its row and field."""
+    return [_problem(e, many) for e in error.errors(include_url=False)[:MAX_PROBLEMS]]
+
+
+class RowValidator:
+    """Validates request rows against the schema-generated row type."""
+
+    def __init__(self, schema: dict[str, Any], policy: str, max_rows: int) -> None:
+        self.columns = [c["name"] for c in schema["columns"]]
+        self.max_rows = max_rows
+        self.row = row_type(schema, policy)
+        self._one = TypeAdapter(self.row)
+        rows = Annotated[list[self.row], Field(min_length=1, max_length=max_rows)]  # type: ignore[valid-type]
+        self._many = TypeAdapter(rows)
+
+    def json_schema(self) -> dict[str, Any]:
+        """The OpenAPI schema of one row (types, allowed values, descriptions)."""
+        return self._one.json_schema()
+
+    def _complete(self, rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        """Omitted nullable fields are null; every row gets every column."""
+        for row in rows:
+            if len(row) != len(self.columns):
+                for name in self.columns:
+                    row.setdefault(name, None)
+        return rows
+
+    def _too_many(self, count: int | str) -> InputError:
+        return InputError(413, f"too many rows: {count}, the limit is {self.max_rows} per request")
+
+    def _refusal(self, error: ValidationError, many: bool) -> InputError:
+        """413 for too many rows (whatever else is wrong with them), else 422 naming each problem."""
+        for item in error.errors(include_url=False):
+            if many and item["type"] == "too_long" and not item["loc"]:
+                return self._too_many(item.get("ctx", {}).get("actual_length") or "more")
+        return InputError(422, "invalid input", problems_of(error, many))
+
+    def from_json(self, body: bytes) -> list[dict[str, Any]]:
+        """Rows from a JSON body holding one row (an object) or a list of rows.
+
+        The fast parser refuses NaN and Infinity literals as invalid JSON; such a body is
+        parsed again leniently, so the answer names the field that holds the literal.
+        """
+        start = body.lstrip()[:1]
+        if start not in (b"{", b"["):
+            self._parse_leniently(body)
+            raise InputError(422, "expected a JSON object (one row) or a non-empty array of objects")
+        many = start == b"["
+        adapter = self._many if many else self._one
+        try:
+            parsed = adapter.validate_json(body)
+        except ValidationError as error:
+            if not any(e["type"] == "json_invalid" for e in error.errors()):
+                raise self._refusal(error, many) from None
+            parsed = self._validate(adapter.validate_python, self._parse_leniently(body), many)
+        return self._complete(parsed if many else [parsed])
+
+    @staticmethod
+    def _parse_leniently(body: bytes) -> Any:
+        try:
+            return json.loads(body)
+        except ValueError as error:
+            raise InputError(400, f"malformed JSON: {error}") from None
+
+    def from_python(self, rows: Sequence[Any]) -> list[dict[str, Any]]:
+        """Rows already decoded (MLflow payloads, CSV) validated the same way."""
+        if not rows:
+            raise InputError(422, "expected at least one row, got none")
+        if len(rows) > self.max_rows:  # before validating them all
+            raise self._too_many(len(rows))
+        return self._complete(self._validate(self._many.validate_python, list(rows), many=True))
+
+    def _validate(self, validate: Any, data: Any, many: bool) -> Any:
+        try:
+            return validate(data)
+        except ValidationError as error:
+            raise self._refusal(error, many) from None

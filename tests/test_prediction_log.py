@@ -1,0 +1,107 @@
+"""The prediction log: batched writes off the request path, nothing lost, readable as a frame."""
+
+from __future__ import annotations
+
+import threading
+import uuid
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import pytest
+from sqlalchemy import create_engine, inspect, text
+
+from lifecycle.config import PredictionLogSettings
+from lifecycle.errors import LifecycleError
+from lifecycle.serving.prediction_log import PredictionLog, read_prediction_log
+from test_serving_support import postgres_or_skip
+
+
+def entries(request: int, rows: int) -> list[dict[str, Any]]:
+    request_id = f"{request:032x}"
+    return [
+        {
+            "request_id": request_id, "row_index": i, "logged_at": datetime.now(UTC), "model_version": "v1",
+            "endpoint": "/predict", "input": {"origin": "JFK", "distance": float(request), "time_hour": datetime(2013, 5, 1, tzinfo=UTC)},
+            "prediction": request % 2, "probability": 0.25, "unknown_categories": ["dest"] if i else [], "latency_ms": 1.5,
+        }
+        for i in range(rows)
+    ]
+
+
+def hammer(log: PredictionLog, writers: int, requests: int) -> int:
+    """Append from many threads at once; returns the number of rows appended."""
+    def write(worker: int) -> None:
+        for n in range(requests):
+            log.append(entries(worker * requests + n, 1 + n % 3))
+
+    threads = [threading.Thread(target=write, args=(w,)) for w in range(writers)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    return writers * sum(1 + n % 3 for n in range(requests))
+
+
+def test_concurrent_appends_are_all_written_once_sqlite(tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path / 'logs' / 'predictions.sqlite'}"
+    log = PredictionLog(PredictionLogSettings(url=url, batch_rows=50, flush_seconds=0.01))
+    appended = hammer(log, writers=16, requests=40)
+    log.close()  # graceful shutdown: everything queued is written
+    frame = read_prediction_log(url)
+    assert len(frame) == appended
+    assert not frame.duplicated(["request_id", "row_index"]).any()
+    assert frame["request_id"].nunique() == 16 * 40
+    with create_engine(url).connect() as connection:
+        assert connection.execute(text("PRAGMA journal_mode")).scalar() == "wal"
+
+
+def test_reader_returns_inputs_as_columns(tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path / 'log.sqlite'}"
+    log = PredictionLog(PredictionLogSettings(url=url))
+    log.append(entries(7, 2))
+    log.flush()
+    frame = read_prediction_log(url)
+    log.close()
+    assert frame.columns[:9].tolist() == [
+        "request_id", "row_index", "logged_at", "model_version", "endpoint",
+        "prediction", "probability", "unknown_categories", "latency_ms",
+    ]
+    assert frame[["origin", "distance", "time_hour"]].values.tolist() == [["JFK", 7.0, "2013-05-01T00:00:00+00:00"]] * 2
+    assert frame["unknown_categories"].tolist() == [[], ["dest"]]
+    assert str(frame["logged_at"].dt.tz) == "UTC"
+
+
+def test_flush_waits_for_the_batch_without_closing(tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path / 'log.sqlite'}"
+    log = PredictionLog(PredictionLogSettings(url=url, flush_seconds=30))  # would wait 30 s unflushed
+    log.append(entries(1, 3))
+    log.flush()
+    assert len(read_prediction_log(url)) == 3
+    log.append(entries(2, 1))
+    log.close()
+    assert len(read_prediction_log(url)) == 4
+
+
+def test_bad_url_is_named(tmp_path: Path) -> None:
+    with pytest.raises(LifecycleError, match="not a SQLAlchemy URL"):
+        PredictionLog(PredictionLogSettings(url="no url at all"))
+    with pytest.raises(LifecycleError, match="cannot read the prediction log 'predictions'"):
+        read_prediction_log(f"sqlite:///{tmp_path / 'empty.sqlite'}")
+
+
+def test_concurrent_appends_are_all_written_once_postgresql() -> None:
+    url = postgres_or_skip()
+    table = f"predictions_test_{uuid.uuid4().hex[:8]}"
+    log = PredictionLog(PredictionLogSettings(url=url, table=table, batch_rows=50, flush_seconds=0.01))
+    try:
+        appended = hammer(log, writers=8, requests=25)
+        log.close()
+        frame = read_prediction_log(url, table)
+        assert len(frame) == appended and not frame.duplicated(["request_id", "row_index"]).any()
+    finally:
+        engine = create_engine(url)
+        with engine.begin() as connection:
+            if inspect(connection).has_table(table):
+                connection.execute(text(f"DROP TABLE {table}"))
+        engine.dispose()

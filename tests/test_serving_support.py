@@ -1,0 +1,134 @@
+"""Shared pieces of the serving tests: the real bundle, raw test rows, a real server process.
+
+Imported by the test_serving* modules (it holds no tests itself).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pandas as pd
+import pytest
+from sqlalchemy import create_engine, text
+from sqlalchemy.exc import OperationalError
+
+from conftest import ROOT, FirstRun
+from lifecycle.bundle import load_bundle
+
+POSTGRES_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
+
+
+def first_run_output(pipeline_run: FirstRun, path: str, target: Path) -> Path:
+    """An output of the pipeline's first run, from DVC's cache at that commit.
+
+    Not from the work tree: other end-to-end tests run experiments there (another model).
+    """
+    pipeline_run.repo.run("dvc", "get", ".", path, "--rev", pipeline_run.commit, "-o", str(target))
+    return target
+
+
+@pytest.fixture(scope="session")
+def bundle_dir(pipeline_run: FirstRun, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A copy of the bundle the real pipeline packaged (the default model)."""
+    return first_run_output(pipeline_run, "models/package", tmp_path_factory.mktemp("serving") / "package")
+
+
+@pytest.fixture(scope="session")
+def raw_test(pipeline_run: FirstRun, bundle_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> pd.DataFrame:
+    """The raw test split, input columns only, as a caller would hold it."""
+    path = first_run_output(pipeline_run, "data/interim/test.parquet", tmp_path_factory.mktemp("serving") / "test.parquet")
+    return pd.read_parquet(path)[load_bundle(bundle_dir).input_columns]
+
+
+def json_rows(frame: pd.DataFrame) -> list[dict[str, Any]]:
+    """Rows as a JSON client sends them (null for missing, ISO 8601 times)."""
+    return json.loads(frame.to_json(orient="records", date_format="iso"))
+
+
+@pytest.fixture(scope="session")
+def known_rows(raw_test: pd.DataFrame, bundle_dir: Path) -> list[dict[str, Any]]:
+    """Test rows whose categories were all seen in training (valid under the reject policy)."""
+    schema = load_bundle(bundle_dir).schema
+    known = pd.Series(True, index=raw_test.index)
+    for column in schema["columns"]:
+        if column["kind"] == "categorical":
+            values = raw_test[column["name"]]
+            known &= values.isna() | values.isin(column["categories"])
+    return json_rows(raw_test[known].head(2000))
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+def postgres_or_skip() -> str:
+    """The test PostgreSQL URL, or skip the test with the reason."""
+    try:
+        engine = create_engine(POSTGRES_URL)
+        with engine.connect() as connection:
+            connection.execute(text("select 1"))
+        engine.dispose()
+    except OperationalError as error:
+        pytest.skip(f"PostgreSQL at 127.0.0.1:5432 (database test) is unreachable: {error.orig}")
+    return POSTGRES_URL
+
+
+class ServerProcess:
+    """`python -m lifecycle serve` in a subprocess on a free 127.0.0.1 port."""
+
+    def __init__(self, bundle: Path, log_url: str, extra: list[str] | None = None, cwd: Path = ROOT) -> None:
+        self.port = free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        self.process = subprocess.Popen(
+            [sys.executable, "-m", "lifecycle", "serve", "--bundle", str(bundle), "--port", str(self.port), "--log-url", log_url, *(extra or [])],
+            cwd=cwd,
+            env={**os.environ, "OMP_NUM_THREADS": "1"},
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
+        )
+
+    def wait_ready(self, timeout: float = 60) -> None:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.process.poll() is not None:
+                raise AssertionError(f"server exited with {self.process.returncode}:\n{self.process.stdout.read()}")
+            try:
+                if httpx.get(f"{self.url}/health", timeout=1).status_code == 200:
+                    return
+            except httpx.TransportError:
+                time.sleep(0.1)
+        raise AssertionError("server did not answer /health in time")
+
+    def terminate(self, timeout: float = 60) -> tuple[int, str]:
+        """SIGTERM, then wait for a graceful exit; returns (exit code, output)."""
+        if self.process.poll() is None:
+            self.process.send_signal(signal.SIGTERM)
+        output, _ = self.process.communicate(timeout=timeout)
+        return self.process.returncode, output
+
+    def stop_gracefully(self) -> str:
+        """SIGTERM; assert a graceful shutdown (uvicorn re-raises the signal once it is done)."""
+        code, output = self.terminate()
+        assert code in (0, -signal.SIGTERM), output
+        assert "prediction log flushed and closed" in output and "Finished server process" in output, output
+        return output
+
+    def __enter__(self) -> ServerProcess:
+        self.wait_ready()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        if self.process.poll() is None:
+            self.terminate()
