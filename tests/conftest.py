@@ -27,6 +27,9 @@ from lifecycle.preprocess import column_roles, preprocess
 from lifecycle.sources import read_source, sample_rows
 
 ROOT = Path(__file__).resolve().parents[1]
+
+# Fixtures shared by the serving tests (a real bundle, its test rows, a server process).
+pytest_plugins = ["serving_support"]
 SAMPLE_FLIGHTS = 6000
 
 

@@ -9,12 +9,13 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from sqlalchemy import create_engine, inspect, text
+
+from sqlalchemy import create_engine, text
 
 from lifecycle.config import PredictionLogSettings
 from lifecycle.errors import LifecycleError
 from lifecycle.serving.prediction_log import PredictionLog, read_prediction_log
-from test_serving_support import postgres_or_skip
+from serving_support import drop_table, postgres_or_skip
 
 
 def entries(request: int, rows: int) -> list[dict[str, Any]]:
@@ -100,8 +101,4 @@ def test_concurrent_appends_are_all_written_once_postgresql() -> None:
         frame = read_prediction_log(url, table)
         assert len(frame) == appended and not frame.duplicated(["request_id", "row_index"]).any()
     finally:
-        engine = create_engine(url)
-        with engine.begin() as connection:
-            if inspect(connection).has_table(table):
-                connection.execute(text(f"DROP TABLE {table}"))
-        engine.dispose()
+        drop_table(url, table)

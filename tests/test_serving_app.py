@@ -18,7 +18,6 @@ from lifecycle.config import PredictionLogSettings, ServeSettings
 from lifecycle.errors import LifecycleError
 from lifecycle.serving.app import create_app
 from lifecycle.serving.prediction_log import read_prediction_log
-from test_serving_support import bundle_dir, known_rows, raw_test  # noqa: F401  (fixtures)
 
 pytestmark = pytest.mark.e2e
 

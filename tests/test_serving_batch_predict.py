@@ -11,7 +11,6 @@ import pytest
 from lifecycle.bundle import load_bundle
 from lifecycle.errors import LifecycleError
 from lifecycle.predict import score_file
-from test_serving_support import bundle_dir, raw_test  # noqa: F401  (fixtures)
 
 pytestmark = pytest.mark.e2e
 

@@ -16,7 +16,7 @@ from lifecycle.config import PredictionLogSettings, ServeSettings
 from lifecycle.serving.app import create_app
 from lifecycle.serving.fast_path import compile_fast_path
 from lifecycle.serving.request_model import RowValidator
-from test_serving_support import bundle_dir, json_rows, known_rows, raw_test  # noqa: F401  (fixtures)
+from serving_support import json_rows
 
 pytestmark = pytest.mark.e2e
 

@@ -18,7 +18,6 @@ from schemathesis.checks import not_a_server_error, response_schema_conformance
 
 from lifecycle.config import PredictionLogSettings, ServeSettings
 from lifecycle.serving.app import create_app
-from test_serving_support import bundle_dir, known_rows, raw_test  # noqa: F401  (fixtures)
 
 pytestmark = pytest.mark.e2e
 

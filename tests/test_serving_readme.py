@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from conftest import ROOT
-from test_serving_support import ServerProcess, bundle_dir  # noqa: F401  (fixtures)
+from serving_support import ServerProcess
 
 pytestmark = pytest.mark.e2e
 

@@ -11,17 +11,10 @@ from pathlib import Path
 
 import httpx
 import pytest
-from sqlalchemy import create_engine, inspect, text
 
 from conftest import ROOT
 from lifecycle.serving.prediction_log import read_prediction_log
-from test_serving_support import (  # noqa: F401  (fixtures)
-    ServerProcess,
-    bundle_dir,
-    known_rows,
-    postgres_or_skip,
-    raw_test,
-)
+from serving_support import ServerProcess, drop_table, postgres_or_skip
 
 pytestmark = pytest.mark.e2e
 
@@ -125,9 +118,5 @@ def test_server_logs_to_postgresql(bundle_dir: Path, known_rows: list[dict]) -> 
         log = read_prediction_log(url, table)
         assert len(log) == 30 and set(log["request_id"]) == set(ids)
     finally:
-        engine = create_engine(url)
-        with engine.begin() as connection:
-            if inspect(connection).has_table(table):
-                connection.execute(text(f"DROP TABLE {table}"))
-        engine.dispose()
+        drop_table(url, table)
 

@@ -15,7 +15,7 @@ from sklearn.pipeline import Pipeline
 from sklearn.preprocessing import FunctionTransformer, OneHotEncoder, OrdinalEncoder, StandardScaler
 from sklearn.utils.validation import check_is_fitted
 
-from lifecycle.config import DatetimeSettings, DifferenceFeature, FeaturizeSettings
+from lifecycle.config import DatetimeSettings, FeaturizeSettings
 from lifecycle.errors import LifecycleError
 
 MISSING_CATEGORY = "__missing__"

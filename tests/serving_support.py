@@ -18,7 +18,7 @@ from typing import Any
 import httpx
 import pandas as pd
 import pytest
-from sqlalchemy import create_engine, text
+from sqlalchemy import create_engine, inspect, text
 from sqlalchemy.exc import OperationalError
 
 from conftest import ROOT, FirstRun
@@ -132,3 +132,12 @@ class ServerProcess:
     def __exit__(self, *exc: object) -> None:
         if self.process.poll() is None:
             self.terminate()
+
+
+def drop_table(url: str, table: str) -> None:
+    """Remove a test's private prediction-log table from a shared database."""
+    engine = create_engine(url)
+    with engine.begin() as connection:
+        if inspect(connection).has_table(table):
+            connection.execute(text(f"DROP TABLE {table}"))
+    engine.dispose()
