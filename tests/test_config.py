@@ -128,10 +128,10 @@ def test_wrong_value_names_the_key(
 
 def test_unknown_source_kind(raw_params: dict[str, Any]) -> None:
     message = error_for(
-        edited(raw_params, lambda r: r["sources"]["weather"].__setitem__("kind", "sql"))
+        edited(raw_params, lambda r: r["sources"]["weather"].__setitem__("kind", "excel"))
     )
     assert "sources.weather" in message
-    assert "'sql'" in message
+    assert "'excel'" in message
     assert "'builtin', 'csv', 'parquet'" in message
 
 

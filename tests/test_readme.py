@@ -7,8 +7,11 @@ import subprocess
 import sys
 
 import pytest
+import yaml
+from pydantic import TypeAdapter
 
 from conftest import ROOT, FirstRun
+from lifecycle.config import SourceSettings
 
 README = (ROOT / "README.md").read_text()
 
@@ -80,3 +83,12 @@ def test_review_command_runs_as_written(pipeline_run: FirstRun) -> None:
     repo.run("bash", "-c", commands[0])
     assert (repo.path / "reports/review.md").read_text().startswith("<!-- lifecycle-review -->")
     assert (repo.path / "reports/review/roc.png").is_file()
+
+
+def test_source_examples_are_valid_settings() -> None:
+    examples = re.findall(r"```yaml\n(.*?)```", README.split("### Sources\n", 1)[1].split("\n### ", 1)[0], re.S)
+    assert len(examples) == 3
+    for example in examples:
+        sources = yaml.safe_load(example)
+        assert {s["kind"] for s in sources.values()} <= {"jsonl", "sql", "http_api"}
+        TypeAdapter(dict[str, SourceSettings]).validate_python(sources)

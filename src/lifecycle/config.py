@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from pathlib import Path
 from typing import Annotated, Literal
+from urllib.parse import urlsplit
 
 import pandas as pd
 import yaml
@@ -37,25 +38,114 @@ class BuiltinSource(Strict):
     sample_rows: Annotated[int, Field(gt=0)] | None = None
 
 
+_URL_SCHEMES = ("http://", "https://")
+
+
 class CsvSource(Strict):
-    """A local CSV file."""
+    """A CSV file: a local path, or an http(s) URL downloaded into memory at collect time."""
 
     kind: Literal["csv"]
     path: str
     sample_rows: Annotated[int, Field(gt=0)] | None = None
     separator: str = ","
     encoding: str = "utf-8"
+    timeout_seconds: Annotated[float, Field(gt=0)] = 30.0
 
 
 class ParquetSource(Strict):
-    """A local Parquet file."""
+    """A Parquet file: a local path or an http(s) URL (`timeout_seconds` bounds the download)."""
 
     kind: Literal["parquet"]
     path: str
     sample_rows: Annotated[int, Field(gt=0)] | None = None
+    timeout_seconds: Annotated[float, Field(gt=0)] = 30.0
 
 
-SourceSettings = Annotated[BuiltinSource | CsvSource | ParquetSource, Field(discriminator="kind")]
+class JsonlSource(Strict):
+    """A JSON Lines file (one JSON object per line), local or http(s).
+
+    The format many exports and log pipelines write; each object becomes one row and
+    values keep their JSON types (dates stay text until `preprocess.dtypes` coerces them).
+    """
+
+    kind: Literal["jsonl"]
+    path: str
+    sample_rows: Annotated[int, Field(gt=0)] | None = None
+    encoding: str = "utf-8"
+    timeout_seconds: Annotated[float, Field(gt=0)] = 30.0
+
+
+class SqlSource(Strict):
+    """A table or query of a database reachable through SQLAlchemy.
+
+    `url` carries no credentials, so params.yaml (versioned in git) never holds a
+    secret: the user name and password are read from the environment variables named by
+    `user_env` and `password_env`. Exactly one of `table` (the whole table) or `query`
+    (any SELECT, e.g. to filter or join in the database) says what to read.
+    """
+
+    kind: Literal["sql"]
+    url: str
+    table: str | None = None
+    query: str | None = None
+    user_env: str | None = None
+    password_env: str | None = None
+    sample_rows: Annotated[int, Field(gt=0)] | None = None
+
+    @model_validator(mode="after")
+    def _one_of_table_or_query_and_no_credentials(self) -> SqlSource:
+        if (self.table is None) == (self.query is None):
+            raise ValueError("a sql source needs exactly one of `table` or `query`")
+        netloc = urlsplit(self.url).netloc
+        if "@" in netloc:
+            raise ValueError(
+                "a sql source's `url` must not contain credentials; name the environment "
+                "variables holding them in `user_env` and `password_env`"
+            )
+        return self
+
+
+class HttpApiSource(Strict):
+    """Records from a JSON HTTP API, fetched page by page.
+
+    `records_path` is the dotted path to the list of records in each response body
+    (unset: the body is the list). `pagination` follows the API: `page` sends
+    `page_param` (from `start_page`) and `size_param`; `offset` sends `offset_param` and
+    `size_param`; `next_link` follows the URL found at `next_link_path` in the body.
+    Paging stops at the first empty page (or a missing next link); more than `max_pages`
+    pages is an error rather than a silently truncated table. Server errors (5xx) and
+    connection failures are retried `max_retries` times with exponential backoff from
+    `backoff_seconds`, since such failures are often transient; client errors (4xx) are
+    not, since repeating the same request cannot fix them.
+    """
+
+    kind: Literal["http_api"]
+    url: str
+    records_path: str | None = None
+    pagination: Literal["none", "page", "offset", "next_link"] = "none"
+    page_param: str = "page"
+    size_param: str = "page_size"
+    page_size: Annotated[int, Field(gt=0)] = 100
+    start_page: Annotated[int, Field(ge=0)] = 1
+    offset_param: str = "offset"
+    next_link_path: str = "next"
+    timeout_seconds: Annotated[float, Field(gt=0)] = 30.0
+    max_retries: Annotated[int, Field(ge=0)] = 3
+    backoff_seconds: Annotated[float, Field(ge=0)] = 1.0
+    max_pages: Annotated[int, Field(gt=0)] = 1000
+    sample_rows: Annotated[int, Field(gt=0)] | None = None
+
+    @model_validator(mode="after")
+    def _http_url(self) -> HttpApiSource:
+        if not self.url.startswith(_URL_SCHEMES):
+            raise ValueError("an http_api source's `url` must start with http:// or https://")
+        return self
+
+
+SourceSettings = Annotated[
+    BuiltinSource | CsvSource | ParquetSource | JsonlSource | SqlSource | HttpApiSource,
+    Field(discriminator="kind"),
+]
 
 
 class CollectSettings(Strict):
@@ -383,8 +473,9 @@ class Params(Strict):
 
 
 # Pydantic puts the tag of a discriminated union (a source's or context's `kind`) into
-# an error's location; the user never wrote it as a key, so messages leave it out.
-_UNION_TAGS = {"builtin", "csv", "parquet", "count", "past_mean"}
+# an error's location; the user never wrote it as a key, so messages leave it out. The tag
+# ends the location only for a whole-model check (a value error such as "exactly one of").
+_UNION_TAGS = {"builtin", "csv", "parquet", "jsonl", "sql", "http_api", "count", "past_mean"}
 
 
 def _describe(error: ValidationError) -> str:
@@ -392,7 +483,8 @@ def _describe(error: ValidationError) -> str:
     lines = []
     for item in error.errors():
         parts = [str(p) for p in item["loc"] if not str(p).startswith("function-")]
-        key = ".".join(p for i, p in enumerate(parts) if not (p in _UNION_TAGS and i > 0 and i < len(parts) - 1))
+        last = len(parts) - 1 if item["type"] != "value_error" else len(parts)
+        key = ".".join(p for i, p in enumerate(parts) if not (p in _UNION_TAGS and 0 < i < last))
         message = item["msg"]
         if item["type"] == "extra_forbidden":
             message = "unknown key (check the spelling against params.yaml's documented keys)"

@@ -29,3 +29,13 @@ def require_rows(frame: pd.DataFrame, name: str) -> pd.DataFrame:
     if frame.empty:
         raise LifecycleError(f"source {name!r} has no rows")
     return frame
+
+
+def frame_from_records(records: list[object], where: str) -> pd.DataFrame:
+    """One row per JSON object, columns in order of first appearance; refuses non-objects."""
+    for position, record in enumerate(records):
+        if not isinstance(record, dict):
+            raise LifecycleError(
+                f"{where}: record {position} is {type(record).__name__}, not a JSON object"
+            )
+    return pd.DataFrame.from_records(records)
