@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-HEADLINE = ("roc_auc", "average_precision", "accuracy", "precision", "recall", "f1", "log_loss", "brier")
+from lifecycle.evaluation import HEADLINE_METRICS
 
 
 def model_card(metadata: dict[str, Any], schema: dict[str, Any]) -> str:
@@ -44,7 +44,7 @@ def model_card(metadata: dict[str, Any], schema: dict[str, Any]) -> str:
         "| metric | test | cross-validation (train split) |",
         "| --- | --- | --- |",
     ]
-    for name in HEADLINE:
+    for name in HEADLINE_METRICS:
         fold = cv.get(f"validation_{name}")
         fold_text = f"{fold['mean']:.4f} ± {fold['std']:.4f}" if fold else "n/a"
         lines.append(f"| {name} | {test[name]:.4f} | {fold_text} |")

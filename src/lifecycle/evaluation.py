@@ -22,7 +22,11 @@ from sklearn.metrics import (
 )
 
 
-def _r(value: float) -> float:
+# The headline scores of a binary classifier, in the order reports and the model card list them.
+HEADLINE_METRICS = ("roc_auc", "average_precision", "accuracy", "precision", "recall", "f1", "log_loss", "brier")
+
+
+def rounded(value: float) -> float:
     """Round for stable, readable JSON (differences below 1e-6 are noise)."""
     return round(float(value), 6)
 
@@ -30,10 +34,10 @@ def _r(value: float) -> float:
 def probability_metrics(y_true: np.ndarray, probability: np.ndarray) -> dict[str, float]:
     """Threshold-free scores: ranking (ROC-AUC, average precision) and probability quality."""
     return {
-        "roc_auc": _r(roc_auc_score(y_true, probability)),
-        "average_precision": _r(average_precision_score(y_true, probability)),
-        "log_loss": _r(log_loss(y_true, probability, labels=[0, 1])),
-        "brier": _r(brier_score_loss(y_true, probability)),
+        "roc_auc": rounded(roc_auc_score(y_true, probability)),
+        "average_precision": rounded(average_precision_score(y_true, probability)),
+        "log_loss": rounded(log_loss(y_true, probability, labels=[0, 1])),
+        "brier": rounded(brier_score_loss(y_true, probability)),
     }
 
 
@@ -42,11 +46,11 @@ def threshold_metrics(y_true: np.ndarray, probability: np.ndarray, threshold: fl
     predicted = (probability >= threshold).astype(int)
     tn, fp, fn, tp = confusion_matrix(y_true, predicted, labels=[0, 1]).ravel()
     return {
-        "threshold": _r(threshold),
-        "accuracy": _r(accuracy_score(y_true, predicted)),
-        "precision": _r(precision_score(y_true, predicted, zero_division=0)),
-        "recall": _r(recall_score(y_true, predicted, zero_division=0)),
-        "f1": _r(f1_score(y_true, predicted, zero_division=0)),
+        "threshold": rounded(threshold),
+        "accuracy": rounded(accuracy_score(y_true, predicted)),
+        "precision": rounded(precision_score(y_true, predicted, zero_division=0)),
+        "recall": rounded(recall_score(y_true, predicted, zero_division=0)),
+        "f1": rounded(f1_score(y_true, predicted, zero_division=0)),
         "confusion": {"tn": int(tn), "fp": int(fp), "fn": int(fn), "tp": int(tp)},
     }
 
@@ -58,7 +62,7 @@ def classification_metrics(y_true: np.ndarray, probability: np.ndarray, threshol
         **probability_metrics(y_true, probability),
         **at_threshold,
         "rows": int(len(y_true)),
-        "positive_rate": _r(np.mean(y_true)),
+        "positive_rate": rounded(np.mean(y_true)),
     }
 
 
@@ -72,7 +76,7 @@ def _thin(frame: pd.DataFrame, points: int) -> list[dict[str, float]]:
     """Keep at most `points` evenly spaced rows (always the first and last) of a curve."""
     if len(frame) > points:
         frame = frame.iloc[np.unique(np.linspace(0, len(frame) - 1, points).round().astype(int))]
-    return [{k: _r(v) for k, v in row.items()} for row in frame.to_dict("records")]
+    return [{k: rounded(v) for k, v in row.items()} for row in frame.to_dict("records")]
 
 
 def roc_points(y_true: np.ndarray, probability: np.ndarray, points: int) -> list[dict[str, float]]:
@@ -93,7 +97,7 @@ def calibration_points(y_true: np.ndarray, probability: np.ndarray, bins: int) -
     """Reliability curve: observed positive rate against mean predicted probability per bin."""
     fraction, mean_predicted = calibration_curve(y_true, probability, n_bins=bins, strategy="quantile")
     return [
-        {"mean_predicted": _r(p), "fraction_positive": _r(f)} for p, f in zip(mean_predicted, fraction)
+        {"mean_predicted": rounded(p), "fraction_positive": rounded(f)} for p, f in zip(mean_predicted, fraction)
     ]
 
 
@@ -117,6 +121,6 @@ def raw_column_importance(
         {"feature": X.columns, "importance": result.importances_mean, "std": result.importances_std}
     ).sort_values(["importance", "feature"], ascending=[False, True])
     return [
-        {"feature": str(row.feature), "importance": _r(row.importance), "std": _r(row.std)}
+        {"feature": str(row.feature), "importance": rounded(row.importance), "std": rounded(row.std)}
         for row in frame.itertuples()
     ]

@@ -16,7 +16,7 @@ from sklearn.tree import DecisionTreeClassifier
 
 from lifecycle.config import TrainSettings
 from lifecycle.errors import LifecycleError
-from lifecycle.evaluation import score_metrics
+from lifecycle.evaluation import rounded, score_metrics
 
 def build_estimator(settings: TrainSettings, categorical: list[str]) -> ClassifierMixin:
     """The unfitted estimator for `settings.model`, seeded, with its hyper-parameters.
@@ -121,7 +121,7 @@ def cross_validation(
             if label == "validation":
                 oof[rows] = probability
     summary = {
-        name: {"mean": round(float(np.mean(v)), 6), "std": round(float(np.std(v)), 6)}
+        name: {"mean": rounded(np.mean(v)), "std": rounded(np.std(v))}
         for name, v in sorted(scores.items())
     }
     return CrossValidation(summary=summary, oof_probability=oof)
@@ -163,8 +163,8 @@ def learning_curve(
             points.append(
                 {
                     "train_size": int(np.mean(sizes)),
-                    "train_score": round(float(np.mean(train_scores)), 6),
-                    "validation_score": round(float(np.mean(validation_scores)), 6),
+                    "train_score": rounded(np.mean(train_scores)),
+                    "validation_score": rounded(np.mean(validation_scores)),
                 }
             )
     return points

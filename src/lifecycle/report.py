@@ -18,12 +18,13 @@ import yaml
 from lifecycle import figures, paths
 from lifecycle.config import ReportSettings
 from lifecycle.errors import LifecycleError
+from lifecycle.evaluation import HEADLINE_METRICS
 from lifecycle.review import Change, Gate, compare, gate, render
 from lifecycle.storage import write_json, write_text
 
 logger = logging.getLogger(__name__)
 
-HEADLINE = ("roc_auc", "average_precision", "log_loss", "brier", "accuracy", "precision", "recall", "f1", "threshold")
+HEADLINE = (*HEADLINE_METRICS, "threshold")
 
 
 def _git(*args: str) -> str:

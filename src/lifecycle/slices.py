@@ -8,6 +8,7 @@ from sklearn.metrics import f1_score, roc_auc_score
 
 from lifecycle.config import SliceSettings
 from lifecycle.errors import LifecycleError
+from lifecycle.evaluation import rounded
 
 
 def slice_metrics(
@@ -33,9 +34,9 @@ def slice_metrics(
                 continue
             scores = {
                 "rows": int(mask.sum()),
-                "positive_rate": round(float(y_true[mask].mean()), 6),
-                "roc_auc": round(float(roc_auc_score(y_true[mask], probability[mask])), 6),
-                "f1": round(float(f1_score(y_true[mask], predicted[mask], zero_division=0)), 6),
+                "positive_rate": rounded(y_true[mask].mean()),
+                "roc_auc": rounded(roc_auc_score(y_true[mask], probability[mask])),
+                "f1": rounded(f1_score(y_true[mask], predicted[mask], zero_division=0)),
             }
             by_column[column][value] = scores
             ranked.append((scores["roc_auc"], column, value))

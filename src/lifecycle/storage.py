@@ -90,25 +90,26 @@ def write_joblib(obj: Any, target: Path) -> None:
     _write_with(target, lambda temp: joblib.dump(obj, temp))
 
 
-def read_parquet(path: Path) -> pd.DataFrame:
-    """Read a Parquet file, naming the missing file and the stage that writes it."""
+def _existing(path: Path) -> Path:
+    """`path` if it is a file, else the error naming it and how to create it."""
     if not path.is_file():
         raise LifecycleError(f"input file not found: {path} (run `dvc repro` to create it)")
-    return pd.read_parquet(path)
+    return path
+
+
+def read_parquet(path: Path) -> pd.DataFrame:
+    """Read a Parquet file written by an earlier stage."""
+    return pd.read_parquet(_existing(path))
 
 
 def read_json(path: Path) -> Any:
     """Read a JSON file written by an earlier stage."""
-    if not path.is_file():
-        raise LifecycleError(f"input file not found: {path} (run `dvc repro` to create it)")
-    return json.loads(path.read_text(encoding="utf-8"))
+    return json.loads(_existing(path).read_text(encoding="utf-8"))
 
 
 def read_joblib(path: Path) -> Any:
     """Unpickle a file this pipeline wrote itself (pickles from elsewhere: see bundle.py)."""
-    if not path.is_file():
-        raise LifecycleError(f"input file not found: {path} (run `dvc repro` to create it)")
-    return joblib.load(path)
+    return joblib.load(_existing(path))
 
 
 def file_digest(path: Path, algorithm: str = "sha256") -> str:
