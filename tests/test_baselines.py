@@ -1,14 +1,36 @@
-"""Baselines and lift on the featurized real sample; the threshold-free metric helpers they use."""
+"""Baselines and lift on the featurized real sample (binary) and on scikit-learn's bundled wine
+(multiclass) and diabetes (regression) data; the threshold-free metric helpers they use."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import numpy as np
+import pandas as pd
 import pytest
-from sklearn.metrics import average_precision_score, brier_score_loss, log_loss, roc_auc_score
+from sklearn.datasets import load_diabetes, load_wine
+from sklearn.linear_model import Ridge
+from sklearn.metrics import (
+    average_precision_score,
+    brier_score_loss,
+    log_loss,
+    r2_score,
+    roc_auc_score,
+)
+from sklearn.model_selection import train_test_split
+from sklearn.pipeline import make_pipeline
+from sklearn.preprocessing import StandardScaler
 
 from conftest import Featurized, Scored
-from lifecycle.baselines import baseline_metrics, lift
-from lifecycle.evaluation import classification_metrics, probability_metrics, score_metrics
+from lifecycle.baselines import LOWER_IS_BETTER, baseline_metrics, lift
+from lifecycle.evaluation import (
+    HEADLINE_METRICS,
+    classification_metrics,
+    probability_metrics,
+    score_metrics,
+)
+from lifecycle.multiclass_metrics import HEADLINE_METRICS as MULTICLASS_HEADLINE
+from lifecycle.regression_metrics import HEADLINE_METRICS as REGRESSION_HEADLINE
 
 PROBABILITY_KEYS = {"roc_auc", "average_precision", "log_loss", "brier"}
 
@@ -123,3 +145,148 @@ def test_score_metrics_are_the_numeric_scores_at_0_5(featurized: Featurized) -> 
     assert set(scores) == PROBABILITY_KEYS | {"accuracy", "precision", "recall", "f1"}
     assert scores == {key: full[key] for key in scores}
     assert all(isinstance(value, float) for value in scores.values())
+
+
+def test_binary_is_the_default_task(
+    baselines: dict[str, dict[str, float]], featurized: Featurized
+) -> None:
+    """Naming the task changes nothing for binary: same names, keys and values as before."""
+    named = baseline_metrics(
+        featurized.X, featurized.y, featurized.X_test, featurized.y_test, seed=13, task="binary"
+    )
+    assert named == baselines
+
+
+# --- multiclass and regression baselines, on scikit-learn's bundled real data ----------------
+
+
+@dataclass
+class Split:
+    X_train: pd.DataFrame
+    y_train: pd.Series
+    X_test: pd.DataFrame
+    y_test: np.ndarray
+
+
+@pytest.fixture(scope="module")
+def wine() -> Split:
+    """Three wine cultivars (named, so the labels are strings) from 13 chemical measurements."""
+    data = load_wine(as_frame=True)
+    y = pd.Series(data.target_names[data.target.to_numpy()], index=data.data.index)
+    X_train, X_test, y_train, y_test = train_test_split(
+        data.data, y, test_size=0.4, stratify=y, random_state=0
+    )
+    return Split(X_train, y_train, X_test, y_test.to_numpy())
+
+
+@pytest.fixture(scope="module")
+def diabetes() -> Split:
+    """Disease progression after one year from ten baseline measurements."""
+    data = load_diabetes(as_frame=True)
+    X_train, X_test, y_train, y_test = train_test_split(
+        data.data, data.target, test_size=0.3, random_state=0
+    )
+    return Split(X_train, y_train, X_test, y_test.to_numpy())
+
+
+@pytest.fixture(scope="module")
+def multiclass_baselines(wine: Split) -> dict[str, dict[str, float]]:
+    return baseline_metrics(wine.X_train, wine.y_train, wine.X_test, wine.y_test, 13, "multiclass")
+
+
+@pytest.fixture(scope="module")
+def regression_baselines(diabetes: Split) -> dict[str, dict[str, float]]:
+    return baseline_metrics(
+        diabetes.X_train, diabetes.y_train, diabetes.X_test, diabetes.y_test, 13, "regression"
+    )
+
+
+def test_multiclass_baselines_are_named_and_scored(
+    multiclass_baselines: dict[str, dict[str, float]],
+) -> None:
+    assert set(multiclass_baselines) == {"prior", "logistic_regression"}
+    for scores in multiclass_baselines.values():
+        assert tuple(scores) == ("accuracy", "f1_macro", "roc_auc_ovr", "log_loss")
+        assert set(scores) <= set(MULTICLASS_HEADLINE)  # so lift can subtract the model's
+
+
+def test_multiclass_prior_predicts_the_train_shares(
+    multiclass_baselines: dict[str, dict[str, float]], wine: Split
+) -> None:
+    prior = multiclass_baselines["prior"]
+    classes = np.sort(wine.y_train.unique())
+    shares = wine.y_train.value_counts(normalize=True)[classes].to_numpy()
+    constant = np.tile(shares, (len(wine.y_test), 1))
+    assert prior["log_loss"] == round(log_loss(wine.y_test, constant, labels=classes), 6)
+    assert prior["roc_auc_ovr"] == 0.5  # the same probabilities for every row rank nothing
+    majority = shares.argmax()
+    assert prior["accuracy"] == round(float(np.mean(wine.y_test == classes[majority])), 6)
+
+
+def test_multiclass_logistic_baseline_beats_the_prior(
+    multiclass_baselines: dict[str, dict[str, float]],
+) -> None:
+    linear_over_prior = lift(multiclass_baselines["logistic_regression"], multiclass_baselines)
+    gain = linear_over_prior["prior"]
+    assert gain["accuracy"] > 0.3 and gain["f1_macro"] > 0.3 and gain["roc_auc_ovr"] > 0.3
+    assert gain["log_loss"] < -0.5  # a loss: the improvement is negative
+
+
+def test_regression_baselines_are_named_and_scored(
+    regression_baselines: dict[str, dict[str, float]],
+) -> None:
+    assert set(regression_baselines) == {"mean", "linear_regression"}
+    for scores in regression_baselines.values():
+        assert tuple(scores) == ("r2", "rmse", "mae")
+        assert set(scores) <= set(REGRESSION_HEADLINE)
+
+
+def test_regression_mean_baseline_predicts_the_train_mean(
+    regression_baselines: dict[str, dict[str, float]], diabetes: Split
+) -> None:
+    mean = regression_baselines["mean"]
+    errors = diabetes.y_test - diabetes.y_train.mean()
+    assert mean["r2"] <= 0  # R² is relative to the test mean, which the train mean cannot beat
+    assert mean["rmse"] == round(float(np.sqrt(np.mean(errors**2))), 6)
+    assert mean["mae"] == round(float(np.mean(np.abs(errors))), 6)
+
+
+def test_regression_linear_baseline_beats_the_mean(
+    regression_baselines: dict[str, dict[str, float]], diabetes: Split
+) -> None:
+    linear = regression_baselines["linear_regression"]
+    ridge = make_pipeline(StandardScaler(), Ridge(alpha=1.0))
+    ridge.fit(diabetes.X_train, diabetes.y_train)
+    assert linear["r2"] == round(r2_score(diabetes.y_test, ridge.predict(diabetes.X_test)), 6)
+    gain = lift(linear, regression_baselines)["mean"]
+    assert gain["r2"] > 0.3
+    assert gain["rmse"] < 0 and gain["mae"] < 0  # losses: the improvement is negative
+
+
+def test_task_baselines_are_seeded(
+    multiclass_baselines: dict[str, dict[str, float]],
+    regression_baselines: dict[str, dict[str, float]],
+    wine: Split,
+    diabetes: Split,
+) -> None:
+    again = baseline_metrics(wine.X_train, wine.y_train, wine.X_test, wine.y_test, 13, "multiclass")
+    assert again == multiclass_baselines
+    d = diabetes
+    assert baseline_metrics(d.X_train, d.y_train, d.X_test, d.y_test, 13, "regression") == (
+        regression_baselines
+    )
+
+
+def test_an_unknown_task_is_refused(diabetes: Split) -> None:
+    d = diabetes
+    with pytest.raises(ValueError, match="unknown task 'ranking'"):
+        baseline_metrics(d.X_train, d.y_train, d.X_test, d.y_test, 13, "ranking")
+
+
+def test_lower_is_better_names_every_task_s_losses() -> None:
+    """lift never flips a sign; LOWER_IS_BETTER tells a reader which lifts to read negated."""
+    assert LOWER_IS_BETTER & set(HEADLINE_METRICS) == {"log_loss", "brier"}
+    assert LOWER_IS_BETTER & set(MULTICLASS_HEADLINE) == {"log_loss"}
+    regression_losses = {"rmse", "mae", "mse", "median_absolute_error"}
+    assert LOWER_IS_BETTER & set(REGRESSION_HEADLINE) == regression_losses
+    assert "r2" not in LOWER_IS_BETTER and "roc_auc_ovr" not in LOWER_IS_BETTER

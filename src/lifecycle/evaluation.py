@@ -25,6 +25,23 @@ from sklearn.metrics import (
 # The headline scores of a binary classifier, in the order reports and the model card list them.
 HEADLINE_METRICS = ("roc_auc", "average_precision", "accuracy", "precision", "recall", "f1", "log_loss", "brier")
 
+# The direction of "better" of every metric name any task reports (binary, multiclass,
+# regression). Defined here, in the base metrics module, because both the evaluate stage
+# (baselines' lift) and the review (arrows, the gate) read them; a name in neither set
+# (rows, threshold, support, a spread) has no direction.
+HIGHER_IS_BETTER = frozenset(
+    {
+        # binary
+        "roc_auc", "average_precision", "accuracy", "precision", "recall", "f1",
+        # multiclass
+        "balanced_accuracy", "f1_macro", "f1_weighted", "precision_macro", "precision_weighted",
+        "recall_macro", "recall_weighted", "roc_auc_ovr", "roc_auc_ovr_weighted",
+        # regression
+        "r2",
+    }
+)
+LOWER_IS_BETTER = frozenset({"log_loss", "brier", "mse", "rmse", "mae", "median_absolute_error"})
+
 
 def rounded(value: float) -> float:
     """Round for stable, readable JSON (differences below 1e-6 are noise)."""
@@ -107,15 +124,16 @@ def confusion_rows(y_true: np.ndarray, predicted: np.ndarray) -> pd.DataFrame:
 
 
 def raw_column_importance(
-    pipeline: BaseEstimator, X: pd.DataFrame, y: np.ndarray, repeats: int, seed: int
+    pipeline: BaseEstimator, X: pd.DataFrame, y: np.ndarray, repeats: int, seed: int, scoring: str = "roc_auc"
 ) -> list[dict[str, float | str]]:
-    """Drop in test ROC-AUC when one raw input column is shuffled, largest first.
+    """Drop in the test `scoring` (ROC-AUC, one-vs-rest ROC-AUC or R² by task) when one raw
+    input column is shuffled, largest first.
 
     It permutes the caller-facing columns through the whole inference pipeline, so it
     ranks what the model really uses, for any model family.
     """
     result = permutation_importance(
-        pipeline, X, y, scoring="roc_auc", n_repeats=repeats, random_state=seed, n_jobs=1
+        pipeline, X, y, scoring=scoring, n_repeats=repeats, random_state=seed, n_jobs=1
     )
     frame = pd.DataFrame(
         {"feature": X.columns, "importance": result.importances_mean, "std": result.importances_std}

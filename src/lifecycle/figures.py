@@ -84,16 +84,83 @@ def learning_curve_figure(series: Series, metric: str, target: Path) -> None:
 
 
 def confusion_figure(confusion: dict[str, int], target: Path) -> None:
+    """The binary confusion counts (tn/fp/fn/tp) as a 2x2 matrix: rows actual, columns predicted."""
     matrix = [[confusion["tn"], confusion["fp"]], [confusion["fn"], confusion["tp"]]]
+    class_confusion_figure(["0", "1"], matrix, target)
+
+
+def class_confusion_figure(labels: list[str], matrix: list[list[int]], target: Path) -> None:
+    """A k x k heatmap of counts, rows actual and columns predicted, in the order of `labels`.
+
+    Counts are written in the cells because colour alone cannot tell 3 from 30. The figure
+    grows with k (up to a limit) so that the tick labels and counts stay legible.
+    """
+    k = len(labels)
+    counts = np.asarray(matrix, dtype=int).reshape(k, k)
+    side = min(4.5 + 0.4 * max(k - 2, 0), 12.0)
 
     def draw(axes: Axes) -> None:
-        axes.imshow(matrix, cmap="Blues")
-        for row in range(2):
-            for column in range(2):
-                axes.text(column, row, f"{matrix[row][column]:,}", ha="center", va="center")
-        axes.set(xticks=[0, 1], yticks=[0, 1], xlabel="predicted", ylabel="actual")
+        axes.imshow(counts, cmap="Blues")
+        for row in range(k):
+            for column in range(k):
+                axes.text(column, row, f"{counts[row, column]:,}", ha="center", va="center")
+        axes.set(xlabel="predicted", ylabel="actual")
+        if k > 4:  # long or many labels would overlap
+            axes.set_xticks(range(k), labels, rotation=45, ha="right", rotation_mode="anchor")
+        else:
+            axes.set_xticks(range(k), labels)
+        axes.set_yticks(range(k), labels)
 
-    _save(target, "Confusion matrix (test)", draw, size=(4.5, 4))
+    _save(target, "Confusion matrix (test)", draw, size=(side, side - 0.5))
+
+
+def predicted_vs_actual_figure(series: Series, target: Path) -> None:
+    """Predicted against actual per series, with the y = x line a perfect model would lie on."""
+
+    def draw(axes: Axes) -> None:
+        values = []
+        for label, points in series.items():
+            actual, predicted = [p["actual"] for p in points], [p["predicted"] for p in points]
+            axes.scatter(actual, predicted, s=8, alpha=0.5, label=label)
+            values += actual + predicted
+        if values:
+            low, high = min(values), max(values)
+            axes.plot([low, high], [low, high], linestyle="--", color="grey", label="perfect")
+        axes.set(xlabel="actual", ylabel="predicted")
+        axes.legend(loc="upper left")
+
+    _save(target, "Predicted vs actual (test)", draw)
+
+
+def residuals_figure(series: Series, target: Path) -> None:
+    """Residual (actual - predicted) against predicted per series, with the zero line:
+    a trend or a funnel shape shows bias or error that grows with the prediction."""
+
+    def draw(axes: Axes) -> None:
+        for label, points in series.items():
+            predicted, residual = [p["predicted"] for p in points], [p["residual"] for p in points]
+            axes.scatter(predicted, residual, s=8, alpha=0.5, label=label)
+        axes.axhline(0, linestyle="--", color="grey", label="zero")
+        axes.set(xlabel="predicted", ylabel="residual (actual - predicted)")
+        axes.legend(loc="upper right")
+
+    _save(target, "Residuals (test)", draw)
+
+
+def residual_histogram_figure(series: Series, target: Path) -> None:
+    """Count of residuals per bin, one step outline per series so overlaid series stay
+    readable (series may have different bins: each is drawn on its own edges)."""
+
+    def draw(axes: Axes) -> None:
+        for label, points in series.items():
+            if points:
+                edges = [p["left"] for p in points] + [points[-1]["right"]]
+                axes.stairs([p["count"] for p in points], edges, label=label, linewidth=1.5)
+        axes.axvline(0, linestyle="--", color="grey", label="zero")
+        axes.set(xlabel="residual (actual - predicted)", ylabel="rows")
+        axes.legend(loc="upper right")
+
+    _save(target, "Residual distribution (test)", draw)
 
 
 def importance_figure(series: Series, target: Path, top: int = 20) -> None:
