@@ -23,7 +23,8 @@ from lifecycle.config import Params, TrainSettings, load_params
 from lifecycle.features import categorical_outputs, fit_featurizer, input_columns
 from lifecycle.inference import inference_pipeline
 from lifecycle.models import fit_model
-from lifecycle.preprocess import column_roles, preprocess
+from lifecycle.labels import Target
+from lifecycle.preprocess import Prepared, column_roles, label_and_split, prepare
 from lifecycle.sources import read_source, sample_rows
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -50,15 +51,27 @@ def raw_tables(params: Params) -> dict[str, pd.DataFrame]:
 
 
 @pytest.fixture(scope="session")
-def interim(raw_tables: dict[str, pd.DataFrame], params: Params) -> tuple[pd.DataFrame, pd.DataFrame, dict]:
-    """(train, test, report) from the real preprocess function on the sample."""
-    return preprocess(raw_tables, params.preprocess)
+def prepared(raw_tables: dict[str, pd.DataFrame], params: Params) -> Prepared:
+    """The joined sample with its inferred task and column roles (before validation)."""
+    return prepare(raw_tables, params.preprocess)
 
 
 @pytest.fixture(scope="session")
-def roles(params: Params) -> dict:
-    """Target and excluded columns as preprocess hands them to featurize."""
-    return column_roles(params.preprocess)
+def labelled(prepared: Prepared, params: Params) -> tuple[pd.DataFrame, pd.DataFrame, dict, Target]:
+    """(train, test, report, target) from the real label_and_split on the sample."""
+    return label_and_split(prepared, params.preprocess)
+
+
+@pytest.fixture(scope="session")
+def interim(labelled: tuple[pd.DataFrame, pd.DataFrame, dict, Target]) -> tuple[pd.DataFrame, pd.DataFrame, dict]:
+    """(train, test, report) as the preprocess stage writes them."""
+    return labelled[:3]
+
+
+@pytest.fixture(scope="session")
+def roles(prepared: Prepared, labelled: tuple[pd.DataFrame, pd.DataFrame, dict, Target], params: Params) -> dict:
+    """Target, task, excluded and dropped columns as preprocess hands them to featurize."""
+    return column_roles(prepared, labelled[3], params.preprocess)
 
 
 # --- a real DVC repository with the pipeline, run once on a sample --------------------
@@ -73,6 +86,7 @@ E2E_PARAMS = {
     ("evaluate", "importance_repeats"): 2,
 }
 _NOT_COPIED = ("dvc.lock", "metrics/", "tests/", "bench/", "reports/", "data/", "models/")
+_COPIED_DATA = "data/external/"  # git-tracked: the folder of local sources collect depends on
 
 
 class PipelineRepo:
@@ -128,7 +142,8 @@ def project_files() -> list[str]:
         ["git", "ls-files", "--cached", "--others", "--exclude-standard"],
         cwd=ROOT, capture_output=True, text=True, check=True,
     ).stdout.splitlines()
-    return [f for f in listed if not f.startswith(_NOT_COPIED) and (ROOT / f).is_file()]
+    kept = [f for f in listed if not f.startswith(_NOT_COPIED) or f.startswith(_COPIED_DATA)]
+    return [f for f in kept if (ROOT / f).is_file()]
 
 
 def make_pipeline_repo(path: Path) -> PipelineRepo:
@@ -234,7 +249,7 @@ def small(
 @pytest.fixture(scope="session")
 def columns(interim: Interim, params: Params, roles: dict) -> list[str]:
     """The raw input columns featurize selects from the interim train rows."""
-    return input_columns(interim[0], params.featurize, roles["excluded"])
+    return input_columns(interim[0], params.featurize, roles["excluded"], roles["dropped"])
 
 
 @dataclass(frozen=True)

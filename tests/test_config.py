@@ -105,6 +105,15 @@ def test_unknown_key_is_named(
             "preprocess.split.test_fraction",
         ),
         (lambda r: r["sources"]["flights"].__setitem__("sample_rows", 0), "sources.flights"),
+        (lambda r: r["preprocess"]["target"].__setitem__("task", "ranking"), "preprocess.target.task"),
+        (lambda r: r["preprocess"]["roles"].__setitem__("flight", "key"), "preprocess.roles.flight"),
+        (lambda r: r["validation"]["severity"].__setitem__("leakage", "fatal"), "validation.severity.leakage"),
+        (lambda r: r["validation"]["severity"].__setitem__("leak", "off"), "validation.severity.leak"),
+        (
+            lambda r: r["validation"]["columns"].__setitem__("dep_delay", {"kind": "number"}),
+            "validation.columns.dep_delay.kind",
+        ),
+        (lambda r: r["preprocess"]["target"].__setitem__("task", "regression"), "preprocess.target"),
     ],
     ids=[
         "string-for-int",
@@ -114,6 +123,12 @@ def test_unknown_key_is_named(
         "min-bins",
         "fraction",
         "sample-rows",
+        "unknown-task",
+        "unknown-role",
+        "unknown-severity",
+        "unknown-check",
+        "unknown-kind",
+        "threshold-with-regression",
     ],
 )
 def test_wrong_value_names_the_key(

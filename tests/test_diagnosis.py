@@ -8,6 +8,7 @@ from conftest import Featurized, small
 from lifecycle.config import DiagnosisSettings, Params, TrainSettings
 from lifecycle.diagnosis import diagnose_fit
 from lifecycle.evaluation import score_metrics
+from lifecycle.tasks import main_metric
 from lifecycle.models import cross_validation, cv_splitter, fit_model
 
 RULES = DiagnosisSettings(metric="roc_auc", underfit_below=0.65, overfit_gap=0.05)
@@ -80,7 +81,8 @@ def tree(params: Params, max_depth: int | None, min_samples_leaf: int) -> TrainS
 
 def diagnose(data: Featurized, settings: TrainSettings, params: Params, roles: dict) -> dict[str, object]:
     """The evaluate stage's diagnosis: CV means from train's folds, the test score beside them."""
-    rules = params.evaluate.diagnosis
+    metric = main_metric(roles["task"], params.evaluate.diagnosis.metric, "evaluate.diagnosis.metric")
+    rules = params.evaluate.diagnosis.model_copy(update={"metric": metric})
     splitter = cv_splitter(roles["split"], settings.cv_folds, settings.seed)
     cv = cross_validation(data.X, data.y, settings, data.categorical, splitter)
     model = fit_model(data.X, data.y, settings, data.categorical).model

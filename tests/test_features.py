@@ -87,7 +87,7 @@ def test_bad_featurize_settings_are_refused(
     interim: Interim, params: Params, roles: dict, update: dict[str, object], message: str
 ) -> None:
     with pytest.raises(LifecycleError, match=message):
-        input_columns(interim[0], settings_with(params, **update), roles["excluded"])
+        input_columns(interim[0], settings_with(params, **update), roles["excluded"], roles["dropped"])
 
 
 # --- fit / transform ------------------------------------------------------------------

@@ -47,7 +47,7 @@ class Matrix:
 @pytest.fixture(scope="module")
 def matrix(interim: tuple[pd.DataFrame, pd.DataFrame, dict], params: Params, roles: dict) -> Matrix:
     train = sample_rows(interim[0], ROWS, seed=1)
-    columns = input_columns(train, params.featurize, roles["excluded"])
+    columns = input_columns(train, params.featurize, roles["excluded"], roles["dropped"])
     featurizer = fit_featurizer(train, columns, params.featurize)
     X = featurizer.transform(train[columns])
     return Matrix(X, train[roles["target"]], featurizer, columns, categorical_outputs(featurizer))
@@ -148,7 +148,7 @@ def test_cross_validation_summary(matrix: Matrix, params: Params) -> None:
         assert value["std"] >= 0
     assert 0.5 < cv.summary["validation_roc_auc"]["mean"] <= cv.summary["train_roc_auc"]["mean"] <= 1.0
     assert cv.summary["validation_log_loss"]["mean"] >= cv.summary["train_log_loss"]["mean"] > 0
-    assert not np.isnan(cv.oof_probability).any()  # stratified folds validate every row once
+    assert not np.isnan(cv.oof).any()  # stratified folds validate every row once
 
 
 def test_cross_validation_matches_manual_folds(matrix: Matrix, params: Params) -> None:
@@ -170,7 +170,7 @@ def test_cross_validation_matches_manual_folds(matrix: Matrix, params: Params) -
     assert cv.summary["validation_roc_auc"]["mean"] == pytest.approx(np.mean(aucs), abs=2e-6)
     assert cv.summary["validation_roc_auc"]["std"] == pytest.approx(np.std(aucs), abs=2e-6)
     assert cv.summary["validation_log_loss"]["mean"] == pytest.approx(np.mean(losses), abs=2e-6)
-    np.testing.assert_array_equal(cv.oof_probability, oof)
+    np.testing.assert_array_equal(cv.oof, oof)
 
 
 def test_time_folds_validate_only_on_later_rows(matrix: Matrix, params: Params) -> None:
@@ -181,8 +181,8 @@ def test_time_folds_validate_only_on_later_rows(matrix: Matrix, params: Params) 
     settings = small(params.train, "decision_tree").model_copy(update={"cv_folds": 3})
     cv = cross_validation(matrix.X, matrix.y, settings, matrix.categorical, splitter)
     first_block = len(matrix.X) - 3 * (len(matrix.X) // 4)
-    assert np.isnan(cv.oof_probability[:first_block]).all()
-    assert not np.isnan(cv.oof_probability[first_block:]).any()
+    assert np.isnan(cv.oof[:first_block]).all()
+    assert not np.isnan(cv.oof[first_block:]).any()
 
 
 def test_single_class_target_is_refused(matrix: Matrix, params: Params) -> None:

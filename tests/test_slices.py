@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import numpy as np
 import pandas as pd
 import pytest
 from sklearn.metrics import f1_score, roc_auc_score
@@ -9,9 +10,18 @@ from sklearn.metrics import f1_score, roc_auc_score
 from conftest import Scored
 from lifecycle.config import SliceSettings
 from lifecycle.errors import LifecycleError
-from lifecycle.slices import slice_metrics
+from lifecycle.slices import slice_metrics as task_slice_metrics
+from lifecycle.slices import slice_score
 
 SCORES = {"rows", "positive_rate", "roc_auc", "f1"}
+
+
+def slice_metrics(
+    rows: pd.DataFrame, y: np.ndarray, probability: np.ndarray, threshold: float, settings: SliceSettings
+) -> dict[str, object]:
+    """Binary slices at `threshold`, as the evaluate stage computes them."""
+    score, ranked_by = slice_score("binary", threshold, None)
+    return task_slice_metrics(rows, y, probability, settings, score, ranked_by)
 
 
 def settings(columns: list[str], min_rows: int = 50, worst: int = 4) -> SliceSettings:

@@ -118,8 +118,8 @@ def test_header_only_csv_is_refused_by_require_rows(
     frame = read_source(csv_source(path))
     assert list(frame.columns) == list(flights_sample.columns)
     assert frame.empty
-    with pytest.raises(LifecycleError, match="^source 'flights' has no rows$"):
-        require_rows(frame, "flights")
+    with pytest.raises(LifecycleError, match=rf"^source 'flights' \({re.escape(str(path))}\) has no rows"):
+        require_rows(frame, "flights", csv_source(path))
 
 
 def test_require_rows_refuses_no_columns_and_passes_real_table(

@@ -18,8 +18,8 @@ from lifecycle.config import (
     parse_params,
 )
 from lifecycle.errors import LifecycleError
-from lifecycle.labels import derive_target
-from lifecycle.preprocess import column_roles, preprocess
+from lifecycle.labels import derive_target, raw_label
+from lifecycle.preprocess import prepare, preprocess, validate
 from lifecycle.splitting import split_rows
 from lifecycle.tables import coerce_dtypes, drop_exact_duplicates, join_table, summarize_table
 
@@ -303,7 +303,7 @@ def test_preprocess_target_and_context(
             frame[target.name].tolist()
             == (frame[target.column] > target.threshold).astype(int).tolist()
         )
-        assert report["positive_rate"][name] == round(float(frame[target.name].mean()), 6)
+        assert report["target"][name]["positive_rate"] == round(float(frame[target.name].mean()), 6)
         assert {spec.name for spec in params.preprocess.context} <= set(frame.columns)
 
 
@@ -343,13 +343,18 @@ def test_preprocess_removes_duplicates_before_joining(
     assert len(train) + len(test) + report["dropped"]["missing_target"] == len(flights)
 
 
-def test_column_roles(params: Params) -> None:
-    roles = column_roles(params.preprocess)
+def test_column_roles(roles: dict, interim: tuple[pd.DataFrame, pd.DataFrame, dict], params: Params) -> None:
     assert roles["target"] == "delayed"
+    assert (roles["task"], roles["classes"]) == ("binary", [0, 1])
     assert roles["excluded"] == sorted({*params.preprocess.outcome_columns, "arr_delay", "delayed"})
+    assert roles["dropped"] == ["year"]  # one flight year: a constant (plane_age still reads it)
+    assert set(roles["columns"]) == set(interim[0].columns) - {"delayed"}
+    assert roles["columns"]["carrier"]["role"] == "categorical"
+    assert roles["columns"]["time_hour"]["role"] == "datetime"
+    assert roles["columns"]["dep_delay"]["role"] == "outcome"
 
 
-# --- derive_target --------------------------------------------------------------------
+# --- deriving the target --------------------------------------------------------------
 
 
 @pytest.fixture(scope="module")
@@ -363,48 +368,51 @@ def test_derive_target_drops_and_counts_missing(
 ) -> None:
     frame = labelled_rows.copy()
     frame.loc[[0, 5, 9], "arr_delay"] = np.nan
-    kept, missing = derive_target(frame, params.preprocess.target)
+    label = raw_label(frame, params.preprocess.target)
+    assert label.isna().sum() == 3
+    kept, missing = derive_target(frame, label, "delayed")
     assert missing == 3
     assert len(kept) == len(frame) - 3
     assert kept["delayed"].isin([0, 1]).all()
 
 
-def test_derive_target_missing_column(labelled_rows: pd.DataFrame, params: Params) -> None:
-    with pytest.raises(
-        LifecycleError, match=r"preprocess.target: missing column\(s\) \['arr_delay'\]"
-    ):
-        derive_target(labelled_rows.drop(columns="arr_delay"), params.preprocess.target)
+def test_raw_label_of_a_missing_column_is_none(labelled_rows: pd.DataFrame, params: Params) -> None:
+    assert raw_label(labelled_rows.drop(columns="arr_delay"), params.preprocess.target) is None
 
 
 def test_derive_target_all_missing(labelled_rows: pd.DataFrame, params: Params) -> None:
-    with pytest.raises(LifecycleError, match="target column 'arr_delay' has no values"):
-        derive_target(labelled_rows.assign(arr_delay=np.nan), params.preprocess.target)
-
-
-def test_derive_target_constant(labelled_rows: pd.DataFrame, params: Params) -> None:
-    target = params.preprocess.target.model_copy(update={"threshold": 100_000.0})
-    with pytest.raises(LifecycleError, match="target 'delayed' has a single value"):
-        derive_target(labelled_rows, target)
+    frame = labelled_rows.assign(arr_delay=np.nan)
+    with pytest.raises(LifecycleError, match="target 'delayed' has no values"):
+        derive_target(frame, raw_label(frame, params.preprocess.target), "delayed")
 
 
 def test_derive_target_threshold_needs_numbers(labelled_rows: pd.DataFrame) -> None:
     with pytest.raises(
         LifecycleError, match="target column 'carrier' has dtype .*a threshold needs numbers"
     ):
-        derive_target(labelled_rows, TargetSettings(column="carrier", name="y", threshold=1.0))
+        raw_label(labelled_rows, TargetSettings(column="carrier", name="y", threshold=1.0))
 
 
 def test_derive_target_without_threshold_uses_column(labelled_rows: pd.DataFrame) -> None:
-    kept, missing = derive_target(labelled_rows, TargetSettings(column="origin", name="label"))
+    label = raw_label(labelled_rows, TargetSettings(column="origin", name="label"))
+    kept, missing = derive_target(labelled_rows, label, "label")
     assert missing == 0
     assert kept["label"].tolist() == labelled_rows["origin"].tolist()
 
 
 def test_derive_target_threshold_in_place(labelled_rows: pd.DataFrame) -> None:
-    kept, _ = derive_target(
-        labelled_rows, TargetSettings(column="arr_delay", name="arr_delay", threshold=15)
-    )
+    target = TargetSettings(column="arr_delay", name="arr_delay", threshold=15)
+    kept, _ = derive_target(labelled_rows, raw_label(labelled_rows, target), "arr_delay")
     assert set(kept["arr_delay"].unique()) == {0, 1}
+
+
+def test_constant_target_stops_preprocess_at_validation(
+    params: Params, raw_tables: dict[str, pd.DataFrame]
+) -> None:
+    target = params.preprocess.target.model_copy(update={"threshold": 100_000.0})
+    settings = params.preprocess.model_copy(update={"target": target})
+    with pytest.raises(LifecycleError, match="arr_delay"):
+        preprocess(raw_tables, settings)
 
 
 # --- split options --------------------------------------------------------------------
@@ -481,3 +489,17 @@ def test_unparseable_cutoff_is_a_lifecycle_error(
     raw["preprocess"]["split"]["cutoff"] = "first of November"
     with pytest.raises(LifecycleError, match="cutoff"):
         preprocess(raw_tables, parse_params(raw).preprocess)
+
+
+def test_duplicate_source_rows_are_reported_before_they_are_removed(
+    params: Params, raw_tables: dict[str, pd.DataFrame]
+) -> None:
+    flights = raw_tables["flights"]
+    repeated = flights.head(1000)
+    tables = {**raw_tables, "flights": pd.concat([flights, repeated], ignore_index=True)}
+    prepared = prepare(tables, params.preprocess)
+    report = validate(prepared, params.preprocess, params.validation)
+    found = [c for c in report["checks"] if c["check"] == "duplicates"]
+    assert len(found) == 1 and found[0]["severity"] == "warning"
+    assert found[0]["message"].startswith(f"source 'flights': 1000 of {len(flights) + 1000} rows")
+    assert found[0]["value"] == round(1000 / (len(flights) + 1000), 6)

@@ -33,7 +33,7 @@ class OutOfFold:
 def oof(featurized: Featurized, params: Params) -> OutOfFold:
     settings = small(params.train, "logistic_regression", max_iter=1000)
     cv = cross_validation(featurized.X, featurized.y, settings, [], cv_splitter("stratified", 3, 0))
-    return OutOfFold(featurized.y.to_numpy(), cv.oof_probability)
+    return OutOfFold(featurized.y.to_numpy(), cv.oof)
 
 
 def rule(name: str, value: float = 0.5) -> ThresholdSettings:

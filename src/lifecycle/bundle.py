@@ -86,26 +86,67 @@ class Bundle:
     def input_columns(self) -> list[str]:
         return [c["name"] for c in self.schema["columns"]]
 
+    @property
+    def task(self) -> str:
+        """binary, multiclass or regression (bundles from before tasks existed are binary)."""
+        return self.metadata.get("task", "binary")
+
+    @property
+    def classes(self) -> list[Any]:
+        """Class labels in the model's probability order ([negative, positive] for binary;
+        empty for regression; [0, 1] for a binary bundle from before classes were recorded)."""
+        if self.task == "regression":
+            return []
+        return self.metadata.get("classes") or [0, 1]
+
     def predict(self, frame: pd.DataFrame, unknown_category: str | None = None) -> pd.DataFrame:
         """Predict each row; a row that fails the schema gets an error text instead.
 
-        Returns `prediction`, `probability` (of the positive class) and `error`, aligned
-        with the input rows. `unknown_category` overrides the packaged policy.
+        Returns `prediction` (the class label, or the value for regression) and `error`,
+        aligned with the input rows; classification adds `probability` (of the positive
+        class for binary, of the predicted class for multiclass) and, for multiclass,
+        `probability_<class>` per class. `unknown_category` overrides the packaged policy.
         """
         policy = unknown_category or self.metadata["unknown_category"]
         rows, errors = validate_rows(frame, self.schema, policy)
         valid = np.array([e is None for e in errors], dtype=bool)
-        probability = np.full(len(rows), np.nan)
+        if self.task == "regression":
+            values = np.full(len(rows), np.nan)
+            if valid.any():
+                values[valid] = self.pipeline.predict(rows.loc[valid])
+            return pd.DataFrame({"prediction": values, "error": errors})
+        probability = np.full((len(rows), len(self.classes)), np.nan)
         if valid.any():
-            probability[valid] = self.pipeline.predict_proba(rows.loc[valid])[:, 1]
-        labels = self.decide(probability)
-        prediction = pd.array([int(p) if ok else pd.NA for p, ok in zip(labels, valid)], dtype="Int64")
-        return pd.DataFrame({"prediction": prediction, "probability": probability, "error": errors})
+            probability[valid] = self.pipeline.predict_proba(rows.loc[valid])
+        if self.task == "binary":
+            positive = probability[:, 1]
+            labels = self.decide(positive)
+            prediction = self._labels([self.classes[i] for i in labels], valid)
+            return pd.DataFrame({"prediction": prediction, "probability": positive, "error": errors})
+        best = np.argmax(np.nan_to_num(probability, nan=-1.0), axis=1)
+        result = pd.DataFrame(
+            {
+                "prediction": self._labels([self.classes[i] for i in best], valid),
+                "probability": probability.max(axis=1),
+            }
+        )
+        for index, label in enumerate(self.classes):
+            result[f"probability_{label}"] = probability[:, index]
+        result["error"] = errors
+        return result
+
+    @staticmethod
+    def _labels(labels: list[Any], valid: np.ndarray) -> pd.Series:
+        """Labels with a missing value for invalid rows; integer labels stay integers."""
+        values = [label if ok else None for label, ok in zip(labels, valid)]
+        if all(isinstance(v, (int, np.integer)) and not isinstance(v, bool) for v in labels):
+            return pd.Series(pd.array(values, dtype="Int64"))
+        return pd.Series(values, dtype=object)
 
     def decide(self, probability: np.ndarray) -> np.ndarray:
-        """The label for each positive-class probability: 1 at or above the packaged threshold.
+        """The class index for each positive-class probability: 1 at or above the packaged threshold.
 
-        The one decision rule, shared by `predict` and the HTTP service's compiled path.
+        The one decision rule of a binary model, shared by `predict` and the HTTP service.
         """
         return (np.asarray(probability) >= self.metadata["threshold"]).astype(np.int64)
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from lifecycle.evaluation import HEADLINE_METRICS
+from lifecycle.tasks import HEADLINE_METRICS
 
 
 def model_card(metadata: dict[str, Any], schema: dict[str, Any]) -> str:
@@ -18,17 +18,18 @@ def model_card(metadata: dict[str, Any], schema: dict[str, Any]) -> str:
         f"`{target['column']} > {target['threshold']:g}`" if target["threshold"] is not None else f"`{target['column']}`"
     )
     sources = ", ".join(f"`{name}` ({s['kind']})" for name, s in params["sources"].items())
+    task = metadata.get("task", "binary")
     lines = [
         f"# Model card: {target['name']}",
         "",
-        f"Model version `{metadata['model_version']}`, a `{params['train']['model']}` classifier.",
+        f"Model version `{metadata['model_version']}`, a `{params['train']['model']}` "
+        f"{'regressor' if task == 'regression' else 'classifier'} ({task}).",
         "",
         "## Intended use",
         "",
-        f"Predicts the probability that {label} for one row of the joined input table, "
-        f"from columns known before the event. The label is 1 when the probability is at "
-        f"least {metadata['threshold']:g}. It is a decision aid learned from historical data, "
-        "not a guarantee; review it before use in any automated decision.",
+        _intended_use(task, label, metadata),
+        "It is a decision aid learned from historical data, not a guarantee; review it "
+        "before use in any automated decision.",
         "",
         "## Data",
         "",
@@ -44,7 +45,7 @@ def model_card(metadata: dict[str, Any], schema: dict[str, Any]) -> str:
         "| metric | test | cross-validation (train split) |",
         "| --- | --- | --- |",
     ]
-    for name in HEADLINE_METRICS:
+    for name in HEADLINE_METRICS[task]:
         fold = cv.get(f"validation_{name}")
         fold_text = f"{fold['mean']:.4f} ± {fold['std']:.4f}" if fold else "n/a"
         lines.append(f"| {name} | {test[name]:.4f} | {fold_text} |")
@@ -65,3 +66,18 @@ def model_card(metadata: dict[str, Any], schema: dict[str, Any]) -> str:
         "",
     ]
     return "\n".join(lines)
+
+
+def _intended_use(task: str, label: str, metadata: dict[str, Any]) -> str:
+    """What the model outputs, in the words of its task."""
+    row = "for one row of the joined input table, from columns known before the event."
+    if task == "regression":
+        return f"Predicts the value of {label} {row}"
+    classes = metadata.get("classes") or [0, 1]
+    if task == "multiclass":
+        shown = ", ".join(f"`{c}`" for c in classes)
+        return f"Predicts which class of {label} ({shown}) applies, with a probability per class, {row}"
+    return (
+        f"Predicts the probability that {label} is `{classes[1]}` {row} The prediction is "
+        f"`{classes[1]}` when the probability is at least {metadata['threshold']:g}, else `{classes[0]}`."
+    )

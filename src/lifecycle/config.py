@@ -202,12 +202,50 @@ class ContextPastMean(Strict):
 ContextSettings = Annotated[ContextCount | ContextPastMean, Field(discriminator="kind")]
 
 
+Task = Literal["binary", "multiclass", "regression"]
+
+
 class TargetSettings(Strict):
-    """Which column is the label; with `threshold`, the label is `column > threshold`."""
+    """Which column is the label, and what kind of problem it makes.
+
+    With `threshold`, the label is `column > threshold` (binary). `task` unset: inferred
+    from the target's values and stated in the log (see `lifecycle.roles.infer_task`).
+    `positive_label` names the positive class of a binary target (a string or number);
+    unset, it is 1 / true when the values are 0/1 or booleans, else the second of the two
+    values in sorted order (logged, so a user sees which one it took).
+    """
 
     column: str
     name: str = "target"
     threshold: float | None = None
+    task: Task | None = None
+    positive_label: str | int | float | bool | None = None
+
+    @model_validator(mode="after")
+    def _threshold_makes_binary(self) -> TargetSettings:
+        if self.threshold is not None and self.task not in (None, "binary"):
+            raise ValueError(f"a target `threshold` makes a binary task, not {self.task!r}")
+        if self.positive_label is not None and self.task not in (None, "binary"):
+            raise ValueError(f"`positive_label` applies to a binary task, not {self.task!r}")
+        return self
+
+
+Role = Literal["numeric", "categorical", "boolean", "datetime", "text", "identifier", "constant", "drop"]
+
+
+class RoleInferenceSettings(Strict):
+    """How preprocess infers each column's role when `preprocess.roles` does not set it.
+
+    identifier: a text or integer column whose values are (nearly) all distinct, such
+    as an order number; text: a string column whose values average at least
+    `text_min_words` words, such as a comment; both are dropped, since neither
+    generalises as a category. `max_classes`: a numeric target with more distinct values
+    than this is inferred to be a regression target.
+    """
+
+    identifier_unique_share: Annotated[float, Field(gt=0, le=1)] = 0.95
+    text_min_words: Annotated[float, Field(gt=0)] = 4.0
+    max_classes: Annotated[int, Field(ge=2)] = 20
 
 
 class SplitSettings(Strict):
@@ -240,7 +278,46 @@ class PreprocessSettings(Strict):
     context: list[ContextSettings] = []
     target: TargetSettings
     outcome_columns: list[str] = []
+    roles: dict[str, Role] = {}
+    role_inference: RoleInferenceSettings = RoleInferenceSettings()
     split: SplitSettings
+
+
+# --- validation (read by preprocess, before anything is split or fitted) ------------------
+
+Severity = Literal["error", "warning", "off"]
+CheckName = Literal[
+    "missing_column", "dtype", "mixed_types", "target_missing_values", "target_constant",
+    "missing_values", "empty_column", "duplicates", "class_balance", "rare_class",
+    "out_of_range", "unexpected_category", "leakage",
+]
+
+
+class ColumnExpectation(Strict):
+    """What a user expects of one column; every key optional. Listing it makes it required."""
+
+    kind: Literal["numeric", "categorical", "boolean", "datetime"] | None = None
+    min: float | None = None
+    max: float | None = None
+    categories: list[str | int | float | bool] | None = None
+
+
+class ValidationSettings(Strict):
+    """Checks of the joined table, each reported with a severity: `error` stops the
+    pipeline, `warning` is reported and the run continues, `off` skips the check.
+
+    `severity` overrides the default of any check by name (see `lifecycle.validation`).
+    """
+
+    columns: dict[str, ColumnExpectation] = {}
+    max_missing_share: Annotated[float, Field(ge=0, le=1)] = 0.5
+    max_duplicate_share: Annotated[float, Field(ge=0, le=1)] = 0.05
+    min_class_share: Annotated[float, Field(ge=0, le=1)] = 0.01
+    min_class_rows: Annotated[int, Field(ge=1)] = 10
+    max_single_feature_score: Annotated[float, Field(gt=0, le=1)] = 0.98
+    leakage_rows: Annotated[int, Field(ge=50)] = 5000
+    seed: int = 0
+    severity: dict[CheckName, Severity] = {}
 
 
 # --- featurize ----------------------------------------------------------------------
@@ -374,13 +451,14 @@ class TrainSettings(Strict):
 
 
 class DiagnosisSettings(Strict):
-    """Thresholds of the fit verdict, on the `metric` (a higher-is-better score).
+    """Thresholds of the fit verdict, on the `metric` (a higher-is-better score; null picks
+    the task's default).
 
     underfit: the model scores below `underfit_below` even on its own training folds;
     overfit: training folds beat validation folds by more than `overfit_gap`.
     """
 
-    metric: Literal["roc_auc", "average_precision", "accuracy", "f1"] = "roc_auc"
+    metric: str | None = None   # null: roc_auc / roc_auc_ovr / r2 by task (lifecycle.tasks)
     underfit_below: Annotated[float, Field(gt=0, le=1)] = 0.65
     overfit_gap: Annotated[float, Field(gt=0, le=1)] = 0.05
 
@@ -414,7 +492,7 @@ class PackageSettings(Strict):
 class ReportSettings(Strict):
     """The pull-request review report and its gate (not a pipeline stage)."""
 
-    main_metric: str = "roc_auc"
+    main_metric: str | None = None   # null: the task's default (lifecycle.tasks)
     tolerance: Annotated[float, Field(ge=0)] = 0.005
     base_branch: str = "main"
 
@@ -444,7 +522,7 @@ class ServeSettings(Strict):
 
 
 # The sections the pipeline's stages read; the package stage records (and depends on) all of them.
-PIPELINE_SECTIONS = ("sources", "collect", "preprocess", "featurize", "train", "evaluate", "package")
+PIPELINE_SECTIONS = ("sources", "collect", "preprocess", "validation", "featurize", "train", "evaluate", "package")
 
 
 class Params(Strict):
@@ -453,6 +531,7 @@ class Params(Strict):
     sources: dict[str, SourceSettings] = Field(min_length=1)
     collect: CollectSettings = CollectSettings()
     preprocess: PreprocessSettings
+    validation: ValidationSettings = ValidationSettings()
     featurize: FeaturizeSettings = FeaturizeSettings()
     train: TrainSettings = TrainSettings()
     evaluate: EvaluateSettings = EvaluateSettings()

@@ -133,11 +133,13 @@ def build_featurizer(settings: FeaturizeSettings) -> Pipeline:
 
 
 def input_columns(
-    frame: pd.DataFrame, settings: FeaturizeSettings, excluded: list[str]
+    frame: pd.DataFrame, settings: FeaturizeSettings, excluded: list[str], dropped: list[str] = ()
 ) -> list[str]:
-    """The raw columns the model may read: all but the excluded, outcome and target columns.
+    """The raw columns the model may read: all but the excluded (outcome and target) columns,
+    the columns dropped by role (identifiers, free text, constants) and `featurize.exclude`.
 
-    Columns a difference feature needs are kept even if excluded elsewhere.
+    Columns a difference feature needs are kept even if dropped or excluded by name
+    (a constant flight year still gives a plane's age); an outcome never is.
     """
     needed = {c for d in settings.differences for c in (d.left, d.right)}
     missing = sorted(c for c in needed if c not in frame.columns)
@@ -151,8 +153,14 @@ def input_columns(
     unknown = sorted(c for c in settings.exclude if c not in frame.columns)
     if unknown:
         raise LifecycleError(f"featurize.exclude: unknown column(s) {unknown}")
-    dropped = set(settings.exclude) - needed | set(excluded)
-    return [c for c in frame.columns if c not in dropped]
+    removed = (set(settings.exclude) | set(dropped)) - needed | set(excluded)
+    columns = [c for c in frame.columns if c not in removed]
+    if not columns:
+        raise LifecycleError(
+            "featurize: no input columns are left after excluding outcomes, the target, "
+            "featurize.exclude and the columns dropped by role (see metrics/validation.md)"
+        )
+    return columns
 
 
 def fit_featurizer(

@@ -1,36 +1,68 @@
-"""The target: derived from a column, rows without one excluded and counted."""
+"""The target: read from a column, encoded for its task, rows without one excluded and counted."""
 
 from __future__ import annotations
+
+from dataclasses import dataclass
 
 import pandas as pd
 
 from lifecycle.config import TargetSettings
 from lifecycle.errors import LifecycleError
-from lifecycle.tables import require_columns
 
 
-def derive_target(frame: pd.DataFrame, target: TargetSettings) -> tuple[pd.DataFrame, int]:
-    """Add the target column; drop rows whose source value is missing and count them.
+def raw_label(frame: pd.DataFrame, target: TargetSettings) -> pd.Series | None:
+    """The label before any row is dropped (missing where the source is), or None if absent.
 
-    With a threshold the target is the boolean `column > threshold` stored as 0/1 (a
-    delay above 15 minutes). The raw column stays in the frame unless the label takes its name; featurize
-    excludes it either way.
+    With a threshold the label is `column > threshold` as 0/1 (a delay above 15 minutes).
     """
-    require_columns(frame, [target.column], "preprocess.target")
+    if target.column not in frame.columns:
+        return None
     source = frame[target.column]
-    if target.threshold is not None and not pd.api.types.is_numeric_dtype(source):
+    if target.threshold is None:
+        return source
+    if not pd.api.types.is_numeric_dtype(source):
         raise LifecycleError(
             f"target column {target.column!r} has dtype {source.dtype}; a threshold needs numbers"
         )
-    missing = source.isna()
+    return (source > target.threshold).astype("Int64").where(source.notna())
+
+
+@dataclass(frozen=True)
+class Target:
+    """The label as learned: its task and, for classification, its classes in model order.
+
+    Binary labels are encoded 0/1 with `classes = [negative, positive]` (original values),
+    so every binary metric and threshold reads "probability of class 1".
+    """
+
+    task: str
+    classes: list[object] | None
+
+
+def encode_label(label: pd.Series, task: str, positive: object = None) -> tuple[pd.Series, Target]:
+    """The learnable label (no missing values left) and its description; `positive` is
+    required for a binary task."""
+    if task == "regression":
+        return label.astype("float64"), Target(task, None)
+    values = label.dropna()
+    if task == "binary":
+        negative = next(v for v in values.unique() if v != positive)
+        encoded = (label == positive).astype("int64")
+        return encoded, Target(task, [_native(negative), _native(positive)])
+    # Sorted by value, as scikit-learn orders `classes_` (so 2 comes before 10).
+    return label, Target(task, sorted(_native(v) for v in values.unique()))
+
+
+def _native(value: object) -> object:
+    """A numpy scalar as the Python value JSON can hold."""
+    return value.item() if hasattr(value, "item") else value
+
+
+def derive_target(frame: pd.DataFrame, label: pd.Series, name: str) -> tuple[pd.DataFrame, int]:
+    """Add the encoded label as column `name`; drop rows whose label is missing, and count them."""
+    missing = label.isna()
     if missing.all():
-        raise LifecycleError(f"target column {target.column!r} has no values")
-    kept = frame.loc[~missing].reset_index(drop=True)
-    if target.threshold is not None:
-        label = (kept[target.column] > target.threshold).astype("int64")
-    else:
-        label = kept[target.column]
-    if label.nunique() < 2:
-        raise LifecycleError(f"target {target.name!r} has a single value: nothing to learn")
-    kept[target.name] = label
+        raise LifecycleError(f"target {name!r} has no values")
+    kept = frame.loc[~missing.to_numpy()].reset_index(drop=True)
+    kept[name] = label.loc[~missing].to_numpy()
     return kept, int(missing.sum())

@@ -22,6 +22,8 @@ INTERIM_TRAIN = INTERIM_DIR / "train.parquet"
 INTERIM_TEST = INTERIM_DIR / "test.parquet"
 INTERIM_ROLES = INTERIM_DIR / "roles.json"
 PREPROCESS_REPORT = METRICS_DIR / "preprocess.json"
+VALIDATION_REPORT = METRICS_DIR / "validation.json"
+VALIDATION_SUMMARY = METRICS_DIR / "validation.md"
 
 FEATURES_TRAIN = FEATURES_DIR / "train.parquet"
 FEATURES_TEST = FEATURES_DIR / "test.parquet"

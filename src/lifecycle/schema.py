@@ -34,8 +34,11 @@ def _finite(value: float) -> float | None:
     return None if value is None or not math.isfinite(value) else float(value)
 
 
-def infer_schema(train: pd.DataFrame, columns: list[str]) -> dict[str, Any]:
-    """Columns, kinds, training dtypes, nullability, categories and numeric ranges."""
+def infer_schema(
+    train: pd.DataFrame, columns: list[str], roles: dict[str, dict[str, str]] | None = None
+) -> dict[str, Any]:
+    """Columns, kinds, training dtypes, nullability, categories and numeric ranges, and the
+    role preprocess inferred (or params declared) for each column, with its reason."""
     described = []
     for name in columns:
         series = train[name]
@@ -46,6 +49,9 @@ def infer_schema(train: pd.DataFrame, columns: list[str]) -> dict[str, Any]:
             "dtype": str(series.dtype),
             "nullable": bool(series.isna().any()),
         }
+        if roles is not None:
+            entry["role"] = roles[name]["role"]
+            entry["reason"] = roles[name]["reason"]
         if kind == "numeric":
             entry["min"] = _finite(series.min())
             entry["max"] = _finite(series.max())

@@ -793,6 +793,15 @@ def _number(value: object) -> int | float | None:
     return rounded(value) if math.isfinite(value) else None
 
 
+# Columns listed when a named column is missing; a wide table's list is cut here.
+_LISTED_COLUMNS = 40
+
+
 def _did_you_mean(name: str, present: list[str]) -> str:
+    """Close spellings if any, else the table's columns, so the user sees what there is."""
     close = difflib.get_close_matches(name, present, n=3)
-    return f" (did you mean {', '.join(map(repr, close))}?)" if close else ""
+    if close:
+        return f" (did you mean {', '.join(map(repr, close))}?)"
+    listed = sorted(present)
+    more = f", ... ({len(listed) - _LISTED_COLUMNS} more)" if len(listed) > _LISTED_COLUMNS else ""
+    return f" (its columns: {', '.join(map(repr, listed[:_LISTED_COLUMNS]))}{more})"

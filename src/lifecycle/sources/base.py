@@ -22,13 +22,22 @@ def sample_rows(frame: pd.DataFrame, rows: int | None, seed: int) -> pd.DataFram
     return frame.sample(n=rows, random_state=seed).sort_index().reset_index(drop=True)
 
 
-def require_rows(frame: pd.DataFrame, name: str) -> pd.DataFrame:
-    """Refuse an empty table or one without columns, naming the source."""
+def require_rows(frame: pd.DataFrame, name: str, settings: object = None) -> pd.DataFrame:
+    """Refuse an empty table or one without columns, naming the source and where it is read."""
+    where = f"source {name!r}{_location(settings)}"
     if frame.shape[1] == 0:
-        raise LifecycleError(f"source {name!r} has no columns")
+        raise LifecycleError(f"{where} has no columns")
     if frame.empty:
-        raise LifecycleError(f"source {name!r} has no rows")
+        raise LifecycleError(f"{where} has no rows (a header alone, an empty table or query result)")
     return frame
+
+
+def _location(settings: object) -> str:
+    """` (path)`, ` (url)` or ` (table)` of a source's settings, for messages."""
+    for key in ("path", "table", "url"):
+        if value := getattr(settings, key, None):
+            return f" ({value})"
+    return ""
 
 
 def frame_from_records(records: list[object], where: str) -> pd.DataFrame:

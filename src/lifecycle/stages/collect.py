@@ -22,7 +22,7 @@ def main() -> None:
     params = load_params()
     summary = {}
     for name, source in params.sources.items():
-        frame = require_rows(read_source(source), name)
+        frame = require_rows(read_source(source), name, source)
         frame = sample_rows(frame, source.sample_rows, params.collect.sample_seed)
         write_parquet(frame, paths.raw_table(name))
         summary[name] = summarize_table(frame)

@@ -27,7 +27,7 @@ def main() -> None:
     roles = read_json(paths.INTERIM_ROLES)
     train = read_parquet(paths.INTERIM_TRAIN)
     test = read_parquet(paths.INTERIM_TEST)
-    columns = input_columns(train, settings, roles["excluded"])
+    columns = input_columns(train, settings, roles["excluded"], roles["dropped"])
     featurizer = fit_featurizer(train, columns, settings)
     target = roles["target"]
     write_parquet(_matrix(featurizer, train, columns, target), paths.FEATURES_TRAIN)
@@ -37,8 +37,11 @@ def main() -> None:
     write_json(
         {
             "target": target,
+            "task": roles["task"],
+            "classes": roles["classes"],
             "split": roles["split"],
             "inputs": columns,
+            "roles": {c: roles["columns"][c] for c in columns},
             "outputs": outputs,
             "categorical_outputs": categorical_outputs(featurizer),
         },

@@ -23,11 +23,13 @@ def main() -> None:
     train = read_parquet(paths.INTERIM_TRAIN)
     test_metrics = read_json(paths.EVALUATE_METRICS)
     pipeline = inference_pipeline(read_joblib(paths.FEATURIZER), read_joblib(paths.MODEL))
-    schema = infer_schema(train, roles["inputs"])
+    schema = infer_schema(train, roles["inputs"], roles["roles"])
     metadata = {
         "model_version": file_digest(paths.MODEL)[:12],
         "target": roles["target"],
-        "threshold": test_metrics["threshold"],
+        "task": roles["task"],
+        "classes": roles["classes"],
+        "threshold": test_metrics.get("threshold"),
         "unknown_category": params.package.unknown_category,
         "rows": {"train": int(len(train)), "test": int(test_metrics["rows"])},
         "lineage": {

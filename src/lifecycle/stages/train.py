@@ -1,4 +1,4 @@
-"""train: cross-validate, choose the decision threshold, fit, and log training curves."""
+"""train: cross-validate, choose the decision threshold (binary), fit, and log training curves."""
 
 from __future__ import annotations
 
@@ -9,11 +9,21 @@ from dvclive import Live
 
 from lifecycle import figures, paths
 from lifecycle.calibration import CalibratedModel, apply_calibrator, fit_calibrator
-from lifecycle.config import load_params
-from lifecycle.evaluation import score_metrics, threshold_metrics
-from lifecycle.models import FitResult, cross_validation, cv_splitter, fit_model, learning_curve
+from lifecycle.config import TrainSettings, load_params
+from lifecycle.errors import LifecycleError
+from lifecycle.evaluation import threshold_metrics
+from lifecycle.models import (
+    CrossValidation,
+    FitResult,
+    TaskSpec,
+    cross_validation,
+    cv_splitter,
+    fit_model,
+    learning_curve,
+)
 from lifecycle.stages import run_stage
 from lifecycle.storage import read_json, read_parquet, write_joblib, write_json
+from lifecycle.tasks import DEFAULT_METRIC, model_scores, score_metrics
 from lifecycle.thresholds import choose_threshold
 
 logger = logging.getLogger(__name__)
@@ -29,47 +39,59 @@ def log_curves(result: FitResult) -> None:
             live.next_step()
 
 
-def main() -> None:
-    settings = load_params().train
-    roles = read_json(paths.FEATURE_ROLES)
-    train = read_parquet(paths.FEATURES_TRAIN)
-    X, y = train.drop(columns=roles["target"]), train[roles["target"]]
-    categorical = roles["categorical_outputs"]
-    splitter = cv_splitter(roles["split"], settings.cv_folds, settings.seed)
-
-    cv = cross_validation(X, y, settings, categorical, splitter)
-    validated = ~np.isnan(cv.oof_probability)
-    oof, oof_y = cv.oof_probability[validated], y.to_numpy()[validated]
+def binary_decision(
+    cv: CrossValidation, y: np.ndarray, settings: TrainSettings
+) -> tuple[object | None, dict[str, object]]:
+    """The calibrator (or None) and the decision threshold, both from out-of-fold predictions."""
+    oof, oof_y = cv.oof[cv.validated], y[cv.validated]
     calibrator = None
     if settings.calibration != "none":
         calibrator = fit_calibrator(oof, oof_y, settings.calibration)
         oof = apply_calibrator(calibrator, oof)
     threshold = choose_threshold(oof_y, oof, settings.decision_threshold)
-    logger.info("cv validation roc_auc %.4f; threshold %.4f", cv.summary["validation_roc_auc"]["mean"], threshold)
+    return calibrator, {
+        "rule": settings.decision_threshold.rule,
+        "calibration": settings.calibration,
+        "validation": threshold_metrics(oof_y, oof, threshold),
+    }
 
-    result = fit_model(X, y, settings, categorical)
+
+def main() -> None:
+    settings = load_params().train
+    roles = read_json(paths.FEATURE_ROLES)
+    spec = TaskSpec(roles["task"], roles["classes"])
+    if spec.task != "binary" and settings.calibration != "none":
+        raise LifecycleError(f"train.calibration {settings.calibration!r} applies to binary tasks only; set it to none")
+    metric = DEFAULT_METRIC[spec.task]  # the learning curve's; evaluate's diagnosis picks its own
+    train = read_parquet(paths.FEATURES_TRAIN)
+    X, y = train.drop(columns=roles["target"]), train[roles["target"]]
+    categorical = roles["categorical_outputs"]
+    splitter = cv_splitter(roles["split"], settings.cv_folds, settings.seed, spec.task)
+
+    cv = cross_validation(X, y, settings, categorical, splitter, spec)
+    logger.info("%s task; cv validation %s %.4f", spec.task, metric, cv.summary[f"validation_{metric}"]["mean"])
+    result = fit_model(X, y, settings, categorical, spec.task)
     log_curves(result)
-    model = result.model if calibrator is None else CalibratedModel(result.model, calibrator)
+    model = result.model
+    summary: dict[str, object] = {"task": spec.task, "cv": cv.summary}
+    if spec.task == "binary":
+        calibrator, summary["threshold"] = binary_decision(cv, y.to_numpy(), settings)
+        model = model if calibrator is None else CalibratedModel(model, calibrator)
+        logger.info("decision threshold %.4f", summary["threshold"]["validation"]["threshold"])
     write_joblib(model, paths.MODEL)
 
-    curve = learning_curve(X, y, settings, categorical, splitter)
+    curve = learning_curve(X, y, settings, categorical, splitter, metric, spec)
     write_json(curve, paths.LEARNING_CURVE)
-    figures.learning_curve_figure({"model": curve}, "roc_auc", paths.figure("learning_curve", paths.TRAIN_FIGURES_DIR))
+    figures.learning_curve_figure({"model": curve}, metric, paths.figure("learning_curve", paths.TRAIN_FIGURES_DIR))
+    fitted = score_metrics(spec.task, y.to_numpy(), model_scores(model, X, spec.task, spec.classes), spec.classes)
+    summary["fit"] = {
+        **{f"train_{k}": v for k, v in fitted.items()},
+        "rows": int(len(X)),
+        "features": int(X.shape[1]),
+        "iterations": int(getattr(result.model, "n_iter_", 1)),
+    }
     write_json(
-        {
-            "cv": cv.summary,
-            "fit": {
-                **{f"train_{k}": v for k, v in score_metrics(y.to_numpy(), model.predict_proba(X)[:, 1]).items()},
-                "rows": int(len(X)),
-                "features": int(X.shape[1]),
-                "iterations": int(getattr(result.model, "n_iter_", 1)),
-            },
-            "threshold": {
-                "rule": settings.decision_threshold.rule,
-                "calibration": settings.calibration,
-                "validation": threshold_metrics(oof_y, oof, threshold),
-            },
-        },
+        {key: summary[key] for key in ("task", "cv", "fit", "threshold") if key in summary},
         paths.TRAIN_METRICS,
     )
 
