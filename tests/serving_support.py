@@ -1,4 +1,5 @@
-"""Shared pieces of the serving tests: the real bundle, raw test rows, a real server process.
+"""Shared pieces of the serving tests: the real bundle, raw test rows, a real server process,
+and multiclass and regression bundles fitted on scikit-learn's bundled datasets.
 
 Imported by the test_serving* modules (it holds no tests itself).
 """
@@ -15,14 +16,26 @@ import time
 from pathlib import Path
 from typing import Any
 
+from dataclasses import dataclass
+
 import httpx
+import numpy as np
 import pandas as pd
 import pytest
+from sklearn.datasets import load_diabetes, load_wine
+from sklearn.model_selection import train_test_split
 from sqlalchemy import create_engine, inspect, text
 from sqlalchemy.exc import OperationalError
 
-from conftest import ROOT, FirstRun
-from lifecycle.bundle import load_bundle
+from conftest import ROOT, FirstRun, small
+from lifecycle import multiclass_metrics, regression_metrics
+from lifecycle.bundle import load_bundle, write_bundle
+from lifecycle.config import FeaturizeSettings, TrainSettings
+from lifecycle.features import categorical_outputs, fit_featurizer, input_columns
+from lifecycle.inference import inference_pipeline
+from lifecycle.models import fit_model
+from lifecycle.schema import infer_schema
+from lifecycle.tasks import model_scores
 
 POSTGRES_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
 
@@ -141,3 +154,87 @@ def drop_table(url: str, table: str) -> None:
         if inspect(connection).has_table(table):
             connection.execute(text(f"DROP TABLE {table}"))
     engine.dispose()
+
+
+# --- multiclass and regression bundles from scikit-learn's bundled datasets ------------
+
+
+@dataclass(frozen=True)
+class TaskBundle:
+    """A packaged bundle of one task and its test rows as a JSON client sends them."""
+
+    task: str
+    path: Path
+    rows: list[dict[str, Any]]
+    categorical: str  # the name of the bundle's categorical input column
+
+
+def wine_frame() -> tuple[pd.DataFrame, str, str]:
+    """The wine data (3 cultivars) with text labels, plus a categorical colour band.
+
+    Returns (frame, target column, categorical column).
+    """
+    data = load_wine(as_frame=True)
+    frame = data.frame.drop(columns="target")
+    frame["cultivar"] = [str(data.target_names[i]) for i in data.target]
+    bands = pd.qcut(frame["color_intensity"], 3, labels=["light", "medium", "dark"])
+    frame["colour_band"] = bands.astype(str)
+    return frame, "cultivar", "colour_band"
+
+
+def diabetes_frame() -> tuple[pd.DataFrame, str, str]:
+    """The diabetes data (disease progression, a float target) with sex as a category."""
+    frame = load_diabetes(as_frame=True).frame
+    frame["sex"] = np.where(frame["sex"] > 0, "sex_2", "sex_1")
+    return frame, "target", "sex"
+
+
+def build_task_bundle(target_dir: Path, task: str) -> TaskBundle:
+    """Fit and package a real model as the pipeline's stages do: featurize the train split,
+    fit a small gradient-boosting model, chain both, infer the schema, score the test
+    split, and write the bundle with package's metadata shape."""
+    frame, target, categorical = wine_frame() if task == "multiclass" else diabetes_frame()
+    stratify = frame[target] if task == "multiclass" else None
+    train, test = train_test_split(frame, test_size=0.3, random_state=0, stratify=stratify)
+    featurize = FeaturizeSettings(categorical_encoding="ordinal", min_frequency=1)
+    columns = input_columns(train, featurize, [target])
+    featurizer = fit_featurizer(train, columns, featurize)
+    settings = small(TrainSettings(), "hist_gradient_boosting", max_iter=30, early_stopping=False)
+    X = featurizer.transform(train[columns])
+    model = fit_model(X, train[target], settings, categorical_outputs(featurizer), task).model
+    pipeline = inference_pipeline(featurizer, model)
+    classes = sorted(train[target].unique().tolist(), key=str) if task == "multiclass" else None
+    y = test[target].to_numpy()
+    scores = model_scores(pipeline, test[columns], task, classes)
+    if task == "multiclass":
+        test_metrics = multiclass_metrics.test_metrics(y, scores, classes)
+    else:
+        test_metrics = regression_metrics.test_metrics(y, scores)
+    metadata = {
+        "model_version": f"{task}-test",
+        "target": target,
+        "task": task,
+        "classes": classes,
+        "threshold": None,
+        "unknown_category": "reject",
+        "rows": {"train": len(train), "test": len(test)},
+        "lineage": {"data_md5": {}, "model_md5": {}},
+        "params": {"train": settings.model_dump(mode="json")},
+        "metrics": {"test": test_metrics, "cross_validation": {}},
+        "libraries": {},
+    }
+    schema = infer_schema(train, columns)
+    write_bundle(target_dir, pipeline, schema, metadata, f"# Model card: {target} ({task})\n")
+    return TaskBundle(task, target_dir, json_rows(test[columns]), categorical)
+
+
+@pytest.fixture(scope="session")
+def multiclass_bundle(tmp_path_factory: pytest.TempPathFactory) -> TaskBundle:
+    """A multiclass bundle: three wine cultivars, text labels."""
+    return build_task_bundle(tmp_path_factory.mktemp("multiclass") / "package", "multiclass")
+
+
+@pytest.fixture(scope="session")
+def regression_bundle(tmp_path_factory: pytest.TempPathFactory) -> TaskBundle:
+    """A regression bundle: diabetes disease progression."""
+    return build_task_bundle(tmp_path_factory.mktemp("regression") / "package", "regression")

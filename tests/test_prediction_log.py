@@ -8,6 +8,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pytest
 
 from sqlalchemy import create_engine, text
@@ -100,5 +101,110 @@ def test_concurrent_appends_are_all_written_once_postgresql() -> None:
         log.close()
         frame = read_prediction_log(url, table)
         assert len(frame) == appended and not frame.duplicated(["request_id", "row_index"]).any()
+    finally:
+        drop_table(url, table)
+
+
+# --- every task: labels of any type, regression values, class probabilities ------------
+
+
+def task_entries() -> list[dict[str, Any]]:
+    """One entry per kind of answer: binary, multiclass with text labels, regression."""
+    base = {
+        "request_id": "f" * 32,
+        "logged_at": datetime.now(UTC),
+        "model_version": "v1",
+        "endpoint": "/predict",
+        "input": {"origin": "JFK"},
+        "unknown_categories": [],
+        "latency_ms": 1.0,
+    }
+    return [
+        {**base, "row_index": 0, "prediction": 1, "probability": 0.75},
+        {
+            **base,
+            "row_index": 1,
+            "prediction": "class_2",
+            "probability": 0.5,
+            "probabilities": {"class_0": 0.25, "class_1": 0.25, "class_2": 0.5},
+        },
+        {**base, "row_index": 2, "prediction": 151.25, "probability": None},
+    ]
+
+
+@pytest.mark.parametrize(
+    "rows", [[0, 0], [1, 1], [2, 2], [0, 1, 2]], ids=["binary", "multiclass", "regression", "mixed"]
+)
+def test_predictions_of_every_task_read_back_with_their_types(
+    tmp_path: Path, rows: list[int]
+) -> None:
+    url = f"sqlite:///{tmp_path / 'log.sqlite'}"
+    log = PredictionLog(PredictionLogSettings(url=url))
+    log.append([task_entries()[i] for i in rows])
+    log.close()
+    frame = read_prediction_log(url)
+    expected = [task_entries()[i] for i in rows]
+    assert frame["prediction"].tolist() == [e["prediction"] for e in expected]
+    assert [type(v) for v in frame["prediction"]] == [type(e["prediction"]) for e in expected]
+    assert frame["probability"].dtype == "float64"
+    assert [None if p != p else p for p in frame["probability"]] == [
+        e["probability"] for e in expected
+    ]
+    assert frame["probabilities"].tolist() == [e.get("probabilities") for e in expected]
+    if rows == [2, 2]:
+        assert frame["prediction"].dtype == "float64"
+    if rows == [0, 0]:
+        assert frame["prediction"].dtype == "int64"  # as the integer column read before
+
+
+def old_layout_log(url: str) -> None:
+    """A log written before tasks: an integer prediction, no probabilities column."""
+    columns = (
+        "id INTEGER PRIMARY KEY, request_id VARCHAR(32) NOT NULL, row_index INTEGER NOT NULL, "
+        "logged_at DATETIME NOT NULL, model_version VARCHAR(64) NOT NULL, "
+        "endpoint VARCHAR(32) NOT NULL, input TEXT NOT NULL, prediction INTEGER NOT NULL, "
+        "probability FLOAT NOT NULL, unknown_categories TEXT NOT NULL, latency_ms FLOAT NOT NULL"
+    )
+    values = (
+        "1, 'abc', 0, '2024-05-01 10:00:00.000000', 'v0', '/predict', "
+        "'{\"origin\": \"JFK\"}', 1, 0.8, '[]', 2.5"
+    )
+    with create_engine(url).begin() as connection:
+        connection.execute(text(f"CREATE TABLE predictions ({columns})"))
+        connection.execute(text(f"INSERT INTO predictions VALUES ({values})"))
+
+
+def test_a_log_of_the_older_layout_is_read_but_not_written(tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path / 'old.sqlite'}"
+    old_layout_log(url)
+    frame = read_prediction_log(url)
+    assert frame[["prediction", "probability", "origin"]].values.tolist() == [[1, 0.8, "JFK"]]
+    assert frame["probabilities"].tolist() == [None] and frame["prediction"].dtype == "int64"
+    with pytest.raises(
+        LifecycleError, match=r"table 'predictions' .* older layout .*serve.log.table"
+    ):
+        PredictionLog(PredictionLogSettings(url=url))
+    log = PredictionLog(PredictionLogSettings(url=url, table="predictions_v2"))  # a new table works
+    log.append(task_entries())
+    log.close()
+    assert read_prediction_log(url, "predictions_v2")["prediction"].tolist() == [
+        1,
+        "class_2",
+        151.25,
+    ]
+
+
+def test_predictions_of_every_task_read_back_with_their_types_postgresql() -> None:
+    url = postgres_or_skip()
+    table = f"predictions_test_{uuid.uuid4().hex[:8]}"
+    log = PredictionLog(PredictionLogSettings(url=url, table=table))
+    try:
+        log.append(task_entries())
+        log.close()
+        frame = read_prediction_log(url, table)
+        assert frame["prediction"].tolist() == [1, "class_2", 151.25]
+        assert frame["probabilities"].tolist() == [None, task_entries()[1]["probabilities"], None]
+        assert frame["probability"].iloc[:2].tolist() == [0.75, 0.5]
+        assert np.isnan(frame["probability"].iloc[2])
     finally:
         drop_table(url, table)

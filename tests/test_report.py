@@ -7,11 +7,20 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
+import subprocess
+
 import matplotlib.image
+import numpy as np
 import pytest
+from sklearn.datasets import load_diabetes, load_wine
 
 from conftest import PipelineRepo, make_pipeline_repo
-from lifecycle.report import Side
+from lifecycle import paths
+from lifecycle.config import ReportSettings
+from lifecycle.evaluation_report import evaluate_multiclass, evaluate_regression
+from lifecycle.report import Side, write_report
+from lifecycle.storage import write_json
+from lifecycle.tasks import DEFAULT_METRIC, HEADLINE_METRICS
 
 pytestmark = pytest.mark.e2e
 
@@ -106,3 +115,85 @@ def test_gate_fails_an_injected_regression_and_passes_a_small_improvement(two_co
         assert markdown.splitlines()[3].startswith("**Gate: PASSED**")
     finally:
         repo.run("git", "checkout", "--", "metrics/evaluate.json")
+
+
+# --- multiclass and regression: the review of metrics files written by the evaluate code ---
+
+
+def write_task_metrics(task: str, noise: float) -> None:
+    """metrics/ as train and evaluate write them for `task`, from predictions of real labels
+    (diabetes progression, wine cultivars) blurred by `noise`: more noise, a worse model."""
+    rng = np.random.default_rng(0)
+    if task == "regression":
+        y = load_diabetes().target
+        predicted = y + rng.normal(0, noise * y.std(), len(y))
+        result = evaluate_regression(y, predicted, seed=0)
+        slices = {
+            "ranked_by": "r2",
+            "worst": {"1": {"slice": "sex=sex_1", "r2": 0.5 - noise, "rows": 235}},
+        }
+    else:
+        data = load_wine()
+        classes = [str(name) for name in data.target_names]
+        y = np.array([classes[i] for i in data.target])
+        logits = np.eye(3)[data.target] * 2 + rng.normal(0, noise * 4, (len(y), 3))
+        probability = np.exp(logits) / np.exp(logits).sum(axis=1, keepdims=True)
+        result = evaluate_multiclass(y, probability, classes)
+        slices = {
+            "ranked_by": "accuracy",
+            "worst": {"1": {"slice": "colour_band=dark", "accuracy": 0.9, "rows": 59}},
+        }
+    result.metrics["diagnosis"] = {"verdict": "good fit", "train": 0.9, "validation": 0.8}
+    write_json({"task": task, "cv": {}}, paths.TRAIN_METRICS)
+    write_json(result.metrics, paths.EVALUATE_METRICS)
+    write_json(slices, paths.SLICE_METRICS)
+    write_json(
+        [{"train_size": 100, "train_score": 0.9, "validation_score": 0.8 - noise}],
+        paths.LEARNING_CURVE,
+    )
+    for name, data in result.plots.items():
+        if name.endswith(".json"):
+            write_json(data, paths.plot_data(name))
+    write_json(
+        [{"feature": "bmi", "importance": 0.2 - noise, "std": 0.01}],
+        paths.plot_data("importance.json"),
+    )
+
+
+FIGURES = {
+    "regression": {"predicted_vs_actual", "residual_histogram", "importance", "learning_curve"},
+    "multiclass": {"importance", "learning_curve"},
+}
+
+
+@pytest.mark.parametrize("task", ["regression", "multiclass"])
+def test_report_of_a_task_gates_on_its_metric(
+    task: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    git = ["git", "-c", "user.name=test", "-c", "user.email=test@example.invalid"]
+    subprocess.run([*git, "init", "-q"], check=True)
+    write_task_metrics(task, noise=0.1)
+    subprocess.run([*git, "add", "-A"], check=True)
+    subprocess.run([*git, "commit", "-q", "-m", "base"], check=True)
+    write_task_metrics(task, noise=0.6)  # the workspace's model is clearly worse
+
+    result = write_report("HEAD", ReportSettings(), Path("reports/review.md"))
+    metric = DEFAULT_METRIC[task]
+    assert (result.metric, result.passed) == (metric, False)
+    assert result.new < result.old - 0.005
+    review = json.loads(Path("reports/review.json").read_text())
+    assert review["task"] == task and review["gate"]["metric"] == metric
+    headline = [m["key"] for m in review["metrics"] if m["key"] in HEADLINE_METRICS[task]]
+    assert sorted(headline) == sorted(HEADLINE_METRICS[task])
+    assert all(
+        m["verdict"] == "worse" for m in review["metrics"] if m["key"] in HEADLINE_METRICS[task]
+    )
+    markdown = Path("reports/review.md").read_text()
+    assert markdown.splitlines()[3].startswith(f"**Gate: FAILED**: `{metric}`")
+    assert f"| `{metric}` |" in markdown and "| `roc_auc` |" not in markdown
+    worst = "test R²" if task == "regression" else "test accuracy"
+    assert f"## Worst slices ({worst})" in markdown
+    drawn = {p.stem for p in Path("reports/review").glob("*.png")}
+    assert drawn == FIGURES[task]
+    assert all(f"![review/{name}.png](review/{name}.png)" in markdown for name in drawn)

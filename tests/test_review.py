@@ -8,7 +8,12 @@ import pytest
 from dvc.repo.metrics.show import _extract_metrics
 from dvc.utils.flatten import flatten as dvc_flatten
 
+from lifecycle import multiclass_metrics, regression_metrics
+from lifecycle.errors import LifecycleError
+from lifecycle.evaluation import HEADLINE_METRICS, HIGHER_IS_BETTER, LOWER_IS_BETTER
+from lifecycle.report import headline_keys
 from lifecycle.review import MARKER, Change, compare, direction, flatten, gate, render
+from lifecycle.tasks import main_metric
 
 # Shaped like metrics/evaluate.json (abridged), with a list as plot-like data.
 EVALUATE: dict[str, Any] = {
@@ -235,3 +240,157 @@ def test_render_lists_params_changes() -> None:
     assert "train.seed" not in markdown
     assert "No params changed." not in markdown
     assert markdown.index("## Params changed") < markdown.index("`train.model`")
+
+
+# --- multiclass and regression ------------------------------------------------------------
+
+# Shaped like each task's metrics/evaluate.json (abridged).
+REGRESSION: dict[str, Any] = {
+    "r2": 0.412345,
+    "rmse": 55.1,
+    "mae": 44.2,
+    "mse": 3036.01,
+    "median_absolute_error": 38.5,
+    "rows": 133,
+    "target_mean": 152.1,
+    "target_std": 77.0,
+    "residual_mean": 1.2,
+    "baselines": {"mean": {"r2": -0.01, "rmse": 77.3, "mae": 66.0}},
+    "lift": {"mean": {"r2": 0.422345, "rmse": -22.2, "mae": -21.8}},
+    "diagnosis": {"verdict": "good fit", "train": 0.55, "validation": 0.43, "test": 0.412345},
+}
+MULTICLASS: dict[str, Any] = {
+    "accuracy": 0.94,
+    "balanced_accuracy": 0.935,
+    "f1_macro": 0.93,
+    "f1_weighted": 0.94,
+    "precision_macro": 0.95,
+    "recall_macro": 0.935,
+    "precision_weighted": 0.945,
+    "recall_weighted": 0.94,
+    "roc_auc_ovr": 0.991,
+    "roc_auc_ovr_weighted": 0.99,
+    "log_loss": 0.21,
+    "rows": 54,
+    "class_share": {"class_0": 0.33, "class_1": 0.4, "class_2": 0.27},
+    "per_class": {"class_0": {"precision": 1.0, "recall": 0.9, "f1": 0.95, "support": 18}},
+    "confusion": {
+        "labels": ["class_0", "class_1", "class_2"],
+        "matrix": [[16, 2, 0], [0, 21, 0], [0, 1, 14]],
+    },
+}
+
+
+def test_the_direction_sets_cover_every_task_headline() -> None:
+    for headline in (
+        HEADLINE_METRICS,
+        multiclass_metrics.HEADLINE_METRICS,
+        regression_metrics.HEADLINE_METRICS,
+    ):
+        assert set(headline) <= HIGHER_IS_BETTER | LOWER_IS_BETTER
+    assert not HIGHER_IS_BETTER & LOWER_IS_BETTER
+
+
+@pytest.mark.parametrize(
+    ("key", "sign"),
+    [
+        ("r2", 1),
+        ("rmse", -1),
+        ("mae", -1),
+        ("mse", -1),
+        ("median_absolute_error", -1),
+        ("lift.mean.rmse", -1),
+        ("baselines.linear_regression.r2", 1),
+        ("cv.validation_r2.mean", 1),
+        ("cv.validation_rmse.mean", -1),
+        ("target_mean", 0),
+        ("target_std", 0),
+        ("residual_mean", 0),
+        ("roc_auc_ovr", 1),
+        ("roc_auc_ovr_weighted", 1),
+        ("f1_macro", 1),
+        ("f1_weighted", 1),
+        ("balanced_accuracy", 1),
+        ("precision_macro", 1),
+        ("recall_weighted", 1),
+        ("cv.validation_f1_macro.mean", 1),
+        ("per_class.class_0.f1", 1),
+        ("per_class.class_0.support", 0),
+        ("class_share.class_0", 0),
+    ],
+)
+def test_direction_of_multiclass_and_regression_metrics(key: str, sign: int) -> None:
+    assert direction(key) == sign
+
+
+@pytest.mark.parametrize(
+    ("task", "base", "metric"),
+    [("regression", REGRESSION, "r2"), ("multiclass", MULTICLASS, "roc_auc_ovr")],
+)
+def test_gate_on_the_task_default_metric(task: str, base: dict[str, Any], metric: str) -> None:
+    assert main_metric(task, None, "report.main_metric") == metric
+    small_drop = {**base, metric: base[metric] - 0.004}
+    big_drop = {**base, metric: base[metric] - 0.02}
+    assert gate(base, small_drop, metric, 0.005).passed
+    assert not gate(base, big_drop, metric, 0.005).passed
+    assert gate(base, {**base, metric: base[metric] + 0.05}, metric, 0.0).passed
+    failed = gate(base, big_drop, metric, 0.005)
+    assert failed.summary().startswith("**Gate: FAILED**") and f"`{metric}`" in failed.summary()
+
+
+def test_gate_on_a_regression_loss_and_a_wrong_metric() -> None:
+    assert main_metric("regression", "r2", "report.main_metric") == "r2"
+    assert not gate(
+        REGRESSION, {**REGRESSION, "rmse": 60.0}, "rmse", 0.5
+    ).passed  # higher error fails
+    assert gate(REGRESSION, {**REGRESSION, "rmse": 50.0}, "rmse", 0.5).passed
+    with pytest.raises(
+        LifecycleError, match="report.main_metric: 'roc_auc' is not a score of a regression task"
+    ):
+        main_metric("regression", "roc_auc", "report.main_metric")
+
+
+@pytest.mark.parametrize(("task", "base"), [("regression", REGRESSION), ("multiclass", MULTICLASS)])
+def test_headline_and_verdicts_of_a_task_pair(task: str, base: dict[str, Any]) -> None:
+    better = {
+        k: (v + 0.01 if k in HIGHER_IS_BETTER else v - 0.01) if k in headline_keys(task) else v
+        for k, v in base.items()
+    }
+    changes = compare(base, better, "metrics/evaluate.json", changed_only=False)
+    headline = [c for c in changes if c.key in headline_keys(task)]
+    assert sorted(c.key for c in headline) == sorted(headline_keys(task))
+    assert {c.verdict for c in headline} == {"better"}
+    assert "threshold" not in headline_keys(task) and "threshold" in headline_keys("binary")
+
+
+def test_render_shows_the_metric_slices_are_ranked_by() -> None:
+    worst = {"1": {"slice": "sex=sex_1", "r2": 0.3012, "rmse": 60.0, "rows": 70}}
+    markdown = render(
+        base_label="abc1234",
+        gate_result=gate(REGRESSION, REGRESSION, "r2", 0.005),
+        headline=[],
+        other_metrics=[],
+        params=[],
+        diagnosis=(REGRESSION["diagnosis"], REGRESSION["diagnosis"]),
+        worst_slices=(worst, worst),
+        figures=[],
+        ranked_by=("r2", "r2"),
+    )
+    assert "## Worst slices (test R²)" in markdown
+    assert "| 1 | sex=sex_1 (0.301, 70 rows) | sex=sex_1 (0.301, 70 rows) |" in markdown
+    mixed = render(
+        base_label="abc1234",
+        gate_result=gate({}, MULTICLASS, "roc_auc_ovr", 0.005),
+        headline=[],
+        other_metrics=[],
+        params=[],
+        diagnosis=({}, {}),
+        figures=[],
+        worst_slices=(
+            {"1": {"slice": "carrier=EV", "roc_auc": 0.61234, "rows": 1500}},
+            {"1": {"slice": "colour_band=dark", "accuracy": 0.875, "rows": 16}},
+        ),
+        ranked_by=("roc_auc", "accuracy"),
+    )
+    assert "## Worst slices (base by test ROC-AUC, workspace by test accuracy)" in mixed
+    assert "| 1 | carrier=EV (0.612, 1,500 rows) | colour_band=dark (0.875, 16 rows) |" in mixed

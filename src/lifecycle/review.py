@@ -9,11 +9,13 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-MARKER = "<!-- lifecycle-review -->"
+# Direction of "better" by the last part of a metric's key (every task's metric names);
+# anything else gets no arrow. Defined with the metrics, re-exported here.
+from lifecycle.evaluation import HIGHER_IS_BETTER, LOWER_IS_BETTER
 
-# Direction of "better" by the last part of a metric's key; anything else gets no arrow.
-HIGHER_IS_BETTER = {"roc_auc", "average_precision", "accuracy", "precision", "recall", "f1", "r2"}
-LOWER_IS_BETTER = {"log_loss", "brier", "mse", "rmse", "mae", "median_absolute_error"}
+MARKER = "<!-- lifecycle-review -->"
+# How the review names the metric a slice ranking uses (others are shown as they are).
+METRIC_NAMES = {"roc_auc": "ROC-AUC", "roc_auc_ovr": "one-vs-rest ROC-AUC", "r2": "R²"}
 
 
 def flatten(data: Any, prefix: str = "") -> dict[str, Any]:
@@ -163,8 +165,13 @@ def render(
     diagnosis: tuple[dict[str, Any], dict[str, Any]],
     worst_slices: tuple[dict[str, Any], dict[str, Any]],
     figures: list[str],
+    ranked_by: tuple[str, str] = ("roc_auc", "roc_auc"),
 ) -> str:
-    """The review as Markdown, gate first."""
+    """The review as Markdown, gate first.
+
+    `worst_slices` are the `worst` entries of each side's slices.json and `ranked_by`
+    the metric each side ranks them by (its `ranked_by` key): the value shown per slice.
+    """
     lines = [MARKER, f"# Model review: `{base_label}` → workspace", "", gate_result.summary(), ""]
     lines += ["## Headline metrics (test)", "", *metrics_table(headline), ""]
     lines += ["## Fit diagnosis", "", "| | base | workspace |", "| --- | --- | --- |"]
@@ -176,15 +183,30 @@ def render(
         lines += [f"| `{c.key}` | {_value(c.old)} | {_value(c.new)} |" for c in params]
     else:
         lines.append("No params changed.")
-    lines += ["", "## Worst slices (test ROC-AUC)", "", "| rank | base | workspace |", "| --- | --- | --- |"]
+    lines += ["", f"## Worst slices ({_ranking(ranked_by)})", ""]
+    lines += ["| rank | base | workspace |", "| --- | --- | --- |"]
     for rank in sorted(set(worst_slices[0]) | set(worst_slices[1]), key=int):
-        cells = [
-            f"{s['slice']} ({s['roc_auc']:.3f}, {s['rows']:,} rows)" if (s := side.get(rank)) else "—"
-            for side in worst_slices
-        ]
+        cells = [_slice(side.get(rank), metric) for side, metric in zip(worst_slices, ranked_by)]
         lines.append(f"| {rank} | {cells[0]} | {cells[1]} |")
     lines += ["", "## Plots (base and workspace overlaid)", ""]
     lines += [f"![{name}]({name})" for name in figures]
     lines += ["", "<details><summary>Every other metric that changed</summary>", ""]
     lines += [*metrics_table(other_metrics), "", "</details>", ""]
     return "\n".join(lines)
+
+
+def _ranking(ranked_by: tuple[str, str]) -> str:
+    """The heading's note of the metric slices are ranked by, per side if they differ."""
+    base, workspace = (METRIC_NAMES.get(m, m) for m in ranked_by)
+    if base == workspace:
+        return f"test {workspace}"
+    return f"base by test {base}, workspace by test {workspace}"
+
+
+def _slice(entry: dict[str, Any] | None, metric: str) -> str:
+    """One worst slice: its name, its value of the ranking metric and its rows."""
+    if not entry:
+        return "—"
+    value = entry.get(metric)
+    shown = f"{value:.3f}" if _number(value) else "—"
+    return f"{entry['slice']} ({shown}, {entry['rows']:,} rows)"

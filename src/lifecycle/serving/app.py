@@ -6,6 +6,11 @@ runs it with uvicorn on 127.0.0.1. Request bodies are read and validated by hand
 than by FastAPI's body parameters, so that a body's size, content type, JSON syntax,
 row count and every field get their own precise 4xx answer; the OpenAPI document still
 describes the exact row model (see `_openapi`).
+
+The answer per row follows the bundle's task (binary, multiclass, regression): always a
+`label` (the class, or the predicted value) and `unknown_categories`; a `probability` for
+classification; a `probabilities` object (class -> probability) for multiclass. The
+OpenAPI document describes the served task's response models.
 """
 
 from __future__ import annotations
@@ -17,21 +22,21 @@ import uuid
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any
 
 import uvicorn
 from fastapi import FastAPI, Request, Response
 from fastapi.concurrency import run_in_threadpool
 from fastapi.exceptions import RequestValidationError
 from fastapi.openapi.utils import get_openapi
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from lifecycle.bundle import load_bundle, verify_bundle
 from lifecycle.config import ServeSettings
 from lifecycle.errors import LifecycleError
 from lifecycle.serving.errors import ErrorBody, InputError, Problem
-from lifecycle.serving.metrics import CONTENT_TYPE, MetricsMiddleware, ServiceMetrics
+from lifecycle.serving.metrics import CONTENT_TYPE, MetricsMiddleware, ServiceMetrics, value_buckets
 from lifecycle.serving.mlflow_payload import FORMATS, rows_from_csv, rows_from_json
 from lifecycle.serving.prediction_log import PredictionLog, now
 from lifecycle.serving.request_model import ROW_MODEL_NAME, RowValidator
@@ -47,12 +52,47 @@ INLINE_ROWS = 64
 GRACEFUL_SHUTDOWN_SECONDS = 30
 
 
-class Prediction(BaseModel):
-    """The model's answer for one row."""
+UnknownCategories = Annotated[
+    list[str],
+    Field(
+        description="Categorical fields whose value was never seen in training "
+        "(only with the accept policy)"
+    ),
+]
 
-    label: int
-    probability: float
-    unknown_categories: list[str]
+
+class Prediction(BaseModel):
+    """A binary classifier's answer for one row."""
+
+    label: bool | int | float | str = Field(
+        description="The predicted class: the positive class (the second of /metadata's `classes`) "
+        "when `probability` is at least the packaged threshold, else the negative class"
+    )
+    probability: float = Field(description="Probability of the positive class, in [0, 1]")
+    unknown_categories: UnknownCategories
+
+
+class MulticlassPrediction(BaseModel):
+    """A multiclass classifier's answer for one row."""
+
+    label: bool | int | float | str = Field(
+        description="The predicted class: the most probable one of /metadata's `classes`"
+    )
+    probability: float = Field(
+        description="Probability of the predicted class (`label`), in [0, 1]"
+    )
+    probabilities: dict[str, float] = Field(
+        description="Probability of every class, keyed by the class label as text, in the order of "
+        "/metadata's `classes`; they sum to 1"
+    )
+    unknown_categories: UnknownCategories
+
+
+class RegressionPrediction(BaseModel):
+    """A regressor's answer for one row (no probability)."""
+
+    label: float = Field(description="The predicted value of the target")
+    unknown_categories: UnknownCategories
 
 
 class PredictResponse(BaseModel):
@@ -63,10 +103,46 @@ class PredictResponse(BaseModel):
     predictions: list[Prediction]
 
 
+class MulticlassPredictResponse(BaseModel):
+    """The answer of /predict: one prediction per row, in request order."""
+
+    request_id: str
+    model_version: str
+    predictions: list[MulticlassPrediction]
+
+
+class RegressionPredictResponse(BaseModel):
+    """The answer of /predict: one prediction per row, in request order."""
+
+    request_id: str
+    model_version: str
+    predictions: list[RegressionPrediction]
+
+
 class InvocationsResponse(BaseModel):
     """The answer of /invocations, in MLflow's shape."""
 
     predictions: list[Prediction]
+
+
+class MulticlassInvocationsResponse(BaseModel):
+    """The answer of /invocations, in MLflow's shape."""
+
+    predictions: list[MulticlassPrediction]
+
+
+class RegressionInvocationsResponse(BaseModel):
+    """The answer of /invocations, in MLflow's shape."""
+
+    predictions: list[RegressionPrediction]
+
+
+# The response models of /predict and /invocations for each task.
+RESPONSES: dict[str, tuple[type[BaseModel], type[BaseModel]]] = {
+    "binary": (PredictResponse, InvocationsResponse),
+    "multiclass": (MulticlassPredictResponse, MulticlassInvocationsResponse),
+    "regression": (RegressionPredictResponse, RegressionInvocationsResponse),
+}
 
 
 ERRORS: dict[int | str, dict[str, Any]] = {
@@ -108,11 +184,19 @@ def _error(status: int, body: ErrorBody) -> Response:
     return _json(body.model_dump(), status=status)
 
 
-def _predictions(scores: Scores) -> list[dict[str, Any]]:
-    return [
-        {"label": label, "probability": probability, "unknown_categories": unknown}
-        for label, probability, unknown in zip(scores.labels, scores.probabilities, scores.unknown_categories)
-    ]
+def _task_description(task: str, classes: list[Any]) -> str:
+    if task == "regression":
+        return "Task: regression; each row's `label` is the predicted value."
+    shown = ", ".join(f"`{json.dumps(c)}`" for c in classes)
+    if task == "binary":
+        return (
+            f"Task: binary ({shown}); each row gets its `label` and the positive class's "
+            "`probability`."
+        )
+    return (
+        f"Task: multiclass ({shown}); each row gets its `label`, that label's `probability` "
+        "and every class's `probabilities`."
+    )
 
 
 def _invocations_body_schema(row: dict[str, Any]) -> dict[str, Any]:
@@ -145,12 +229,16 @@ def create_app(bundle_dir: Path, settings: ServeSettings) -> FastAPI:
     policy = settings.unknown_category or bundle.metadata["unknown_category"]
     validator = RowValidator(bundle.schema, policy, settings.max_rows)
     scorer = Scorer(bundle, settings.fast_path)
-    metrics = ServiceMetrics(version, ENDPOINTS)
+    task = bundle.task
+    classes = scorer.classes or []
+    test_metrics = (bundle.metadata.get("metrics") or {}).get("test") or {}
+    metrics = ServiceMetrics(version, ENDPOINTS, task, value_buckets(test_metrics))
+    predict_response, invocations_response = RESPONSES[task]
     kinds = {c["name"]: c["kind"] for c in bundle.schema["columns"]}
     row_ref = {"$ref": f"#/components/schemas/{ROW_MODEL_NAME}"}
     logger.info(
-        "serving model %s from %s (unknown categories: %s, fast path: %s)",
-        version, bundle_dir, policy, "on" if scorer.fast else "off",
+        "serving %s model %s from %s (unknown categories: %s, fast path: %s)",
+        task, version, bundle_dir, policy, "on" if scorer.fast else "off",
     )
 
     # Opened here, not at startup, so a bad log URL stops the command before it binds a port.
@@ -169,7 +257,8 @@ def create_app(bundle_dir: Path, settings: ServeSettings) -> FastAPI:
         version=version,
         description=(
             "Predictions of the packaged model for raw rows. Every field of a row is documented "
-            f"in the `{ROW_MODEL_NAME}` schema with its type and allowed values. Unknown categories: "
+            f"in the `{ROW_MODEL_NAME}` schema with its type and allowed values. "
+            f"{_task_description(task, classes)} Unknown categories: "
             f"`{policy}`. Limits: {settings.max_rows} rows, {settings.max_body_bytes} bytes per request."
         ),
         lifespan=lifespan,
@@ -204,11 +293,13 @@ def create_app(bundle_dir: Path, settings: ServeSettings) -> FastAPI:
             [
                 {
                     "request_id": request_id, "row_index": index, "logged_at": stamp, "model_version": version,
-                    "endpoint": endpoint, "input": row, "prediction": label, "probability": probability,
+                    "endpoint": endpoint, "input": row, "prediction": label,
+                    "probability": scores.probability(index),
+                    "probabilities": scores.class_probability(index),
                     "unknown_categories": unknown, "latency_ms": latency_ms,
                 }
-                for index, (row, label, probability, unknown) in enumerate(
-                    zip(rows, scores.labels, scores.probabilities, scores.unknown_categories)
+                for index, (row, label, unknown) in enumerate(
+                    zip(rows, scores.labels, scores.unknown_categories)
                 )
             ]
         )
@@ -217,7 +308,7 @@ def create_app(bundle_dir: Path, settings: ServeSettings) -> FastAPI:
     @app.post(
         "/predict",
         summary="Predict one row (an object) or a list of rows",
-        responses={200: {"model": PredictResponse}, **ERRORS},
+        responses={200: {"model": predict_response}, **ERRORS},
         openapi_extra={
             "requestBody": {
                 "required": True,
@@ -238,13 +329,14 @@ def create_app(bundle_dir: Path, settings: ServeSettings) -> FastAPI:
         rows = validator.from_json(await _read_body(request, settings.max_body_bytes))
         request_id, scores = await score(rows, "/predict", started)
         return _json(
-            {"request_id": request_id, "model_version": version, "predictions": _predictions(scores)}, request_id
+            {"request_id": request_id, "model_version": version, "predictions": scores.answers()},
+            request_id,
         )
 
     @app.post(
         "/invocations",
         summary="MLflow-compatible scoring: " + ", ".join(FORMATS) + ", or CSV",
-        responses={200: {"model": InvocationsResponse}, **ERRORS},
+        responses={200: {"model": invocations_response}, **ERRORS},
         openapi_extra={
             "requestBody": {
                 "required": True,
@@ -264,7 +356,7 @@ def create_app(bundle_dir: Path, settings: ServeSettings) -> FastAPI:
         raw = rows_from_json(body) if media == JSON_TYPE else rows_from_csv(body, kinds)
         rows = validator.from_python(raw)
         request_id, scores = await score(rows, "/invocations", started)
-        return _json({"predictions": _predictions(scores)}, request_id)
+        return _json({"predictions": scores.answers()}, request_id)
 
     @app.get("/health", summary="The process is alive")
     async def health() -> dict[str, str]:
@@ -280,11 +372,17 @@ def create_app(bundle_dir: Path, settings: ServeSettings) -> FastAPI:
             return _error(503, ErrorBody(error=f"bundle {bundle_dir} changed on disk since it was loaded"))
         return _json({"status": "ready", "model_version": version})
 
-    @app.get("/metadata", summary="Model version, lineage, params, test metrics and input schema")
+    @app.get(
+        "/metadata",
+        summary="Model version, task and classes, lineage, params, test metrics and input schema",
+    )
     async def metadata() -> dict[str, Any]:
         lineage = bundle.metadata.get("lineage", {})
         return {
             "model_version": version,
+            "task": task,
+            "target": bundle.metadata.get("target"),
+            "classes": scorer.classes,  # None for regression
             "git_commit": lineage.get("code_commit"),  # None when the bundle does not record one
             "data_md5": lineage.get("data_md5"),
             "model_md5": lineage.get("model_md5"),

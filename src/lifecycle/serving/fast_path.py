@@ -17,7 +17,9 @@ straight to the model's own tree predictors:
 `tests/test_serving_fast_path.py` proves the probabilities equal the pipeline's, bit for
 bit, on the test split. Pipelines of another shape (another model family, one-hot
 encoding) are not compiled: `compile_fast_path` returns None and the service uses the
-packaged pipeline through `Bundle.predict`.
+packaged pipeline through `Bundle.predict`. Only binary classifiers are compiled (the
+output is one positive-class probability per row): the scorer never asks for another
+task, and a multiclass or regression model is refused here too.
 """
 
 from __future__ import annotations
@@ -216,6 +218,8 @@ def _compile(pipeline: Pipeline, input_names: list[str]) -> FastPath:
     features, model = pipeline.named_steps.get("features"), pipeline.named_steps.get("model")
     if not isinstance(features, Pipeline) or type(model) is not HistGradientBoostingClassifier:
         raise NotCompilable("the pipeline is not features -> HistGradientBoostingClassifier")
+    if len(model.classes_) != 2 or model.n_trees_per_iteration_ != 1:
+        raise NotCompilable("the model is not a binary classifier")
     transformer = features.named_steps.get("columns")
     if not isinstance(transformer, ColumnTransformer):
         raise NotCompilable("the featurizer does not end in a ColumnTransformer")

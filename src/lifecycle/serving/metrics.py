@@ -3,12 +3,32 @@
 Each app owns its registry (not the process-global one), so several apps in one process
 (tests) never share counters. Every series carries the model version, so a dashboard
 splits traffic and prediction distribution by model across a deployment.
+
+What the model predicts, by task:
+
+- classification: `lifecycle_predictions_total{label}` counts each predicted class;
+  binary adds `lifecycle_prediction_probability` (a histogram of the positive class's
+  probability), multiclass `lifecycle_predicted_class_probability` (of the predicted
+  class's probability: how confident the model is; a different quantity, so another name);
+- regression: `lifecycle_predicted_value`, a histogram of the predicted values. A
+  histogram rather than a summary because prometheus_client's summaries export only a
+  count and a sum (no quantiles), while histogram buckets add up across replicas and give
+  quantiles with `histogram_quantile`. A target has no fixed scale, so the buckets sit at
+  the test target's mean ± 0.25 to 3 standard deviations, read from the bundle's test
+  metrics: a shift of the predictions away from the target's distribution shows as
+  counts moving between buckets. The mean predicted value is `_sum / _count`, but
+  prometheus_client (following OpenMetrics: a sum must never decrease) exports `_sum` only
+  when no bucket bound is negative, i.e. when the test target's mean - 3 std >= 0; for a
+  target that can be negative the buckets still give the distribution and its quantiles.
 """
 
 from __future__ import annotations
 
+import math
 import time
+from collections import Counter as Tally
 from collections.abc import Sequence
+from typing import Any
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
 from prometheus_client.exposition import CONTENT_TYPE_LATEST
@@ -17,14 +37,40 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 CONTENT_TYPE = CONTENT_TYPE_LATEST
 LATENCY_BUCKETS = (0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0)
 PROBABILITY_BUCKETS = tuple(round(0.1 * i, 1) for i in range(1, 11))
+# Predicted-value buckets of a regression model, in standard deviations of the test target.
+VALUE_BUCKET_STDS = (-3.0, -2.0, -1.5, -1.0, -0.5, -0.25, 0.0, 0.25, 0.5, 1.0, 1.5, 2.0, 3.0)
 OTHER_ENDPOINT = "other"
 
 
-class ServiceMetrics:
-    """The service's counters and histograms, in a registry of their own."""
+def value_buckets(test_metrics: dict[str, Any]) -> tuple[float, ...]:
+    """Histogram bucket bounds for predicted values: the test target's mean ± k std.
 
-    def __init__(self, model_version: str, endpoints: Sequence[str]) -> None:
+    Falls back to prometheus_client's default buckets when the metrics lack the target's
+    mean and spread (or the target was constant).
+    """
+    mean, std = test_metrics.get("target_mean"), test_metrics.get("target_std")
+    if not isinstance(mean, int | float) or not isinstance(std, int | float) or not std > 0:
+        return Histogram.DEFAULT_BUCKETS
+    bounds = sorted({float(f"{mean + k * std:.6g}") for k in VALUE_BUCKET_STDS})
+    return (*bounds, math.inf)
+
+
+class ServiceMetrics:
+    """The service's counters and histograms, in a registry of their own.
+
+    `task` decides the prediction metrics (see the module docstring); `buckets` are the
+    predicted-value histogram's bounds for regression (see `value_buckets`).
+    """
+
+    def __init__(
+        self,
+        model_version: str,
+        endpoints: Sequence[str],
+        task: str = "binary",
+        buckets: Sequence[float] = Histogram.DEFAULT_BUCKETS,
+    ) -> None:
         self.model_version = model_version
+        self.task = task
         self.endpoints = frozenset(endpoints)
         self.registry = CollectorRegistry()
         labels = ["model_version", "endpoint", "method", "status"]
@@ -35,16 +81,32 @@ class ServiceMetrics:
             ["model_version", "endpoint"], buckets=LATENCY_BUCKETS, registry=self.registry,
         )
         self.rows = Counter("lifecycle_rows_predicted", "Rows predicted", ["model_version"], registry=self.registry)
-        self.classes = Counter(
-            "lifecycle_predictions", "Predicted labels (class counts)", ["model_version", "label"], registry=self.registry
-        )
-        self.probability = Histogram(
-            "lifecycle_prediction_probability", "Predicted probability of the positive class",
-            ["model_version"], buckets=PROBABILITY_BUCKETS, registry=self.registry,
-        )
-        Gauge("lifecycle_model_info", "The model being served (always 1)", ["model_version"], registry=self.registry).labels(
-            model_version
-        ).set(1)
+        self.classes: Counter | None = None
+        self.probability: Histogram | None = None
+        self.values: Histogram | None = None
+        if task == "regression":
+            self.values = Histogram(
+                "lifecycle_predicted_value",
+                "Predicted values (buckets: the test target's mean ± k std)",
+                ["model_version"], buckets=tuple(buckets), registry=self.registry,
+            )
+        else:
+            self.classes = Counter(
+                "lifecycle_predictions", "Predicted labels (class counts)",
+                ["model_version", "label"], registry=self.registry,
+            )
+            name, text = (
+                ("lifecycle_prediction_probability", "Predicted probability of the positive class")
+                if task == "binary"
+                else ("lifecycle_predicted_class_probability", "Probability of the predicted class")
+            )
+            self.probability = Histogram(
+                name, text, ["model_version"], buckets=PROBABILITY_BUCKETS, registry=self.registry
+            )
+        Gauge(
+            "lifecycle_model_info", "The model being served (always 1)",
+            ["model_version", "task"], registry=self.registry,
+        ).labels(model_version, task).set(1)
 
     def endpoint(self, path: str) -> str:
         """The path as a metric label; unknown paths share one label (bounded cardinality)."""
@@ -58,12 +120,21 @@ class ServiceMetrics:
             self.errors.labels(*key).inc()
         self.latency.labels(self.model_version, endpoint).observe(seconds)
 
-    def observe_predictions(self, labels: Sequence[int], probabilities: Sequence[float]) -> None:
+    def observe_predictions(
+        self, labels: Sequence[Any], probabilities: Sequence[float] | None = None
+    ) -> None:
+        """Count the rows; then classes and probabilities, or predicted values (regression)."""
         self.rows.labels(self.model_version).inc(len(labels))
-        for label in set(labels):
-            self.classes.labels(self.model_version, str(label)).inc(labels.count(label))
+        if self.values is not None:
+            histogram = self.values.labels(self.model_version)
+            for value in labels:
+                histogram.observe(value)
+            return
+        assert self.classes is not None and self.probability is not None
+        for label, count in Tally(str(label) for label in labels).items():
+            self.classes.labels(self.model_version, label).inc(count)
         histogram = self.probability.labels(self.model_version)
-        for probability in probabilities:
+        for probability in probabilities or ():
             histogram.observe(probability)
 
     def exposition(self) -> bytes:

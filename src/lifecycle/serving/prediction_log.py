@@ -10,6 +10,13 @@ Default store: SQLite in WAL mode (readers never block the writer, a crash never
 half a batch). Any SQLAlchemy URL works, e.g. PostgreSQL. `read_prediction_log` returns
 the log as a data frame, one row per prediction, input columns expanded: the input to
 monitoring.
+
+One table serves every task: `prediction` is the answer as JSON text (a class label of
+any type, or a regression value), `probability` is null for regression, and
+`probabilities` holds a multiclass answer's class -> probability object as JSON (null
+otherwise). The reader decodes them back to their types. A table written by an earlier
+version (an integer `prediction`, no `probabilities`) is still read; writing to one is
+refused at startup, naming the table, rather than failing batch after batch.
 """
 
 from __future__ import annotations
@@ -36,6 +43,7 @@ from sqlalchemy import (
     Text,
     create_engine,
     event,
+    inspect,
     select,
 )
 from sqlalchemy.engine import make_url
@@ -51,7 +59,7 @@ _RETRY_SECONDS = 1.0
 _ATTEMPTS_AT_CLOSE = 3
 OUTPUT_COLUMNS = [
     "request_id", "row_index", "logged_at", "model_version", "endpoint",
-    "prediction", "probability", "unknown_categories", "latency_ms",
+    "prediction", "probability", "unknown_categories", "latency_ms", "probabilities",
 ]
 
 
@@ -67,11 +75,36 @@ def log_table(name: str) -> Table:
         Column("model_version", String(64), nullable=False),
         Column("endpoint", String(32), nullable=False),
         Column("input", Text, nullable=False),
-        Column("prediction", Integer, nullable=False),
-        Column("probability", Float, nullable=False),
+        Column("prediction", Text, nullable=False),  # JSON: a label of any type, or a value
+        Column("probability", Float, nullable=True),  # null for regression
         Column("unknown_categories", Text, nullable=False),
         Column("latency_ms", Float, nullable=False),
+        Column("probabilities", Text, nullable=True),  # JSON class -> probability (multiclass)
     )
+
+
+def _is_text(column_type: Any) -> bool:
+    try:
+        return column_type.python_type is str
+    except NotImplementedError:  # a type SQLAlchemy cannot map to Python
+        return False
+
+
+def _check_columns(engine: Engine, table: Table) -> None:
+    """Refuse an existing table whose columns differ from the ones written (an older layout)."""
+    existing = inspect(engine)
+    if not existing.has_table(table.name):
+        return
+    found = {c["name"]: c["type"] for c in existing.get_columns(table.name)}
+    missing = [c.name for c in table.columns if c.name not in found]
+    prediction = found.get("prediction")
+    if missing or (prediction is not None and not _is_text(prediction)):
+        raise LifecycleError(
+            f"prediction log table {table.name!r} at {engine.url} has an older layout "
+            f"(missing {missing or 'none'}; prediction stored as {prediction}); this version "
+            "stores any task's prediction as JSON text: set serve.log.table to a new table "
+            "(the old one stays readable with read_prediction_log)"
+        )
 
 
 def _sqlite_pragmas(connection: Any, _record: Any) -> None:
@@ -105,9 +138,15 @@ def _json_value(value: Any) -> Any:
 
 
 def _stored(entry: dict[str, Any]) -> dict[str, Any]:
+    probabilities = entry.get("probabilities")
     return {
         **entry,
         "input": json.dumps(entry["input"], default=_json_value, allow_nan=False),
+        "prediction": json.dumps(entry["prediction"], allow_nan=False),
+        "probability": entry.get("probability"),
+        "probabilities": (
+            None if probabilities is None else json.dumps(probabilities, allow_nan=False)
+        ),
         "unknown_categories": json.dumps(entry["unknown_categories"]),
     }
 
@@ -120,6 +159,7 @@ class PredictionLog:
         self.engine = log_engine(settings.url)
         self.table = log_table(settings.table)
         try:
+            _check_columns(self.engine, self.table)
             self.table.metadata.create_all(self.engine, checkfirst=True)
         except SQLAlchemyError as error:
             raise LifecycleError(f"cannot open the prediction log at {self.engine.url}: {error}") from None
@@ -204,23 +244,41 @@ class PredictionLog:
                 return
 
 
+def _decoded(values: pd.Series) -> list[Any]:
+    """JSON texts back to values; null as None; a value that is not text (the integer
+    prediction of an older log) as it is."""
+    return [json.loads(v) if isinstance(v, str) else None if pd.isna(v) else v for v in values]
+
+
 def read_prediction_log(url: str, table: str = "predictions") -> pd.DataFrame:
     """The log as a data frame: one row per prediction, input fields as columns, oldest first.
 
-    An input field named like an output column gets the suffix `_input`.
+    `prediction` holds the logged values with their JSON types (an integer column for
+    integer labels, float for regression values, text labels as str); `probability` is
+    NaN where there is none (regression); `probabilities` is a class -> probability dict
+    for multiclass rows, else None. An input field named like an output column gets the
+    suffix `_input`.
     """
     engine = log_engine(url)
-    logged = log_table(table)
     try:
         with engine.connect() as connection:
+            # Reflected, not declared: a table of an earlier layout is read as it is.
+            logged = Table(table, MetaData(), autoload_with=connection)
             frame = pd.read_sql(select(logged).order_by(logged.c.id), connection)
     except (SQLAlchemyError, pd.errors.DatabaseError) as error:
         raise LifecycleError(f"cannot read the prediction log {table!r} at {engine.url}: {error}") from None
     finally:
         engine.dispose()
     inputs = pd.DataFrame.from_records([json.loads(text) for text in frame["input"]], index=frame.index)
+    if "probabilities" not in frame:
+        frame["probabilities"] = None
     outputs = frame[OUTPUT_COLUMNS].copy()
     outputs["logged_at"] = pd.to_datetime(outputs["logged_at"], utc=True)
+    outputs["prediction"] = pd.Series(_decoded(outputs["prediction"]), index=outputs.index)
+    outputs["probability"] = pd.to_numeric(outputs["probability"]).astype("float64")
+    outputs["probabilities"] = pd.Series(
+        _decoded(outputs["probabilities"]), index=outputs.index, dtype=object
+    )
     outputs["unknown_categories"] = [json.loads(text) for text in outputs["unknown_categories"]]
     return outputs.join(inputs, suffixes=("", "_input"))
 
