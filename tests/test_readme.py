@@ -11,7 +11,8 @@ import yaml
 from pydantic import TypeAdapter
 
 from conftest import ROOT, FirstRun
-from lifecycle.config import SourceSettings
+from lifecycle.config import SourceSettings, parse_params
+from lifecycle.validation import DEFAULT_SEVERITY
 
 README = (ROOT / "README.md").read_text()
 
@@ -92,3 +93,31 @@ def test_source_examples_are_valid_settings() -> None:
         sources = yaml.safe_load(example)
         assert {s["kind"] for s in sources.values()} <= {"jsonl", "sql", "http_api"}
         TypeAdapter(dict[str, SourceSettings]).validate_python(sources)
+
+
+def _subsection(title: str) -> str:
+    return README.split(f"### {title}\n", 1)[1].split("\n### ", 1)[0].split("\n## ", 1)[0]
+
+
+def test_own_data_source_examples_are_valid_settings() -> None:
+    examples = re.findall(r"```yaml\n(.*?)```", _subsection("One example per source kind"), re.S)
+    kinds = [yaml.safe_load(example)["data"]["kind"] for example in examples]
+    assert sorted(set(kinds)) == ["csv", "http_api", "jsonl", "parquet", "sql"]
+    for example in examples:
+        TypeAdapter(dict[str, SourceSettings]).validate_python(yaml.safe_load(example))
+
+
+def test_own_data_params_are_valid_over_the_defaults() -> None:
+    """The documented params, laid over the repository's, validate (flight-specific keys emptied)."""
+    documented = yaml.safe_load(re.findall(r"```yaml\n(.*?)```", _subsection("The params to set"), re.S)[0])
+    raw = yaml.safe_load((ROOT / "params.yaml").read_text())
+    for section, values in documented.items():
+        raw[section] = values if section == "sources" else {**raw[section], **values}
+    params = parse_params(raw)
+    assert params.preprocess.target.positive_label == "yes"
+    assert params.preprocess.split.method == "stratified"
+
+
+def test_every_check_is_documented_with_its_default_severity() -> None:
+    rows = dict(re.findall(r"^\| `(\w+)` \| (error|warning) \|", _subsection("Validation"), re.M))
+    assert rows == DEFAULT_SEVERITY
