@@ -330,6 +330,20 @@ def test_task_metrics_and_plots(run: Run) -> None:
                      "evaluate/residual_histogram")
 
 
+def test_dvc_plots_show_renders_the_task_plots(runs: dict[str, Run | str]) -> None:
+    """dvc.yaml's top-level plots cover every task; a task's absent files are the only errors."""
+    for name, expected, absent in (
+        ("diabetes_sqlite", {"predicted_vs_actual", "residuals"}, "metrics/plots/roc.json"),
+        ("breast_cancer_csv", {"metrics/plots/roc.json"}, "metrics/plots/predictions.json"),
+    ):
+        shown = json.loads(_get(runs, name).repo.run("dvc", "plots", "show", "--json").stdout)
+        failed = {error["source"] for error in shown["errors"]}
+        assert absent in failed and not failed & {"metrics/plots/importance.json"}
+        for plot in expected:
+            assert plot not in {e["name"] for e in shown["errors"]}, (name, plot)
+            assert shown["data"][plot], (name, plot)
+
+
 def _sample_rows(run: Run) -> pd.DataFrame:
     """Two rows of each class (classification) or the first six rows (regression)."""
     if run.task == "regression":
