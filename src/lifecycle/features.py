@@ -6,6 +6,8 @@ applies exactly these transforms to a caller's raw row (rule 5).
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 import numpy as np
 import pandas as pd
 from sklearn.base import BaseEstimator, TransformerMixin
@@ -133,7 +135,7 @@ def build_featurizer(settings: FeaturizeSettings) -> Pipeline:
 
 
 def input_columns(
-    frame: pd.DataFrame, settings: FeaturizeSettings, excluded: list[str], dropped: list[str] = ()
+    frame: pd.DataFrame, settings: FeaturizeSettings, excluded: list[str], dropped: Sequence[str] = ()
 ) -> list[str]:
     """The raw columns the model may read: all but the excluded (outcome and target) columns,
     the columns dropped by role (identifiers, free text, constants) and `featurize.exclude`.

@@ -147,12 +147,14 @@ def _infer_role(series: pd.Series, settings: RoleInferenceSettings) -> dict[str,
         ):
             return {"role": "identifier", "reason": f"integers, {unique_share:.0%} distinct"}
         return {"role": "numeric", "reason": f"{series.dtype} dtype"}
-    text = values.astype(str)
+    # Read the distinct values only: as exact for these questions, and a categorical
+    # column of 300,000 rows has a few hundred of them.
+    text = pd.Series(values.unique()).astype(str)
     if bool(text.str.fullmatch(_ISO_DATETIME).all()):
         return {"role": "datetime", "reason": "text holding ISO 8601 dates: expands into parts"}
     words = float(text.str.split().str.len().mean())
     if words >= settings.text_min_words:
-        return {"role": "text", "reason": f"free text, {words:.1f} words per value on average"}
+        return {"role": "text", "reason": f"free text, {words:.1f} words per distinct value on average"}
     if unique_share >= settings.identifier_unique_share and len(values) >= _MIN_ROWS_FOR_IDENTIFIER:
         return {"role": "identifier", "reason": f"text, {unique_share:.0%} distinct"}
     return {"role": "categorical", "reason": f"text, {distinct} distinct values"}

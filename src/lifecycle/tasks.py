@@ -26,10 +26,6 @@ HEADLINE_METRICS = {
 }
 
 
-def is_classification(task: str) -> bool:
-    return task != "regression"
-
-
 def model_scores(model: BaseEstimator, X: object, task: str, classes: Sequence[object] | None) -> np.ndarray:
     """Positive-class probability (binary), an (n, k) probability matrix in `classes`
     order (multiclass), or predicted values (regression).
