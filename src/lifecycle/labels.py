@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+import numpy as np
 import pandas as pd
 
 from lifecycle.config import TargetSettings
@@ -48,14 +49,14 @@ def encode_label(label: pd.Series, task: str, positive: object = None) -> tuple[
     if task == "binary":
         negative = next(v for v in values.unique() if v != positive)
         encoded = (label == positive).astype("int64")
-        return encoded, Target(task, [_native(negative), _native(positive)])
+        return encoded, Target(task, [native(negative), native(positive)])
     # Sorted by value, as scikit-learn orders `classes_` (so 2 comes before 10).
-    return label, Target(task, sorted(_native(v) for v in values.unique()))
+    return label, Target(task, sorted(native(v) for v in values.unique()))
 
 
-def _native(value: object) -> object:
-    """A numpy scalar as the Python value JSON can hold."""
-    return value.item() if hasattr(value, "item") else value
+def native(value: object) -> object:
+    """A label as the plain Python value JSON holds (numpy scalars unwrapped)."""
+    return value.item() if isinstance(value, np.generic) else value
 
 
 def derive_target(frame: pd.DataFrame, label: pd.Series, name: str) -> tuple[pd.DataFrame, int]:

@@ -21,17 +21,13 @@ import numpy as np
 import pandas as pd
 
 from lifecycle.bundle import Bundle
+from lifecycle.labels import native
 from lifecycle.serving.fast_path import FastPath, compile_fast_path
 
 logger = logging.getLogger(__name__)
 
 # A class label (classification) or a predicted value (regression), as JSON holds it.
 Label = bool | int | float | str
-
-
-def native(value: Any) -> Label:
-    """A label as the plain Python value JSON writes (numpy and pandas scalars unwrapped)."""
-    return value.item() if isinstance(value, np.generic) else value
 
 
 @dataclass(frozen=True)
