@@ -135,13 +135,11 @@ class Bundle:
         result["error"] = errors
         return result
 
-    @staticmethod
-    def _labels(labels: list[Any], valid: np.ndarray) -> pd.Series:
-        """Labels with a missing value for invalid rows; integer labels stay integers."""
+    def _labels(self, labels: list[Any], valid: np.ndarray) -> pd.Series:
+        """Labels with a missing value for invalid rows, typed by the classes (Int64, boolean,
+        string), so every batch has one dtype even when none of its rows is valid."""
         values = [label if ok else None for label, ok in zip(labels, valid)]
-        if all(isinstance(v, (int, np.integer)) and not isinstance(v, bool) for v in labels):
-            return pd.Series(pd.array(values, dtype="Int64"))
-        return pd.Series(values, dtype=object)
+        return pd.Series(pd.array(values, dtype=_label_dtype(self.classes)))
 
     def decide(self, probability: np.ndarray) -> np.ndarray:
         """The class index for each positive-class probability: 1 at or above the packaged threshold.
@@ -149,6 +147,17 @@ class Bundle:
         The one decision rule of a binary model, shared by `predict` and the HTTP service.
         """
         return (np.asarray(probability) >= self.metadata["threshold"]).astype(np.int64)
+
+
+def _label_dtype(classes: list[Any]) -> str:
+    """The nullable dtype that holds every class label: integers, booleans or text."""
+    if all(isinstance(c, bool) for c in classes):
+        return "boolean"
+    if all(isinstance(c, int) for c in classes):
+        return "Int64"
+    if all(isinstance(c, str) for c in classes):
+        return "string"
+    return "object"
 
 
 def load_bundle(path: Path) -> Bundle:

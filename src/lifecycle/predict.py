@@ -68,18 +68,6 @@ def read_rows(path: Path) -> pd.DataFrame:
     return pd.concat(list(read_chunks(path)), ignore_index=True)
 
 
-def _label_dtype(bundle: Bundle) -> str | None:
-    """A dtype for text or boolean class labels, or None (integer labels are already Int64,
-    regression values float64)."""
-    if bundle.task == "regression":
-        return None
-    if all(isinstance(c, str) for c in bundle.classes):
-        return "string"
-    if all(isinstance(c, bool) for c in bundle.classes):
-        return "boolean"
-    return None
-
-
 def score_file(bundle: Bundle, source: Path, target: Path, chunk_rows: int = CHUNK_ROWS) -> int:
     """Predict every row of `source`; write the input plus prediction columns to `target`.
 
@@ -87,7 +75,6 @@ def score_file(bundle: Bundle, source: Path, target: Path, chunk_rows: int = CHU
     `probability` for classification; `probability_<class>` per class for multiclass.
     Returns the number of rows scored.
     """
-    label_dtype = _label_dtype(bundle)
     output_kind = _format(target)
     rows = failed = 0
     with atomic_path(target) as temp:
@@ -97,8 +84,6 @@ def score_file(bundle: Bundle, source: Path, target: Path, chunk_rows: int = CHU
                 predictions = bundle.predict(chunk)
                 scored = pd.concat([chunk.reset_index(drop=True), predictions], axis=1)
                 scored["error"] = scored["error"].astype("string")  # one type even when a chunk has no errors
-                if label_dtype is not None:  # likewise when a chunk has no valid row
-                    scored["prediction"] = scored["prediction"].astype(label_dtype)
                 if output_kind == "csv":
                     scored.to_csv(temp, mode="w" if rows == 0 else "a", header=rows == 0, index=False)
                 else:
