@@ -22,9 +22,10 @@ from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 
 from conftest import Featurized, Scored
-from lifecycle.baselines import LOWER_IS_BETTER, baseline_metrics, lift
+from lifecycle.baselines import baseline_metrics, lift
 from lifecycle.evaluation import (
     HEADLINE_METRICS,
+    LOWER_IS_BETTER,
     classification_metrics,
     probability_metrics,
     score_metrics,

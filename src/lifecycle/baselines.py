@@ -17,22 +17,14 @@ from sklearn.linear_model import LogisticRegression, Ridge
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 
-from lifecycle import multiclass_metrics, regression_metrics
-from lifecycle.evaluation import (  # noqa: F401  (LOWER_IS_BETTER is re-exported: see lift)
-    LOWER_IS_BETTER,
-    probability_metrics,
-)
-
-# LOWER_IS_BETTER names the losses (log_loss, brier, mse, rmse, mae, median_absolute_error),
-# for which a lower value, so a negative lift, is better. The review's arrows read the same
-# set, so it is defined once, in lifecycle.evaluation, and imported here for lift's readers.
+from lifecycle.tasks import model_scores, score_metrics
 
 Factory = Callable[[int], BaseEstimator]
 
 # Featurize output has no missing values (imputed numbers, a -1 code for unseen
 # categories), so the linear baseline reads the same matrix the model does; it scales
 # it first because ordinal category codes are not standardised.
-BASELINES: dict[str, Factory] = {
+_CLASSIFIERS: dict[str, Factory] = {
     "prior": lambda seed: DummyClassifier(strategy="prior"),
     "logistic_regression": lambda seed: make_pipeline(
         StandardScaler(), LogisticRegression(max_iter=1000, random_state=seed)
@@ -40,43 +32,25 @@ BASELINES: dict[str, Factory] = {
 }
 # Multiclass uses the same two models: the prior predicts every class's train share, and
 # LogisticRegression fits a multinomial model when it sees more than two classes.
-MULTICLASS_BASELINES: dict[str, Factory] = BASELINES
 # Ridge rather than plain least squares: one-hot or ordinal codes can be collinear, which
 # leaves least squares unstable, and alpha=1 on standardised features barely shrinks.
-REGRESSION_BASELINES: dict[str, Factory] = {
-    "mean": lambda seed: DummyRegressor(strategy="mean"),
-    "linear_regression": lambda seed: make_pipeline(StandardScaler(), Ridge(alpha=1.0)),
+BASELINES: dict[str, dict[str, Factory]] = {
+    "binary": _CLASSIFIERS,
+    "multiclass": _CLASSIFIERS,
+    "regression": {
+        "mean": lambda seed: DummyRegressor(strategy="mean"),
+        "linear_regression": lambda seed: make_pipeline(StandardScaler(), Ridge(alpha=1.0)),
+    },
 }
 
 # A few headline scores per task, not all: the baselines are a sanity line in the report,
-# and these cover ranking or fit (roc_auc_ovr, r2), the hard decision and the loss.
-MULTICLASS_BASELINE_METRICS = ("accuracy", "f1_macro", "roc_auc_ovr", "log_loss")
-REGRESSION_BASELINE_METRICS = ("r2", "rmse", "mae")
-
-TASKS = ("binary", "multiclass", "regression")
-
-
-def _multiclass(
-    X_train: pd.DataFrame, y_train: pd.Series, X_test: pd.DataFrame, y_test: np.ndarray, seed: int
-) -> dict[str, dict[str, float]]:
-    results = {}
-    for name, make in MULTICLASS_BASELINES.items():
-        fitted = make(seed).fit(X_train, y_train)
-        probability = fitted.predict_proba(X_test)
-        scores = multiclass_metrics.score_metrics(y_test, probability, fitted.classes_)
-        results[name] = {metric: scores[metric] for metric in MULTICLASS_BASELINE_METRICS}
-    return results
-
-
-def _regression(
-    X_train: pd.DataFrame, y_train: pd.Series, X_test: pd.DataFrame, y_test: np.ndarray, seed: int
-) -> dict[str, dict[str, float]]:
-    results = {}
-    for name, make in REGRESSION_BASELINES.items():
-        predicted = make(seed).fit(X_train, y_train).predict(X_test)
-        scores = regression_metrics.score_metrics(y_test, predicted)
-        results[name] = {metric: scores[metric] for metric in REGRESSION_BASELINE_METRICS}
-    return results
+# and these cover ranking or fit (ROC-AUC, r2), the hard decision and the loss. Binary
+# keeps the threshold-free scores only, since a baseline has no decision threshold.
+BASELINE_METRICS = {
+    "binary": ("roc_auc", "average_precision", "log_loss", "brier"),
+    "multiclass": ("accuracy", "f1_macro", "roc_auc_ovr", "log_loss"),
+    "regression": ("r2", "rmse", "mae"),
+}
 
 
 def baseline_metrics(
@@ -87,26 +61,20 @@ def baseline_metrics(
     seed: int,
     task: str = "binary",
 ) -> dict[str, dict[str, float]]:
-    """Test metrics of each baseline of `task`, fitted on the same train features.
-
-    binary: prior and logistic_regression, threshold-free scores (ROC-AUC, average
-    precision, log loss, Brier). multiclass: the same two models, scored by
-    MULTICLASS_BASELINE_METRICS. regression: mean and linear_regression (Ridge), scored by
-    REGRESSION_BASELINE_METRICS. The names are the model's metric names, so `lift` can
-    subtract them.
+    """Test metrics (BASELINE_METRICS[task]) of each baseline of `task`, fitted on the same
+    train features: prior and logistic_regression for classification, mean and
+    linear_regression (ridge) for regression. The names are the model's metric names, so
+    `lift` can subtract them.
     """
-    if task == "binary":
-        return {
-            name: probability_metrics(
-                y_test, make(seed).fit(X_train, y_train).predict_proba(X_test)[:, 1]
-            )
-            for name, make in BASELINES.items()
-        }
-    if task == "multiclass":
-        return _multiclass(X_train, y_train, X_test, y_test, seed)
-    if task == "regression":
-        return _regression(X_train, y_train, X_test, y_test, seed)
-    raise ValueError(f"unknown task {task!r}; expected one of {TASKS}")
+    if task not in BASELINES:
+        raise ValueError(f"unknown task {task!r}; expected one of {tuple(BASELINES)}")
+    results = {}
+    for name, make in BASELINES[task].items():
+        fitted = make(seed).fit(X_train, y_train)
+        classes = getattr(fitted, "classes_", None)
+        scores = score_metrics(task, y_test, model_scores(fitted, X_test, task, classes), classes)
+        results[name] = {metric: scores[metric] for metric in BASELINE_METRICS[task]}
+    return results
 
 
 def lift(
@@ -115,7 +83,7 @@ def lift(
     """Model minus baseline for every shared metric, whatever the task.
 
     The sign is never flipped, so a positive lift is better for scores (ROC-AUC, F1, R²)
-    and a negative lift is the improvement for the losses in LOWER_IS_BETTER (log_loss,
+    and a negative lift is the improvement for the losses in evaluation.LOWER_IS_BETTER (log_loss,
     brier, rmse, mae, ...): lift stays a plain difference that a reader can check by hand.
     """
     return {
