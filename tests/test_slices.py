@@ -5,11 +5,15 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 import pytest
+from sklearn.datasets import load_diabetes, load_wine
+from sklearn.linear_model import LogisticRegression, Ridge
 from sklearn.metrics import f1_score, roc_auc_score
 
 from conftest import Scored
 from lifecycle.config import SliceSettings
 from lifecycle.errors import LifecycleError
+from lifecycle.multiclass_metrics import score_metrics as multiclass_scores
+from lifecycle.regression_metrics import score_metrics as regression_scores
 from lifecycle.slices import slice_metrics as task_slice_metrics
 from lifecycle.slices import slice_score
 
@@ -121,3 +125,35 @@ def test_missing_values_form_their_own_slice(scored: Scored) -> None:
 def test_unknown_column_is_named(scored: Scored) -> None:
     with pytest.raises(LifecycleError, match=r"evaluate\.slices\.columns.*'no_such_column'"):
         slice_metrics(scored.rows, scored.y, scored.probability, 0.5, settings(["origin", "no_such_column"]))
+
+
+def test_regression_and_multiclass_slices_report_the_task_scores() -> None:
+    """Diabetes by sex (regression) and wine by alcohol band (multiclass), real fitted models."""
+    patients = load_diabetes(as_frame=True)
+    predicted = Ridge().fit(patients.data, patients.target).predict(patients.data)
+    rows = pd.DataFrame({"sex": np.where(patients.data["sex"] > 0, "male", "female")})
+    y = patients.target.to_numpy()
+    score, ranked_by = slice_score("regression", None, None)
+    result = task_slice_metrics(rows, y, predicted, settings(["sex"], min_rows=50), score, ranked_by, False)
+    assert result["ranked_by"] == "r2"
+    for value, scores in result["by_column"]["sex"].items():
+        mask = (rows["sex"] == value).to_numpy()
+        expected = regression_scores(y[mask], predicted[mask])
+        assert scores == {"rows": int(mask.sum()), **{k: expected[k] for k in ("r2", "rmse", "mae")}}
+
+    wine = load_wine(as_frame=True)
+    classes = [0, 1, 2]
+    probability = LogisticRegression(max_iter=5000).fit(wine.data, wine.target).predict_proba(wine.data)
+    rows = pd.DataFrame({"band": np.where(wine.data["alcohol"] > 13, "strong", "light")})
+    y = wine.target.to_numpy()
+    score, ranked_by = slice_score("multiclass", None, classes)
+    result = task_slice_metrics(rows, y, probability, settings(["band"], min_rows=20), score, ranked_by, False)
+    assert ranked_by == "accuracy" and set(result["by_column"]["band"]) == {"strong", "light"}
+    for value, scores in result["by_column"]["band"].items():
+        mask = (rows["band"] == value).to_numpy()
+        expected = multiclass_scores(y[mask], probability[mask], classes)
+        assert scores == {"rows": int(mask.sum()), "accuracy": expected["accuracy"], "f1_macro": expected["f1_macro"]}
+    assert [s["slice"] for s in result["worst"].values()] == sorted(
+        (f"band={v}" for v in result["by_column"]["band"]),
+        key=lambda s: result["by_column"]["band"][s.split("=")[1]]["accuracy"],
+    )

@@ -8,11 +8,14 @@ import numpy as np
 import pandas as pd
 from sklearn.metrics import f1_score, roc_auc_score
 
-from lifecycle import evaluation, multiclass_metrics, regression_metrics
+from lifecycle import evaluation
 from lifecycle.config import SliceSettings
 from lifecycle.errors import LifecycleError
+from lifecycle.tasks import score_metrics
 
 SliceScore = Callable[[np.ndarray, np.ndarray], dict[str, float]]
+# What a multiclass or regression slice reports, the first ranking the worst slices.
+SLICE_METRICS = {"multiclass": ("accuracy", "f1_macro"), "regression": ("r2", "rmse", "mae")}
 
 
 def slice_metrics(
@@ -70,18 +73,10 @@ def slice_score(task: str, threshold: float | None, classes: Sequence[object] | 
             }
 
         return binary, "roc_auc"
-    if task == "multiclass":
-        assert classes is not None
-        keys = ("accuracy", "f1_macro")
+    keys = SLICE_METRICS[task]
 
-        def multiclass(y: np.ndarray, probability: np.ndarray) -> dict[str, float]:
-            scores = multiclass_metrics.score_metrics(y, probability, classes)
-            return {k: scores[k] for k in keys}
+    def headline(y: np.ndarray, scores: np.ndarray) -> dict[str, float]:
+        computed = score_metrics(task, y, scores, classes)
+        return {k: computed[k] for k in keys}
 
-        return multiclass, "accuracy"
-
-    def regression(y: np.ndarray, predicted: np.ndarray) -> dict[str, float]:
-        scores = regression_metrics.score_metrics(y, predicted)
-        return {k: scores[k] for k in ("r2", "rmse", "mae")}
-
-    return regression, "r2"
+    return headline, keys[0]
