@@ -8,11 +8,7 @@ from __future__ import annotations
 
 import json
 import re
-import threading
-from collections import Counter
-from collections.abc import Iterator
-from contextlib import contextmanager
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from contextlib import AbstractContextManager
 from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
@@ -20,7 +16,7 @@ from urllib.parse import parse_qs, urlsplit
 import pandas as pd
 import yaml
 from conftest import PipelineRepo, make_pipeline_repo
-from serving_support import free_port
+from http_support import CountingServer, QuietHandler, running
 from sklearn.datasets import load_breast_cancer, load_diabetes, load_wine
 
 STAGES = ["collect", "preprocess", "featurize", "train", "evaluate", "package"]
@@ -113,48 +109,30 @@ def repro(repo: PipelineRepo) -> tuple[int, list[str], str]:
 # --- a paged JSON API -----------------------------------------------------------------
 
 
-class RecordsApi(ThreadingHTTPServer):
+class RecordsApi(CountingServer):
     """Serves `records` under /records?page=&page_size= as {"data": [...], "page": n}; any
     /status/<code> path answers that status; anything else is a 404. Counts hits per path."""
 
     def __init__(self, records: list[dict[str, Any]]) -> None:
-        super().__init__(("127.0.0.1", free_port()), _RecordsHandler)
+        super().__init__(_RecordsHandler)
         self.records = records
-        self.hits: Counter[str] = Counter()
-        self.lock = threading.Lock()
-
-    @property
-    def url(self) -> str:
-        return f"http://127.0.0.1:{self.server_address[1]}"
 
 
-class _RecordsHandler(BaseHTTPRequestHandler):
+class _RecordsHandler(QuietHandler):
     server: RecordsApi
-
-    def log_message(self, format: str, *args: Any) -> None:
-        """Quiet: the tests count hits instead of reading an access log."""
-
-    def _send(self, status: int, value: object) -> None:
-        body = json.dumps(value).encode()
-        self.send_response(status)
-        self.send_header("Content-Type", "application/json")
-        self.send_header("Content-Length", str(len(body)))
-        self.end_headers()
-        self.wfile.write(body)
 
     def do_GET(self) -> None:
         parts = urlsplit(self.path)
-        with self.server.lock:
-            self.server.hits[parts.path] += 1
+        self.server.hit(parts.path)
         if parts.path == "/records":
             query = {key: int(values[0]) for key, values in parse_qs(parts.query).items()}
             page, size = query["page"], query["page_size"]
             rows = self.server.records[(page - 1) * size : page * size]
-            self._send(200, {"data": rows, "page": page})
+            self.send_json({"data": rows, "page": page})
         elif parts.path.startswith("/status/"):
-            self._send(int(parts.path.rsplit("/", 1)[1]), {"error": "as requested"})
+            self.send_json({"error": "as requested"}, int(parts.path.rsplit("/", 1)[1]))
         else:
-            self._send(404, {"error": "not found"})
+            self.send_json({"error": "not found"}, 404)
 
 
 def json_records(frame: pd.DataFrame) -> list[dict[str, Any]]:
@@ -162,17 +140,9 @@ def json_records(frame: pd.DataFrame) -> list[dict[str, Any]]:
     return json.loads(json.dumps(frame.to_dict(orient="records")))
 
 
-@contextmanager
-def records_api(records: list[dict[str, Any]]) -> Iterator[RecordsApi]:
-    server = RecordsApi(records)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield server
-    finally:
-        server.shutdown()
-        server.server_close()
-        thread.join()
+def records_api(records: list[dict[str, Any]]) -> AbstractContextManager[RecordsApi]:
+    """The records API, running for the duration of a `with` block."""
+    return running(RecordsApi(records))
 
 
 # --- what a failed run leaves behind ----------------------------------------------------

