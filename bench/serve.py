@@ -36,7 +36,7 @@ os.environ["OMP_NUM_THREADS"] = "1"
 
 import pandas as pd  # noqa: E402
 
-from lifecycle.bundle import load_bundle  # noqa: E402
+from lifecycle.packaging.bundle import load_bundle  # noqa: E402
 from lifecycle.logs import configure_logging  # noqa: E402
 
 logger = logging.getLogger("bench.serve")

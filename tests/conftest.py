@@ -20,12 +20,12 @@ from sklearn.pipeline import Pipeline
 from threadpoolctl import threadpool_limits
 
 from lifecycle.config import Params, TrainSettings, load_params
-from lifecycle.features import categorical_outputs, fit_featurizer, input_columns
-from lifecycle.inference import inference_pipeline
-from lifecycle.models import fit_model
-from lifecycle.labels import Target
-from lifecycle.preprocess import Prepared, column_roles, label_and_split, prepare
-from lifecycle.sources import read_source, sample_rows
+from lifecycle.featurization.featurizer import categorical_outputs, fit_featurizer, input_columns
+from lifecycle.packaging.inference import inference_pipeline
+from lifecycle.training.fitting import fit_model
+from lifecycle.preprocessing.labels import Target
+from lifecycle.preprocessing.steps import column_roles, label_and_split, prepare, Prepared
+from lifecycle.sources.registry import read_source, sample_rows
 
 ROOT = Path(__file__).resolve().parents[1]
 

@@ -28,13 +28,13 @@ from sqlalchemy import create_engine, inspect, text
 from sqlalchemy.exc import OperationalError
 
 from conftest import ROOT, FirstRun, small
-from lifecycle import multiclass_metrics, regression_metrics
-from lifecycle.bundle import load_bundle, write_bundle
+from lifecycle.metrics import multiclass as multiclass_metrics, regression as regression_metrics
+from lifecycle.packaging.bundle import load_bundle, write_bundle
 from lifecycle.config import FeaturizeSettings, TrainSettings
-from lifecycle.features import categorical_outputs, fit_featurizer, input_columns
-from lifecycle.inference import inference_pipeline
-from lifecycle.models import fit_model
-from lifecycle.schema import infer_schema
+from lifecycle.featurization.featurizer import categorical_outputs, fit_featurizer, input_columns
+from lifecycle.packaging.inference import inference_pipeline
+from lifecycle.training.fitting import fit_model
+from lifecycle.packaging.schema import infer_schema
 from lifecycle.tasks import model_scores
 
 POSTGRES_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/test"

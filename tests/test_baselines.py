@@ -22,16 +22,10 @@ from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 
 from conftest import Featurized, Scored
-from lifecycle.baselines import baseline_metrics, lift
-from lifecycle.evaluation import (
-    HEADLINE_METRICS,
-    LOWER_IS_BETTER,
-    classification_metrics,
-    probability_metrics,
-    score_metrics,
-)
-from lifecycle.multiclass_metrics import HEADLINE_METRICS as MULTICLASS_HEADLINE
-from lifecycle.regression_metrics import HEADLINE_METRICS as REGRESSION_HEADLINE
+from lifecycle.evaluation.baselines import baseline_metrics, lift
+from lifecycle.metrics.binary import classification_metrics, HEADLINE_METRICS, LOWER_IS_BETTER, probability_metrics, score_metrics
+from lifecycle.metrics.multiclass import HEADLINE_METRICS as MULTICLASS_HEADLINE
+from lifecycle.metrics.regression import HEADLINE_METRICS as REGRESSION_HEADLINE
 
 PROBABILITY_KEYS = {"roc_auc", "average_precision", "log_loss", "brier"}
 

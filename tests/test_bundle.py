@@ -13,7 +13,7 @@ import pandas as pd
 import pytest
 
 from conftest import FirstRun
-from lifecycle.bundle import load_bundle
+from lifecycle.packaging.bundle import load_bundle
 from lifecycle.errors import LifecycleError
 
 pytestmark = pytest.mark.e2e

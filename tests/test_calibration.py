@@ -14,10 +14,10 @@ from sklearn.metrics import brier_score_loss, log_loss, roc_auc_score
 from sklearn.pipeline import Pipeline
 
 from conftest import Featurized, Interim, small
-from lifecycle.calibration import CalibratedModel, apply_calibrator, fit_calibrator
+from lifecycle.training.calibration import apply_calibrator, CalibratedModel, fit_calibrator
 from lifecycle.config import Params
-from lifecycle.inference import inference_pipeline
-from lifecycle.models import fit_model
+from lifecycle.packaging.inference import inference_pipeline
+from lifecycle.training.fitting import fit_model
 
 METHODS = ["sigmoid", "isotonic"]
 SQUASH = 0.2  # probabilities pulled to within 0.1 of 0.5: right ranking, wrong scale

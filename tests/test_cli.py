@@ -12,10 +12,10 @@ import pytest
 import yaml
 
 from conftest import ROOT, Scored
-from lifecycle.bundle import load_bundle, write_bundle
+from lifecycle.packaging.bundle import load_bundle, write_bundle
 from lifecycle.errors import LifecycleError
-from lifecycle.predict import read_rows
-from lifecycle.schema import infer_schema
+from lifecycle.packaging.batch import read_rows
+from lifecycle.packaging.schema import infer_schema
 
 SUFFIXES = "['.csv', '.parquet', '.pq']"
 

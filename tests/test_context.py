@@ -7,7 +7,7 @@ import pandas as pd
 import pytest
 
 from lifecycle.config import ContextCount, ContextPastMean, Params, Timestamp
-from lifecycle.context import add_context, group_count, past_mean, timestamp
+from lifecycle.preprocessing.context import add_context, group_count, past_mean, timestamp
 from lifecycle.errors import LifecycleError
 
 

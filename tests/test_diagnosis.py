@@ -6,10 +6,11 @@ import pytest
 
 from conftest import Featurized, small
 from lifecycle.config import DiagnosisSettings, Params, TrainSettings
-from lifecycle.diagnosis import diagnose_fit
-from lifecycle.evaluation import score_metrics
+from lifecycle.evaluation.diagnosis import diagnose_fit
+from lifecycle.metrics.binary import score_metrics
 from lifecycle.tasks import main_metric
-from lifecycle.models import cross_validation, cv_splitter, fit_model
+from lifecycle.training.cross_validation import cross_validation, cv_splitter
+from lifecycle.training.fitting import fit_model
 
 RULES = DiagnosisSettings(metric="roc_auc", underfit_below=0.65, overfit_gap=0.05)
 

@@ -10,7 +10,7 @@ import yaml
 
 from conftest import ROOT
 from lifecycle.config import PIPELINE_SECTIONS
-from lifecycle.inference import PICKLED_MODULES
+from lifecycle.packaging.inference import PICKLED_MODULES
 
 SRC = ROOT / "src"
 PIPELINE = yaml.safe_load((ROOT / "dvc.yaml").read_text())
@@ -40,7 +40,10 @@ def _imports(path: Path) -> set[str]:
 
 # Unpickling runs the code of the project classes inside: custom transformers in the
 # featurizer, the calibration wrapper around a calibrated model.
-UNPICKLED_CODE = {"models/featurizer.joblib": "lifecycle.features", "models/model.joblib": "lifecycle.calibration"}
+UNPICKLED_CODE = {
+    "models/featurizer.joblib": "lifecycle.featurization.transformers",
+    "models/model.joblib": "lifecycle.training.calibration",
+}
 
 
 def code_read_by(stage_module: str) -> set[Path]:

@@ -7,14 +7,8 @@ import pytest
 from sklearn.metrics import roc_curve
 
 from conftest import Scored
-from lifecycle.evaluation import (
-    calibration_points,
-    classification_metrics,
-    confusion_rows,
-    precision_recall_points,
-    raw_column_importance,
-    roc_points,
-)
+from lifecycle.evaluation.importance import raw_column_importance
+from lifecycle.metrics.binary import calibration_points, classification_metrics, confusion_rows, precision_recall_points, roc_points
 
 METRIC_KEYS = {
     "accuracy",

@@ -10,14 +10,8 @@ from sklearn.pipeline import Pipeline
 from conftest import Interim
 from lifecycle.config import DifferenceFeature, FeaturizeSettings, Params
 from lifecycle.errors import LifecycleError
-from lifecycle.features import (
-    MISSING_CATEGORY,
-    DatetimeParts,
-    DifferenceColumns,
-    categorical_outputs,
-    fit_featurizer,
-    input_columns,
-)
+from lifecycle.featurization.featurizer import categorical_outputs, fit_featurizer, input_columns
+from lifecycle.featurization.transformers import DatetimeParts, DifferenceColumns, MISSING_CATEGORY
 
 def settings_with(params: Params, **update: object) -> FeaturizeSettings:
     return params.featurize.model_copy(update=update)

@@ -16,9 +16,11 @@ from sklearn.pipeline import Pipeline
 from conftest import small
 from lifecycle.config import Params
 from lifecycle.errors import LifecycleError
-from lifecycle.features import categorical_outputs, fit_featurizer, input_columns
-from lifecycle.models import build_estimator, cross_validation, cv_splitter, fit_model
-from lifecycle.sources import sample_rows
+from lifecycle.featurization.featurizer import categorical_outputs, fit_featurizer, input_columns
+from lifecycle.training.cross_validation import cross_validation, cv_splitter
+from lifecycle.training.families import build_estimator
+from lifecycle.training.fitting import fit_model
+from lifecycle.sources.registry import sample_rows
 
 FAMILIES = [
     "logistic_regression",

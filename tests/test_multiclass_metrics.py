@@ -29,14 +29,9 @@ from sklearn.model_selection import train_test_split
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 
-from lifecycle import figures
-from lifecycle.multiclass_metrics import (
-    HEADLINE_METRICS,
-    confusion_rows,
-    predicted_labels,
-    score_metrics,
-)
-from lifecycle.multiclass_metrics import test_metrics as multiclass_test_metrics
+from lifecycle.evaluation import figures
+from lifecycle.metrics.multiclass import confusion_rows, HEADLINE_METRICS, predicted_labels, score_metrics
+from lifecycle.metrics.multiclass import test_metrics as multiclass_test_metrics
 
 # Two of the thirteen measurements: the model is good but not perfect, so every class has
 # errors to count and the checks below are not trivially satisfied by a diagonal matrix.

@@ -12,7 +12,7 @@ from pydantic import TypeAdapter
 
 from conftest import ROOT, FirstRun
 from lifecycle.config import SourceSettings, parse_params
-from lifecycle.validation import DEFAULT_SEVERITY
+from lifecycle.validation.checks import DEFAULT_SEVERITY
 
 README = (ROOT / "README.md").read_text()
 

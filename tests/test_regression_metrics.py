@@ -21,14 +21,9 @@ from sklearn.metrics import (
 )
 from sklearn.model_selection import train_test_split
 
-from lifecycle import figures
-from lifecycle.regression_metrics import (
-    HEADLINE_METRICS,
-    prediction_points,
-    residual_histogram,
-    score_metrics,
-)
-from lifecycle.regression_metrics import test_metrics as regression_test_metrics
+from lifecycle.evaluation import figures
+from lifecycle.metrics.regression import HEADLINE_METRICS, prediction_points, residual_histogram, score_metrics
+from lifecycle.metrics.regression import test_metrics as regression_test_metrics
 
 
 @dataclass

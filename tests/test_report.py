@@ -17,8 +17,8 @@ from sklearn.datasets import load_diabetes, load_wine
 from conftest import PipelineRepo, make_pipeline_repo
 from lifecycle import paths
 from lifecycle.config import ReportSettings
-from lifecycle.evaluation_report import evaluate_multiclass, evaluate_regression
-from lifecycle.report import Side, write_report
+from lifecycle.evaluation.outputs import evaluate_multiclass, evaluate_regression
+from lifecycle.review.report import Side, write_report
 from lifecycle.storage import write_json
 from lifecycle.tasks import DEFAULT_METRIC, HEADLINE_METRICS
 

@@ -8,11 +8,11 @@ import pytest
 from dvc.repo.metrics.show import _extract_metrics
 from dvc.utils.flatten import flatten as dvc_flatten
 
-from lifecycle import multiclass_metrics, regression_metrics
+from lifecycle.metrics import multiclass as multiclass_metrics, regression as regression_metrics
 from lifecycle.errors import LifecycleError
-from lifecycle.evaluation import HEADLINE_METRICS, HIGHER_IS_BETTER, LOWER_IS_BETTER
-from lifecycle.report import headline_keys
-from lifecycle.review import MARKER, Change, compare, direction, flatten, gate, render
+from lifecycle.metrics.binary import HEADLINE_METRICS, HIGHER_IS_BETTER, LOWER_IS_BETTER
+from lifecycle.review.report import headline_keys
+from lifecycle.review.comparison import Change, compare, direction, flatten, gate, MARKER, render
 from lifecycle.tasks import main_metric
 
 # Shaped like metrics/evaluate.json (abridged), with a list as plot-like data.

@@ -10,9 +10,9 @@ from sklearn.datasets import load_breast_cancer, load_diabetes, load_wine
 
 from lifecycle.config import RoleInferenceSettings, TargetSettings
 from lifecycle.errors import LifecycleError
-from lifecycle.labels import encode_label
-from lifecycle.preprocess import Prepared
-from lifecycle.roles import apply_roles, dropped_columns, infer_roles, infer_task, positive_label
+from lifecycle.preprocessing.labels import encode_label
+from lifecycle.preprocessing.steps import Prepared
+from lifecycle.preprocessing.roles import apply_roles, dropped_columns, infer_roles, infer_task, positive_label
 
 INFERENCE = RoleInferenceSettings()
 
@@ -26,7 +26,7 @@ def task_of(values: pd.Series, **target: object) -> str | None:
 
 
 def test_tasks_of_the_scikit_learn_datasets_are_inferred(caplog: pytest.LogCaptureFixture) -> None:
-    with caplog.at_level(logging.INFO, logger="lifecycle.roles"):
+    with caplog.at_level(logging.INFO, logger="lifecycle.preprocessing.roles"):
         assert task_of(load_breast_cancer(as_frame=True).target) == "binary"
         assert task_of(load_wine(as_frame=True).target) == "multiclass"
         assert task_of(load_diabetes(as_frame=True).target) == "regression"
@@ -120,7 +120,7 @@ def test_identifier_text_and_empty_columns_are_dropped_with_a_reason(
         empty=pd.Series([None] * len(flights), dtype=object),
     )
     target = TargetSettings(column="arr_delay", name="delayed", threshold=15)
-    with caplog.at_level(logging.INFO, logger="lifecycle.roles"):
+    with caplog.at_level(logging.INFO, logger="lifecycle.preprocessing.roles"):
         roles = infer_roles(frame, target, [], {}, INFERENCE)
     assert roles["row_id"] == {"role": "identifier", "reason": "integers, 100% distinct"}
     assert roles["booking_ref"] == {"role": "identifier", "reason": "text, 100% distinct"}

@@ -10,8 +10,8 @@ import pytest
 
 from conftest import Interim
 from lifecycle.errors import LifecycleError
-from lifecycle.features import MISSING_CATEGORY
-from lifecycle.schema import infer_schema, validate_rows
+from lifecycle.featurization.transformers import MISSING_CATEGORY
+from lifecycle.packaging.schema import infer_schema, validate_rows
 
 @pytest.fixture(scope="module")
 def schema(interim: Interim, columns: list[str]) -> dict[str, Any]:

@@ -13,7 +13,7 @@ import pandas as pd
 import pytest
 from fastapi.testclient import TestClient
 
-from lifecycle.bundle import load_bundle
+from lifecycle.packaging.bundle import load_bundle
 from lifecycle.config import PredictionLogSettings, ServeSettings
 from lifecycle.errors import LifecycleError
 from lifecycle.serving.app import create_app

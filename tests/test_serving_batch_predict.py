@@ -8,9 +8,9 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from lifecycle.bundle import load_bundle
+from lifecycle.packaging.bundle import load_bundle
 from lifecycle.errors import LifecycleError
-from lifecycle.predict import score_file
+from lifecycle.packaging.batch import score_file
 
 pytestmark = pytest.mark.e2e
 

@@ -11,7 +11,7 @@ from fastapi.testclient import TestClient
 from sklearn.dummy import DummyClassifier
 from sklearn.pipeline import Pipeline
 
-from lifecycle.bundle import load_bundle
+from lifecycle.packaging.bundle import load_bundle
 from lifecycle.config import PredictionLogSettings, ServeSettings
 from lifecycle.serving.app import create_app
 from lifecycle.serving.fast_path import compile_fast_path

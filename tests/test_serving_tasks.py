@@ -21,12 +21,12 @@ from hypothesis import settings as hypothesis_settings
 from hypothesis import strategies as st
 from schemathesis.checks import not_a_server_error, response_schema_conformance
 
-from lifecycle.bundle import load_bundle
+from lifecycle.packaging.bundle import load_bundle
 from lifecycle.config import PredictionLogSettings, ServeSettings
-from lifecycle.predict import score_file
+from lifecycle.packaging.batch import score_file
 from lifecycle.serving.app import create_app
 from lifecycle.serving.fast_path import compile_fast_path
-from lifecycle.serving.metrics import VALUE_BUCKET_STDS, ServiceMetrics, value_buckets
+from lifecycle.serving.prometheus import ServiceMetrics, VALUE_BUCKET_STDS, value_buckets
 from lifecycle.serving.prediction_log import read_prediction_log
 from lifecycle.serving.scoring import Scorer
 from serving_support import ServerProcess, TaskBundle

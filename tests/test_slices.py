@@ -12,10 +12,10 @@ from sklearn.metrics import f1_score, roc_auc_score
 from conftest import Scored
 from lifecycle.config import SliceSettings
 from lifecycle.errors import LifecycleError
-from lifecycle.multiclass_metrics import score_metrics as multiclass_scores
-from lifecycle.regression_metrics import score_metrics as regression_scores
-from lifecycle.slices import slice_metrics as task_slice_metrics
-from lifecycle.slices import slice_score
+from lifecycle.metrics.multiclass import score_metrics as multiclass_scores
+from lifecycle.metrics.regression import score_metrics as regression_scores
+from lifecycle.evaluation.slices import slice_metrics as task_slice_metrics
+from lifecycle.evaluation.slices import slice_score
 
 SCORES = {"rows", "positive_rate", "roc_auc", "f1"}
 

@@ -10,7 +10,7 @@ import pytest
 
 from lifecycle.config import BuiltinSource, CsvSource, ParquetSource
 from lifecycle.errors import LifecycleError
-from lifecycle.sources import read_source, sample_rows
+from lifecycle.sources.registry import read_source, sample_rows
 from lifecycle.sources.base import require_rows
 
 

@@ -26,7 +26,7 @@ from lifecycle.config import (
     parse_params,
 )
 from lifecycle.errors import LifecycleError
-from lifecycle.sources import read_source, sample_rows
+from lifecycle.sources.registry import read_source, sample_rows
 from http_support import CountingServer, QuietHandler, running
 from serving_support import drop_table, free_port, postgres_or_skip
 

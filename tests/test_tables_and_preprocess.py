@@ -18,10 +18,11 @@ from lifecycle.config import (
     parse_params,
 )
 from lifecycle.errors import LifecycleError
-from lifecycle.labels import derive_target, raw_label
-from lifecycle.preprocess import prepare, preprocess, validate
-from lifecycle.splitting import split_rows
-from lifecycle.tables import coerce_dtypes, drop_exact_duplicates, join_table, summarize_table
+from lifecycle.preprocessing.labels import derive_target, raw_label
+from lifecycle.preprocessing.steps import prepare, preprocess, validate
+from lifecycle.preprocessing.splitting import split_rows
+from lifecycle.preprocessing.tables import coerce_dtypes, drop_exact_duplicates, join_table
+from lifecycle.sources.summary import summarize_table
 
 FLIGHT_KEY = ["year", "month", "day", "carrier", "flight", "origin", "sched_dep_time"]
 WEATHER_JOIN = JoinSettings(

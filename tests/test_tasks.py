@@ -12,7 +12,10 @@ from sklearn.metrics import r2_score, roc_auc_score
 from conftest import small
 from lifecycle.config import Params, TrainSettings
 from lifecycle.errors import LifecycleError
-from lifecycle.models import TaskSpec, build_estimator, cross_validation, cv_splitter, fit_model, learning_curve
+from lifecycle.training.cross_validation import cross_validation, cv_splitter, TaskSpec
+from lifecycle.training.families import build_estimator
+from lifecycle.training.fitting import fit_model
+from lifecycle.training.learning_curve import learning_curve
 from lifecycle.tasks import DEFAULT_METRIC, HEADLINE_METRICS, main_metric, model_scores, score_metrics
 
 FAMILIES = ["logistic_regression", "decision_tree", "random_forest", "hist_gradient_boosting", "mlp"]

@@ -11,9 +11,9 @@ from sklearn.metrics import f1_score, precision_score, recall_score
 from conftest import Featurized, small
 from lifecycle.config import Params, ThresholdSettings
 from lifecycle.errors import LifecycleError
-from lifecycle.evaluation import threshold_metrics
-from lifecycle.models import cross_validation, cv_splitter
-from lifecycle.thresholds import choose_threshold
+from lifecycle.metrics.binary import threshold_metrics
+from lifecycle.training.cross_validation import cross_validation, cv_splitter
+from lifecycle.training.thresholds import choose_threshold
 
 # Four rows worked by hand: thresholds 0.1 / 0.35 / 0.4 / 0.8 give
 # precision 1/2, 2/3, 1/2, 1 and recall 1, 1, 1/2, 1/2 (F1 0.667, 0.8, 0.5, 0.667).

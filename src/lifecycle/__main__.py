@@ -10,11 +10,11 @@ import sys
 from pathlib import Path
 
 from lifecycle import paths
-from lifecycle.bundle import load_bundle
+from lifecycle.packaging.bundle import load_bundle
 from lifecycle.config import load_params
 from lifecycle.errors import LifecycleError
 from lifecycle.logs import configure_logging
-from lifecycle.predict import CHUNK_ROWS, score_file
+from lifecycle.packaging.batch import CHUNK_ROWS, score_file
 
 logger = logging.getLogger("lifecycle")
 
@@ -40,7 +40,7 @@ def _parser() -> argparse.ArgumentParser:
 
 def _report(args: argparse.Namespace) -> int:
     """Write the review; exit 1 when the gate fails, so CI fails the pull request."""
-    from lifecycle.report import default_base, write_report
+    from lifecycle.review.report import default_base, write_report
 
     settings = load_params().report
     result = write_report(args.base or default_base(settings.base_branch), settings, args.output)

@@ -13,7 +13,7 @@ from collections.abc import Sequence
 import numpy as np
 from sklearn.base import BaseEstimator
 
-from lifecycle import evaluation, multiclass_metrics, regression_metrics
+from lifecycle.metrics import binary as evaluation, multiclass as multiclass_metrics, regression as regression_metrics
 from lifecycle.errors import LifecycleError
 
 # The higher-is-better metric a task's fit diagnosis, learning curve and review gate use

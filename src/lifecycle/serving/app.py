@@ -32,11 +32,11 @@ from fastapi.openapi.utils import get_openapi
 from pydantic import BaseModel, Field
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from lifecycle.bundle import load_bundle, verify_bundle
+from lifecycle.packaging.bundle import load_bundle, verify_bundle
 from lifecycle.config import ServeSettings
 from lifecycle.errors import LifecycleError
 from lifecycle.serving.errors import ErrorBody, InputError, Problem
-from lifecycle.serving.metrics import CONTENT_TYPE, MetricsMiddleware, ServiceMetrics, value_buckets
+from lifecycle.serving.prometheus import CONTENT_TYPE, MetricsMiddleware, ServiceMetrics, value_buckets
 from lifecycle.serving.mlflow_payload import FORMATS, rows_from_csv, rows_from_json
 from lifecycle.serving.prediction_log import PredictionLog, now
 from lifecycle.serving.request_model import ROW_MODEL_NAME, RowValidator

@@ -39,7 +39,7 @@ from sklearn.impute import SimpleImputer
 from sklearn.pipeline import Pipeline
 from sklearn.preprocessing import OrdinalEncoder, StandardScaler
 
-from lifecycle.features import MISSING_CATEGORY, DatetimeParts, DifferenceColumns
+from lifecycle.featurization.transformers import DatetimeParts, DifferenceColumns, MISSING_CATEGORY
 
 logger = logging.getLogger(__name__)
 

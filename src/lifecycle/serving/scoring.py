@@ -20,8 +20,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from lifecycle.bundle import Bundle
-from lifecycle.labels import native
+from lifecycle.packaging.bundle import Bundle
+from lifecycle.preprocessing.labels import native
 from lifecycle.serving.fast_path import FastPath, compile_fast_path
 
 logger = logging.getLogger(__name__)

@@ -5,15 +5,16 @@ from __future__ import annotations
 
 import logging
 
-from lifecycle import figures, paths
-from lifecycle.baselines import baseline_metrics, lift
+from lifecycle import paths
+from lifecycle.evaluation import figures
+from lifecycle.evaluation.baselines import baseline_metrics, lift
 from lifecycle.config import load_params
-from lifecycle.diagnosis import diagnose_fit
-from lifecycle.evaluation import raw_column_importance
-from lifecycle.evaluation_report import Evaluation, evaluate_binary, evaluate_multiclass, evaluate_regression
-from lifecycle.inference import inference_pipeline
-from lifecycle.slices import slice_metrics, slice_score
-from lifecycle.stages import run_stage
+from lifecycle.evaluation.diagnosis import diagnose_fit
+from lifecycle.evaluation.importance import raw_column_importance
+from lifecycle.evaluation.outputs import evaluate_binary, evaluate_multiclass, evaluate_regression, Evaluation
+from lifecycle.packaging.inference import inference_pipeline
+from lifecycle.evaluation.slices import slice_metrics, slice_score
+from lifecycle.stages.runner import run_stage
 from lifecycle.storage import read_joblib, read_json, read_parquet, write_csv, write_json, write_parquet
 from lifecycle.tasks import DEFAULT_METRIC, main_metric, model_scores
 

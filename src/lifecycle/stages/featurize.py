@@ -9,8 +9,8 @@ from sklearn.pipeline import Pipeline
 
 from lifecycle import paths
 from lifecycle.config import load_params
-from lifecycle.features import categorical_outputs, fit_featurizer, input_columns
-from lifecycle.stages import run_stage
+from lifecycle.featurization.featurizer import categorical_outputs, fit_featurizer, input_columns
+from lifecycle.stages.runner import run_stage
 from lifecycle.storage import read_json, read_parquet, write_joblib, write_json, write_parquet
 
 logger = logging.getLogger(__name__)

@@ -5,13 +5,13 @@ from __future__ import annotations
 import logging
 
 from lifecycle import paths
-from lifecycle.bundle import write_bundle
-from lifecycle.card import model_card
+from lifecycle.packaging.bundle import write_bundle
+from lifecycle.packaging.card import model_card
 from lifecycle.config import PIPELINE_SECTIONS, load_params
-from lifecycle.inference import PICKLED_MODULES, inference_pipeline
-from lifecycle.lineage import code_sha256, dvc_md5, library_versions
-from lifecycle.schema import infer_schema
-from lifecycle.stages import run_stage
+from lifecycle.packaging.inference import inference_pipeline, PICKLED_MODULES
+from lifecycle.packaging.lineage import code_sha256, dvc_md5, library_versions
+from lifecycle.packaging.schema import infer_schema
+from lifecycle.stages.runner import run_stage
 from lifecycle.storage import file_digest, read_joblib, read_json, read_parquet
 
 logger = logging.getLogger(__name__)

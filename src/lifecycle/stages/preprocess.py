@@ -10,10 +10,10 @@ import logging
 
 from lifecycle import paths
 from lifecycle.config import load_params
-from lifecycle.preprocess import column_roles, label_and_split, prepare, validate
-from lifecycle.stages import run_stage
+from lifecycle.preprocessing.steps import column_roles, label_and_split, prepare, validate
+from lifecycle.stages.runner import run_stage
 from lifecycle.storage import read_parquet, write_json, write_parquet, write_text
-from lifecycle.validation import raise_on_errors, summary_markdown
+from lifecycle.validation.checks import raise_on_errors, summary_markdown
 
 logger = logging.getLogger(__name__)
 

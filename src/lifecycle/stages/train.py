@@ -7,24 +7,19 @@ import logging
 import numpy as np
 from dvclive import Live
 
-from lifecycle import figures, paths
-from lifecycle.calibration import CalibratedModel, apply_calibrator, fit_calibrator
+from lifecycle import paths
+from lifecycle.evaluation import figures
+from lifecycle.training.calibration import apply_calibrator, CalibratedModel, fit_calibrator
 from lifecycle.config import TrainSettings, load_params
 from lifecycle.errors import LifecycleError
-from lifecycle.evaluation import threshold_metrics
-from lifecycle.models import (
-    CrossValidation,
-    FitResult,
-    TaskSpec,
-    cross_validation,
-    cv_splitter,
-    fit_model,
-    learning_curve,
-)
-from lifecycle.stages import run_stage
+from lifecycle.metrics.binary import threshold_metrics
+from lifecycle.training.cross_validation import cross_validation, CrossValidation, cv_splitter, TaskSpec
+from lifecycle.training.fitting import fit_model, FitResult
+from lifecycle.training.learning_curve import learning_curve
+from lifecycle.stages.runner import run_stage
 from lifecycle.storage import read_json, read_parquet, write_joblib, write_json
 from lifecycle.tasks import DEFAULT_METRIC, model_scores, score_metrics
-from lifecycle.thresholds import choose_threshold
+from lifecycle.training.thresholds import choose_threshold
 
 logger = logging.getLogger(__name__)
 

@@ -1,0 +1,1 @@
+"""evaluate: baselines, the fit diagnosis, slices, permutation importance and figures."""

@@ -1,0 +1,1 @@
+"""Metric families, one module per task with the same function names: binary, multiclass, regression."""

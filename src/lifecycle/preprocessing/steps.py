@@ -1,0 +1,146 @@
+"""preprocess as pure functions: raw tables in, a validated, labelled, split table out.
+
+Three steps, so the stage can write the validation report before it decides to stop:
+`prepare` joins the sources and infers the task and every column's role, `validate`
+checks the joined table, `label_and_split` derives the target and splits. `preprocess`
+runs all three and raises on a validation error (what tests and notebooks call).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import pandas as pd
+
+from lifecycle.config import PreprocessSettings, ValidationSettings
+from lifecycle.preprocessing.context import add_context
+from lifecycle.errors import LifecycleError
+from lifecycle.preprocessing.labels import derive_target, encode_label, raw_label, Target
+from lifecycle.preprocessing.roles import apply_roles, dropped_columns, infer_roles, infer_task, positive_label
+from lifecycle.preprocessing.splitting import split_rows
+from lifecycle.preprocessing.tables import coerce_dtypes, drop_exact_duplicates, join_table, require_columns
+from lifecycle.validation.checks import raise_on_errors, validate_table
+
+
+@dataclass(frozen=True)
+class Prepared:
+    """The joined table and what was inferred about it, before anything is dropped."""
+
+    table: pd.DataFrame
+    label: pd.Series | None
+    task: str | None
+    roles: dict[str, dict[str, str]]
+    counts: dict[str, dict[str, int]]
+
+
+def prepare(tables: dict[str, pd.DataFrame], settings: PreprocessSettings) -> Prepared:
+    """Dedupe, join, coerce, add context; infer the task and the column roles.
+
+    Order matters: duplicates go before the joins (so no base row is multiplied), and
+    context features are computed on every scheduled row, including those later
+    excluded for lacking a target (a cancelled flight still congested its airport).
+    """
+    deduped = {}
+    duplicates = {}
+    for name, frame in tables.items():
+        if frame.empty:
+            raise LifecycleError(f"raw table {name!r} is empty")
+        deduped[name], duplicates[name] = drop_exact_duplicates(frame)
+    joined = deduped[settings.base]
+    joins = {}
+    for join in settings.joins:
+        joined, joins[join.source] = join_table(joined, deduped[join.source], join)
+    joined = add_context(coerce_dtypes(joined, settings.dtypes), settings.context)
+    require_columns(joined, settings.outcome_columns, "preprocess.outcome_columns")
+    roles = infer_roles(joined, settings.target, settings.outcome_columns, settings.roles, settings.role_inference)
+    joined = apply_roles(joined, roles)
+    label = raw_label(joined, settings.target)
+    task = None if label is None else infer_task(label, settings.target, settings.role_inference)
+    counts = {
+        "input_rows": {name: int(len(frame)) for name, frame in tables.items()},
+        "exact_duplicates": duplicates,
+        "duplicate_join_keys": {name: c["right_duplicate_keys"] for name, c in joins.items()},
+        "inner_join": {name: c["dropped_by_inner_join"] for name, c in joins.items()},
+        "unmatched_in_join": {name: c["unmatched_left_rows"] for name, c in joins.items()},
+    }
+    return Prepared(table=joined, label=label, task=task, roles=roles, counts=counts)
+
+
+def validate(prepared: Prepared, settings: PreprocessSettings, validation: ValidationSettings) -> dict[str, object]:
+    """The validation report of the joined table (see `lifecycle.validation`)."""
+    counts = prepared.counts
+    duplicates = {name: (counts["exact_duplicates"][name], rows) for name, rows in counts["input_rows"].items()}
+    return validate_table(
+        prepared.table, prepared.label, settings.target.column, prepared.task, prepared.roles, validation,
+        source_duplicates=duplicates,
+    )
+
+
+def label_and_split(
+    prepared: Prepared, settings: PreprocessSettings
+) -> tuple[pd.DataFrame, pd.DataFrame, dict[str, object], Target]:
+    """Derive the encoded target, drop (and count) rows without one, and split."""
+    if prepared.label is None or prepared.task is None:
+        raise LifecycleError(f"target column {settings.target.column!r} is missing or has a single value")
+    name = settings.target.name
+    labelled, without_target = derive_target(prepared.table, prepared.label, name)
+    positive = positive_label(labelled[name], settings.target) if prepared.task == "binary" else None
+    labelled[name], target = encode_label(labelled[name], prepared.task, positive)
+    train, test = split_rows(labelled, settings.split, name)
+    counts = prepared.counts
+    report = {
+        "input_rows": counts["input_rows"],
+        "dropped": {
+            "exact_duplicates": counts["exact_duplicates"],
+            "missing_target": without_target,
+            "duplicate_join_keys": counts["duplicate_join_keys"],
+            "inner_join": counts["inner_join"],
+        },
+        "unmatched_in_join": counts["unmatched_in_join"],
+        "output_rows": {"train": int(len(train)), "test": int(len(test))},
+        "task": target.task,
+        "target": {"train": _target_summary(train[name], target), "test": _target_summary(test[name], target)},
+    }
+    return train, test, report, target
+
+
+def preprocess(
+    tables: dict[str, pd.DataFrame],
+    settings: PreprocessSettings,
+    validation: ValidationSettings = ValidationSettings(),
+) -> tuple[pd.DataFrame, pd.DataFrame, dict[str, object]]:
+    """prepare, validate (raising on errors) and label_and_split, in one call."""
+    prepared = prepare(tables, settings)
+    raise_on_errors(validate(prepared, settings, validation), "the validation report")
+    train, test, report, _ = label_and_split(prepared, settings)
+    return train, test, report
+
+
+def column_roles(prepared: Prepared, target: Target, settings: PreprocessSettings) -> dict[str, object]:
+    """What later stages must know about the interim data: target, task, roles, split method.
+
+    Outcome columns (known only after the event) and the target's source column travel
+    with the data as `excluded`, so featurize can keep them out without reading preprocess
+    params; `dropped` columns (identifiers, free text, constants) are out by role, unless
+    a featurize difference needs them. Train picks time-ordered folds for a time split.
+    """
+    excluded = sorted({*settings.outcome_columns, settings.target.column, settings.target.name})
+    return {
+        "target": settings.target.name,
+        "task": target.task,
+        "classes": target.classes,
+        "excluded": excluded,
+        "dropped": [c for c in dropped_columns(prepared.roles) if c not in excluded],
+        "split": settings.split.method,
+        "columns": prepared.roles,
+    }
+
+
+def _target_summary(label: pd.Series, target: Target) -> dict[str, object]:
+    """Positive rate (binary), class shares (multiclass) or mean and spread (regression)."""
+    if target.task == "binary":
+        return {"positive_rate": round(float(label.mean()), 6)}
+    if target.task == "multiclass":
+        shares = label.astype(str).value_counts(normalize=True).sort_index()
+        return {"class_share": {str(k): round(float(v), 6) for k, v in shares.items()}}
+    return {"mean": round(float(label.mean()), 6), "std": round(float(label.std()), 6)}

@@ -1,0 +1,1 @@
+"""The pull-request review: two revisions' metrics, params and plots compared, and the gate."""

@@ -1,0 +1,178 @@
+"""`python -m lifecycle report`: the review of the workspace against a base revision.
+
+The base's metrics, params and plot data are read from git at the base revision (they
+are git-tracked, `cache: false`), the workspace's from disk, so the base curves really
+are the base's. Writes Markdown, a JSON twin for machines, and overlaid PNGs.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import subprocess
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from lifecycle import paths
+from lifecycle.evaluation import figures
+from lifecycle.config import ReportSettings
+from lifecycle.errors import LifecycleError
+from lifecycle.review.comparison import Change, compare, Gate, gate, render
+from lifecycle.storage import write_json, write_text
+from lifecycle.tasks import DEFAULT_METRIC, HEADLINE_METRICS, main_metric
+
+logger = logging.getLogger(__name__)
+
+# Plot data files (metrics/plots/<name>.json) the review can overlay; a task writes some.
+PLOT_DATA = (
+    "roc", "precision_recall", "calibration", "importance", "predictions", "residual_histogram"
+)
+# The overlay figures of each task: figure name -> the plot data it draws.
+TASK_FIGURES = {
+    "binary": {"roc": "roc", "precision_recall": "precision_recall", "calibration": "calibration",
+               "importance": "importance"},
+    "multiclass": {"importance": "importance"},
+    "regression": {"predicted_vs_actual": "predictions", "residual_histogram": "residual_histogram",
+                   "importance": "importance"},
+}
+
+
+def headline_keys(task: str) -> tuple[str, ...]:
+    """The evaluate metrics the review lists first: the task's headline scores (and the
+    decision threshold of a binary model)."""
+    return (*HEADLINE_METRICS[task], "threshold") if task == "binary" else HEADLINE_METRICS[task]
+
+
+def _git(*args: str) -> str:
+    done = subprocess.run(["git", *args], capture_output=True, text=True)
+    if done.returncode != 0:
+        raise LifecycleError(f"git {' '.join(args)} failed: {done.stderr.strip()}")
+    return done.stdout
+
+
+def default_base(branch: str) -> str:
+    """The merge base of HEAD with `branch` (what a pull request is compared against)."""
+    return _git("merge-base", "HEAD", branch).strip()
+
+
+def read_at(revision: str | None, path: Path) -> str | None:
+    """A file's text at a git revision (None: the workspace); None if it does not exist."""
+    if revision is None:
+        return path.read_text(encoding="utf-8") if path.is_file() else None
+    done = subprocess.run(["git", "show", f"{revision}:{path.as_posix()}"], capture_output=True, text=True)
+    return done.stdout if done.returncode == 0 else None
+
+
+def _json_at(revision: str | None, path: Path, empty: Any) -> Any:
+    text = read_at(revision, path)
+    return empty if text is None else json.loads(text)
+
+
+class Side:
+    """The files of one side of the comparison."""
+
+    def __init__(self, revision: str | None) -> None:
+        self.evaluate = _json_at(revision, paths.EVALUATE_METRICS, {})
+        self.train = _json_at(revision, paths.TRAIN_METRICS, {})
+        self.slices = _json_at(revision, paths.SLICE_METRICS, {})
+        self.learning_curve = _json_at(revision, paths.LEARNING_CURVE, [])
+        self.plots = {
+            name: _json_at(revision, paths.plot_data(f"{name}.json"), []) for name in PLOT_DATA
+        }
+        params_text = read_at(revision, paths.PARAMS)
+        self.params = yaml.safe_load(params_text) if params_text else {}
+
+    @property
+    def task(self) -> str:
+        """binary, multiclass or regression, as train recorded it (binary before tasks existed)."""
+        task = self.train.get("task", "binary")
+        if task not in HEADLINE_METRICS:
+            raise LifecycleError(f"{paths.TRAIN_METRICS}: unknown task {task!r}")
+        return task
+
+    @property
+    def slices_ranked_by(self) -> str:
+        """The metric slices.json ranks its worst slices by (ROC-AUC before it said so)."""
+        return self.slices.get("ranked_by", "roc_auc")
+
+
+def _overlay_figures(base: Side, workspace: Side, folder: Path) -> list[Path]:
+    """Base and workspace plots of the workspace's task on shared axes.
+
+    A figure is drawn only for plot data that exists on at least one side: a task writes
+    only its own plot files (regression has no ROC curve, multiclass only importance).
+    The learning curve's axis is the workspace task's metric.
+    """
+    def series(name: str) -> dict[str, list[dict[str, float]]]:
+        return {label: side.plots[name] for label, side in (("base", base), ("workspace", workspace)) if side.plots[name]}
+
+    draw = {
+        "roc": figures.roc_figure,
+        "precision_recall": lambda s, t: figures.precision_recall_figure(s, workspace.evaluate.get("positive_rate", 0.0), t),
+        "calibration": figures.calibration_figure,
+        "importance": figures.importance_figure,
+        "predicted_vs_actual": figures.predicted_vs_actual_figure,
+        "residual_histogram": figures.residual_histogram_figure,
+    }
+    written = []
+    for name, data_name in TASK_FIGURES[workspace.task].items():
+        if data := series(data_name):
+            draw[name](data, folder / f"{name}.png")
+            written.append(folder / f"{name}.png")
+    curves = {label: side.learning_curve for label, side in (("base", base), ("workspace", workspace)) if side.learning_curve}
+    if curves:
+        metric = DEFAULT_METRIC[workspace.task]
+        figures.learning_curve_figure(curves, metric, folder / "learning_curve.png")
+        written.append(folder / "learning_curve.png")
+    return written
+
+
+def _as_json(change: Change) -> dict[str, Any]:
+    return {"file": change.file, "key": change.key, "old": change.old, "new": change.new, "diff": change.diff,
+            "relative": change.relative, "verdict": change.verdict}
+
+
+def write_report(base: str, settings: ReportSettings, output: Path) -> Gate:
+    """Compare `base` with the workspace; write `output` (Markdown), its .json twin and PNGs."""
+    base_side, workspace = Side(base), Side(None)
+    if not workspace.evaluate:
+        raise LifecycleError(f"{paths.EVALUATE_METRICS} not found: run `dvc repro` before the report")
+    task = workspace.task
+    headline_names = headline_keys(task)
+    evaluate = compare(base_side.evaluate, workspace.evaluate, str(paths.EVALUATE_METRICS), changed_only=False)
+    headline = [c for c in evaluate if c.key in headline_names]
+    other = [c for c in evaluate if c.key not in headline_names and c.old != c.new]
+    other += compare(base_side.train, workspace.train, str(paths.TRAIN_METRICS))
+    params = compare(base_side.params, workspace.params, str(paths.PARAMS))
+    metric = main_metric(task, settings.main_metric, "report.main_metric")
+    result = gate(base_side.evaluate, workspace.evaluate, metric, settings.tolerance)
+    folder = output.with_suffix("")
+    written = _overlay_figures(base_side, workspace, folder)
+    label = _git("rev-parse", "--short", base).strip()
+    markdown = render(
+        base_label=label,
+        gate_result=result,
+        headline=headline,
+        other_metrics=other,
+        params=params,
+        diagnosis=(base_side.evaluate.get("diagnosis", {}), workspace.evaluate.get("diagnosis", {})),
+        worst_slices=(base_side.slices.get("worst", {}), workspace.slices.get("worst", {})),
+        figures=[f"{folder.name}/{p.name}" for p in written],
+        ranked_by=(base_side.slices_ranked_by, workspace.slices_ranked_by),
+    )
+    write_text(markdown, output)
+    write_json(
+        {
+            "base": label,
+            "task": task,
+            "gate": {"metric": result.metric, "old": result.old, "new": result.new,
+                     "tolerance": result.tolerance, "passed": result.passed},
+            "metrics": [_as_json(c) for c in headline + other],
+            "params": [_as_json(c) for c in params],
+        },
+        output.with_suffix(".json"),
+    )
+    logger.info("review of %s written to %s: %s", label, output, "passed" if result.passed else "FAILED")
+    return result

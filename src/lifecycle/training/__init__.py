@@ -1,0 +1,1 @@
+"""train: model families, cross-validation, learning curves, the decision threshold and calibration."""

@@ -1,0 +1,59 @@
+"""The five model families, each in a classifier and a regressor flavour from the same params keys."""
+
+from __future__ import annotations
+
+from sklearn.base import BaseEstimator
+from sklearn.ensemble import (
+    HistGradientBoostingClassifier,
+    HistGradientBoostingRegressor,
+    RandomForestClassifier,
+    RandomForestRegressor,
+)
+from sklearn.linear_model import LogisticRegression, Ridge
+from sklearn.neural_network import MLPClassifier, MLPRegressor
+from sklearn.tree import DecisionTreeClassifier, DecisionTreeRegressor
+
+from lifecycle.config import TrainSettings
+
+# Hyper-parameters that only a classifier has; the regression flavour of a family omits them.
+_CLASSIFIER_ONLY = {"class_weight", "criterion"}
+
+
+def _regression_params(params: dict[str, object]) -> dict[str, object]:
+    return {k: v for k, v in params.items() if k not in _CLASSIFIER_ONLY}
+
+
+def build_estimator(settings: TrainSettings, categorical: list[str], task: str = "binary") -> BaseEstimator:
+    """The unfitted estimator for `settings.model` and the task, seeded, with its hyper-parameters.
+
+    Each family has a classifier and a regressor flavour sharing the same params keys, so
+    `dvc exp run -S train.model=...` works for every task. For regression the linear
+    family is ridge regression with `alpha = 1 / C` (C keeps its meaning: less
+    regularisation as it grows), and trees split on squared error. `categorical` names
+    ordinal-coded columns; gradient boosting treats them as native categories.
+    """
+    seed = settings.seed
+    regression = task == "regression"
+    if settings.model == "logistic_regression":
+        linear = settings.logistic_regression
+        if regression:
+            return Ridge(alpha=1.0 / linear.C, max_iter=linear.max_iter, random_state=seed)
+        return LogisticRegression(**linear.model_dump(), random_state=seed)
+    if settings.model == "decision_tree":
+        tree = settings.decision_tree.model_dump()
+        if regression:
+            return DecisionTreeRegressor(**_regression_params(tree), random_state=seed)
+        return DecisionTreeClassifier(**tree, random_state=seed)
+    if settings.model == "random_forest":
+        forest = settings.random_forest.model_dump()
+        if regression:
+            return RandomForestRegressor(**_regression_params(forest), random_state=seed)
+        return RandomForestClassifier(**forest, random_state=seed)
+    if settings.model == "hist_gradient_boosting":
+        boosting = settings.hist_gradient_boosting.model_dump()
+        family = HistGradientBoostingRegressor if regression else HistGradientBoostingClassifier
+        boosting = _regression_params(boosting) if regression else boosting
+        return family(**boosting, categorical_features=categorical or None, random_state=seed)
+    mlp = settings.mlp.model_dump()
+    mlp["hidden_layer_sizes"] = tuple(mlp["hidden_layer_sizes"])
+    return (MLPRegressor if regression else MLPClassifier)(**mlp, random_state=seed)

@@ -1,0 +1,61 @@
+"""Fitting the configured family on the whole train split, and its per-iteration training curves."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import pandas as pd
+from sklearn.base import BaseEstimator
+from sklearn.ensemble import HistGradientBoostingClassifier, HistGradientBoostingRegressor
+from sklearn.metrics import log_loss, mean_squared_error
+from sklearn.neural_network import MLPClassifier, MLPRegressor
+
+from lifecycle.config import TrainSettings
+from lifecycle.errors import LifecycleError
+from lifecycle.training.families import build_estimator
+
+
+@dataclass
+class FitResult:
+    """A fitted model and the per-iteration curves it exposes (empty lists if none)."""
+
+    model: BaseEstimator
+    curves: dict[str, list[float]] = field(default_factory=dict)
+
+
+def iteration_curves(model: BaseEstimator, X: pd.DataFrame, y: pd.Series) -> dict[str, list[float]]:
+    """Per-iteration training curves where the family has them, else the final train loss.
+
+    Gradient boosting records the loss on its train and early-stopping validation data;
+    the MLP records its training loss and validation score (accuracy or R²). Other
+    families are fitted in one go, so they get a single point: the log loss (or squared
+    error) on the training data.
+    """
+    classifier = hasattr(model, "predict_proba")
+    loss = "log_loss" if classifier else "squared_error"
+    if isinstance(model, HistGradientBoostingClassifier | HistGradientBoostingRegressor):
+        curves = {f"train/{loss}": [-float(s) for s in model.train_score_]}
+        if len(model.validation_score_):
+            curves[f"validation/{loss}"] = [-float(s) for s in model.validation_score_]
+        return curves
+    if isinstance(model, MLPClassifier | MLPRegressor):
+        curves = {f"train/{loss}": [float(v) for v in model.loss_curve_]}
+        if model.validation_scores_ is not None:
+            score = "accuracy" if classifier else "r2"
+            curves[f"validation/{score}"] = [float(v) for v in model.validation_scores_]
+        return curves
+    if classifier:
+        return {"train/log_loss": [float(log_loss(y, model.predict_proba(X), labels=model.classes_))]}
+    return {"train/squared_error": [float(mean_squared_error(y, model.predict(X)))]}
+
+
+def fit_model(
+    X: pd.DataFrame, y: pd.Series, settings: TrainSettings, categorical: list[str], task: str = "binary"
+) -> FitResult:
+    """Fit the configured family on (X, y) and collect its learning curves."""
+    if len(X) == 0:
+        raise LifecycleError("train: no training rows")
+    if task != "regression" and y.nunique() < 2:
+        raise LifecycleError("train: the training target has a single class")
+    model = build_estimator(settings, categorical, task).fit(X, y)
+    return FitResult(model=model, curves=iteration_curves(model, X, y))

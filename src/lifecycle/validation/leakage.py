@@ -1,0 +1,99 @@
+"""Single-feature scores: how well each column alone predicts the target.
+
+The leakage check of validation reads them: a column that predicts the target almost
+perfectly on its own is usually the target in disguise (a copy, a re-encoding, a value
+recorded after the outcome). Each feature column is scored by a shallow decision tree,
+cross-validated on a deterministic sample: balanced accuracy for classification, R² for
+regression. Pure functions, no IO.
+"""
+
+from __future__ import annotations
+
+import warnings
+
+import numpy as np
+import pandas as pd
+from sklearn.model_selection import KFold, StratifiedKFold, cross_val_score
+from sklearn.tree import DecisionTreeClassifier, DecisionTreeRegressor
+
+from lifecycle.config import ValidationSettings
+from lifecycle.metrics.rounding import rounded
+from lifecycle.preprocessing.roles import FEATURE_ROLES
+
+CLASSIFICATION = ("binary", "multiclass")
+LEAKAGE_FOLDS = 3
+LEAKAGE_MAX_DEPTH = 6
+
+
+def score_name(task: str) -> str:
+    """The metric the scores are in: balanced_accuracy (classification) or r2."""
+    return "balanced_accuracy" if task in CLASSIFICATION else "r2"
+
+
+def single_feature_scores(
+    frame: pd.DataFrame,
+    label: pd.Series,
+    task: str,
+    role_of: dict[str, str],
+    settings: ValidationSettings,
+) -> tuple[list[dict[str, object]], str | None]:
+    """Every feature column's cross-validated score alone, best first; and why none, if so."""
+    positions = np.flatnonzero(label.notna().to_numpy())
+    if len(positions) > settings.leakage_rows:
+        rng = np.random.default_rng(settings.seed)
+        positions = np.sort(rng.choice(positions, size=settings.leakage_rows, replace=False))
+    target = label.iloc[positions]
+    classification = task in CLASSIFICATION
+    if classification:
+        text = target.map(str)
+        counts = text.value_counts()
+        keep = text.isin(counts[counts >= LEAKAGE_FOLDS].index).to_numpy()
+        positions, text = positions[keep], text[keep]
+        if text.nunique() < 2:
+            return [], "fewer than two classes with 3 labelled rows to cross-validate"
+        y = pd.factorize(text, sort=True)[0]
+        folds = StratifiedKFold(LEAKAGE_FOLDS, shuffle=True, random_state=settings.seed)
+        model = DecisionTreeClassifier(max_depth=LEAKAGE_MAX_DEPTH, random_state=settings.seed)
+    else:
+        y = pd.to_numeric(target, errors="coerce").to_numpy(dtype="float64", na_value=np.nan)
+        if np.isnan(y).any() or len(y) < 2 * LEAKAGE_FOLDS:
+            return [], "the regression target is not numeric or has too few rows"
+        folds = KFold(LEAKAGE_FOLDS, shuffle=True, random_state=settings.seed)
+        model = DecisionTreeRegressor(max_depth=LEAKAGE_MAX_DEPTH, random_state=settings.seed)
+    scoring = "balanced_accuracy" if classification else "r2"
+    scores = []
+    for column in frame.columns:
+        name = str(column)
+        if role_of[name] not in FEATURE_ROLES:
+            continue
+        x = encode_column(frame[column].iloc[positions])
+        if x is None:
+            continue
+        with warnings.catch_warnings():
+            # a fold may lack a class the tree predicts; the score is still the right one
+            warnings.simplefilter("ignore", UserWarning)
+            score = cross_val_score(model, x.reshape(-1, 1), y, cv=folds, scoring=scoring).mean()
+        scores.append({"column": name, "score": rounded(score)})
+    scores.sort(key=lambda s: (-s["score"], s["column"]))
+    return scores, None
+
+
+def encode_column(series: pd.Series) -> np.ndarray | None:
+    """One column as finite floats for a tree, missing values as a sentinel; None if constant."""
+    if pd.api.types.is_datetime64_any_dtype(series):
+        epoch = pd.Timestamp(0, tz="UTC") if series.dt.tz is not None else pd.Timestamp(0)
+        x = ((series - epoch) / pd.Timedelta(seconds=1)).to_numpy(
+            dtype="float64", na_value=np.nan, copy=True
+        )
+    elif pd.api.types.is_bool_dtype(series) or pd.api.types.is_numeric_dtype(series):
+        x = series.astype("Float64").to_numpy(dtype="float64", na_value=np.nan, copy=True)
+    else:  # categorical: codes of the values' text in sorted order
+        present = series.notna().to_numpy()
+        x = np.full(len(series), np.nan)
+        x[present] = pd.Categorical(series[present].map(str)).codes
+    finite = x[np.isfinite(x)]
+    low, high = (finite.min(), finite.max()) if finite.size else (0.0, 0.0)
+    x[np.isposinf(x)] = high + 1
+    x[np.isneginf(x)] = low - 1
+    x[np.isnan(x)] = low - 2
+    return x if np.unique(x).size > 1 else None
