@@ -35,7 +35,7 @@ from lifecycle.featurization.featurizer import categorical_outputs, fit_featuriz
 from lifecycle.packaging.inference import inference_pipeline
 from lifecycle.training.fitting import fit_model
 from lifecycle.packaging.schema import infer_schema
-from lifecycle.tasks import model_scores
+from lifecycle.tasks.registry import task_named
 
 POSTGRES_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
 
@@ -201,11 +201,11 @@ def build_task_bundle(target_dir: Path, task: str) -> TaskBundle:
     featurizer = fit_featurizer(train, columns, featurize)
     settings = small(TrainSettings(), "hist_gradient_boosting", max_iter=30, early_stopping=False)
     X = featurizer.transform(train[columns])
-    model = fit_model(X, train[target], settings, categorical_outputs(featurizer), task).model
+    model = fit_model(X, train[target], settings, categorical_outputs(featurizer), task_named(task)).model
     pipeline = inference_pipeline(featurizer, model)
     classes = sorted(train[target].unique().tolist(), key=str) if task == "multiclass" else None
     y = test[target].to_numpy()
-    scores = model_scores(pipeline, test[columns], task, classes)
+    scores = task_named(task).model_scores(pipeline, test[columns], classes)
     if task == "multiclass":
         test_metrics = multiclass_metrics.test_metrics(y, scores, classes)
     else:

@@ -23,9 +23,14 @@ from sklearn.preprocessing import StandardScaler
 
 from conftest import Featurized, Scored
 from lifecycle.evaluation.baselines import baseline_metrics, lift
-from lifecycle.metrics.binary import classification_metrics, HEADLINE_METRICS, LOWER_IS_BETTER, probability_metrics, score_metrics
+from lifecycle.metrics.binary import classification_metrics, HEADLINE_METRICS, probability_metrics, score_metrics
 from lifecycle.metrics.multiclass import HEADLINE_METRICS as MULTICLASS_HEADLINE
 from lifecycle.metrics.regression import HEADLINE_METRICS as REGRESSION_HEADLINE
+from lifecycle.errors import LifecycleError
+from lifecycle.tasks.binary import BINARY
+from lifecycle.tasks.multiclass import MULTICLASS
+from lifecycle.tasks.registry import LOWER_IS_BETTER, task_named
+from lifecycle.tasks.regression import REGRESSION
 
 PROBABILITY_KEYS = {"roc_auc", "average_precision", "log_loss", "brier"}
 
@@ -147,7 +152,7 @@ def test_binary_is_the_default_task(
 ) -> None:
     """Naming the task changes nothing for binary: same names, keys and values as before."""
     named = baseline_metrics(
-        featurized.X, featurized.y, featurized.X_test, featurized.y_test, seed=13, task="binary"
+        featurized.X, featurized.y, featurized.X_test, featurized.y_test, seed=13, task=BINARY
     )
     assert named == baselines
 
@@ -186,13 +191,13 @@ def diabetes() -> Split:
 
 @pytest.fixture(scope="module")
 def multiclass_baselines(wine: Split) -> dict[str, dict[str, float]]:
-    return baseline_metrics(wine.X_train, wine.y_train, wine.X_test, wine.y_test, 13, "multiclass")
+    return baseline_metrics(wine.X_train, wine.y_train, wine.X_test, wine.y_test, 13, MULTICLASS)
 
 
 @pytest.fixture(scope="module")
 def regression_baselines(diabetes: Split) -> dict[str, dict[str, float]]:
     return baseline_metrics(
-        diabetes.X_train, diabetes.y_train, diabetes.X_test, diabetes.y_test, 13, "regression"
+        diabetes.X_train, diabetes.y_train, diabetes.X_test, diabetes.y_test, 13, REGRESSION
     )
 
 
@@ -264,18 +269,17 @@ def test_task_baselines_are_seeded(
     wine: Split,
     diabetes: Split,
 ) -> None:
-    again = baseline_metrics(wine.X_train, wine.y_train, wine.X_test, wine.y_test, 13, "multiclass")
+    again = baseline_metrics(wine.X_train, wine.y_train, wine.X_test, wine.y_test, 13, MULTICLASS)
     assert again == multiclass_baselines
     d = diabetes
-    assert baseline_metrics(d.X_train, d.y_train, d.X_test, d.y_test, 13, "regression") == (
+    assert baseline_metrics(d.X_train, d.y_train, d.X_test, d.y_test, 13, REGRESSION) == (
         regression_baselines
     )
 
 
-def test_an_unknown_task_is_refused(diabetes: Split) -> None:
-    d = diabetes
-    with pytest.raises(ValueError, match="unknown task 'ranking'"):
-        baseline_metrics(d.X_train, d.y_train, d.X_test, d.y_test, 13, "ranking")
+def test_an_unknown_task_is_refused() -> None:
+    with pytest.raises(LifecycleError, match=r"unknown task 'ranking'; expected one of \['binary', 'multiclass', 'regression'\]"):
+        task_named("ranking")
 
 
 def test_lower_is_better_names_every_task_s_losses() -> None:

@@ -8,7 +8,7 @@ from conftest import Featurized, small
 from lifecycle.config import DiagnosisSettings, Params, TrainSettings
 from lifecycle.evaluation.diagnosis import diagnose_fit
 from lifecycle.metrics.binary import score_metrics
-from lifecycle.tasks import main_metric
+from lifecycle.tasks.registry import task_named
 from lifecycle.training.cross_validation import cross_validation, cv_splitter
 from lifecycle.training.fitting import fit_model
 
@@ -82,7 +82,7 @@ def tree(params: Params, max_depth: int | None, min_samples_leaf: int) -> TrainS
 
 def diagnose(data: Featurized, settings: TrainSettings, params: Params, roles: dict) -> dict[str, object]:
     """The evaluate stage's diagnosis: CV means from train's folds, the test score beside them."""
-    metric = main_metric(roles["task"], params.evaluate.diagnosis.metric, "evaluate.diagnosis.metric")
+    metric = task_named(roles["task"]).main_metric(params.evaluate.diagnosis.metric, "evaluate.diagnosis.metric")
     rules = params.evaluate.diagnosis.model_copy(update={"metric": metric})
     splitter = cv_splitter(roles["split"], settings.cv_folds, settings.seed)
     cv = cross_validation(data.X, data.y, settings, data.categorical, splitter)

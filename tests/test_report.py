@@ -17,10 +17,12 @@ from sklearn.datasets import load_diabetes, load_wine
 from conftest import PipelineRepo, make_pipeline_repo
 from lifecycle import paths
 from lifecycle.config import ReportSettings
-from lifecycle.evaluation.outputs import evaluate_multiclass, evaluate_regression
+from lifecycle.config import EvaluateSettings
 from lifecycle.review.report import Side, write_report
 from lifecycle.storage import write_json
-from lifecycle.tasks import DEFAULT_METRIC, HEADLINE_METRICS
+from lifecycle.tasks.multiclass import MULTICLASS
+from lifecycle.tasks.registry import task_named
+from lifecycle.tasks.regression import REGRESSION
 
 pytestmark = pytest.mark.e2e
 
@@ -127,7 +129,7 @@ def write_task_metrics(task: str, noise: float) -> None:
     if task == "regression":
         y = load_diabetes().target
         predicted = y + rng.normal(0, noise * y.std(), len(y))
-        result = evaluate_regression(y, predicted, seed=0)
+        result = REGRESSION.evaluate(y, predicted, None, None, EvaluateSettings(seed=0))
         slices = {
             "ranked_by": "r2",
             "worst": {"1": {"slice": "sex=sex_1", "r2": 0.5 - noise, "rows": 235}},
@@ -138,7 +140,7 @@ def write_task_metrics(task: str, noise: float) -> None:
         y = np.array([classes[i] for i in data.target])
         logits = np.eye(3)[data.target] * 2 + rng.normal(0, noise * 4, (len(y), 3))
         probability = np.exp(logits) / np.exp(logits).sum(axis=1, keepdims=True)
-        result = evaluate_multiclass(y, probability, classes)
+        result = MULTICLASS.evaluate(y, probability, classes, None, EvaluateSettings())
         slices = {
             "ranked_by": "accuracy",
             "worst": {"1": {"slice": "colour_band=dark", "accuracy": 0.9, "rows": 59}},
@@ -179,15 +181,15 @@ def test_report_of_a_task_gates_on_its_metric(
     write_task_metrics(task, noise=0.6)  # the workspace's model is clearly worse
 
     result = write_report("HEAD", ReportSettings(), Path("reports/review.md"))
-    metric = DEFAULT_METRIC[task]
+    metric = task_named(task).default_metric
     assert (result.metric, result.passed) == (metric, False)
     assert result.new < result.old - 0.005
     review = json.loads(Path("reports/review.json").read_text())
     assert review["task"] == task and review["gate"]["metric"] == metric
-    headline = [m["key"] for m in review["metrics"] if m["key"] in HEADLINE_METRICS[task]]
-    assert sorted(headline) == sorted(HEADLINE_METRICS[task])
+    headline = [m["key"] for m in review["metrics"] if m["key"] in task_named(task).headline_metrics]
+    assert sorted(headline) == sorted(task_named(task).headline_metrics)
     assert all(
-        m["verdict"] == "worse" for m in review["metrics"] if m["key"] in HEADLINE_METRICS[task]
+        m["verdict"] == "worse" for m in review["metrics"] if m["key"] in task_named(task).headline_metrics
     )
     markdown = Path("reports/review.md").read_text()
     assert markdown.splitlines()[3].startswith(f"**Gate: FAILED**: `{metric}`")

@@ -10,10 +10,9 @@ from dvc.utils.flatten import flatten as dvc_flatten
 
 from lifecycle.metrics import multiclass as multiclass_metrics, regression as regression_metrics
 from lifecycle.errors import LifecycleError
-from lifecycle.metrics.binary import HEADLINE_METRICS, HIGHER_IS_BETTER, LOWER_IS_BETTER
-from lifecycle.review.report import headline_keys
+from lifecycle.metrics.binary import HEADLINE_METRICS
 from lifecycle.review.comparison import Change, compare, direction, flatten, gate, MARKER, render
-from lifecycle.tasks import main_metric
+from lifecycle.tasks.registry import HIGHER_IS_BETTER, LOWER_IS_BETTER, task_named
 
 # Shaped like metrics/evaluate.json (abridged), with a list as plot-like data.
 EVALUATE: dict[str, Any] = {
@@ -328,7 +327,7 @@ def test_direction_of_multiclass_and_regression_metrics(key: str, sign: int) -> 
     [("regression", REGRESSION, "r2"), ("multiclass", MULTICLASS, "roc_auc_ovr")],
 )
 def test_gate_on_the_task_default_metric(task: str, base: dict[str, Any], metric: str) -> None:
-    assert main_metric(task, None, "report.main_metric") == metric
+    assert task_named(task).main_metric(None, "report.main_metric") == metric
     small_drop = {**base, metric: base[metric] - 0.004}
     big_drop = {**base, metric: base[metric] - 0.02}
     assert gate(base, small_drop, metric, 0.005).passed
@@ -339,7 +338,7 @@ def test_gate_on_the_task_default_metric(task: str, base: dict[str, Any], metric
 
 
 def test_gate_on_a_regression_loss_and_a_wrong_metric() -> None:
-    assert main_metric("regression", "r2", "report.main_metric") == "r2"
+    assert task_named("regression").main_metric("r2", "report.main_metric") == "r2"
     assert not gate(
         REGRESSION, {**REGRESSION, "rmse": 60.0}, "rmse", 0.5
     ).passed  # higher error fails
@@ -347,20 +346,20 @@ def test_gate_on_a_regression_loss_and_a_wrong_metric() -> None:
     with pytest.raises(
         LifecycleError, match="report.main_metric: 'roc_auc' is not a score of a regression task"
     ):
-        main_metric("regression", "roc_auc", "report.main_metric")
+        task_named("regression").main_metric("roc_auc", "report.main_metric")
 
 
 @pytest.mark.parametrize(("task", "base"), [("regression", REGRESSION), ("multiclass", MULTICLASS)])
 def test_headline_and_verdicts_of_a_task_pair(task: str, base: dict[str, Any]) -> None:
     better = {
-        k: (v + 0.01 if k in HIGHER_IS_BETTER else v - 0.01) if k in headline_keys(task) else v
+        k: (v + 0.01 if k in HIGHER_IS_BETTER else v - 0.01) if k in task_named(task).review_metrics() else v
         for k, v in base.items()
     }
     changes = compare(base, better, "metrics/evaluate.json", changed_only=False)
-    headline = [c for c in changes if c.key in headline_keys(task)]
-    assert sorted(c.key for c in headline) == sorted(headline_keys(task))
+    headline = [c for c in changes if c.key in task_named(task).review_metrics()]
+    assert sorted(c.key for c in headline) == sorted(task_named(task).review_metrics())
     assert {c.verdict for c in headline} == {"better"}
-    assert "threshold" not in headline_keys(task) and "threshold" in headline_keys("binary")
+    assert "threshold" not in task_named(task).review_metrics() and "threshold" in task_named("binary").review_metrics()
 
 
 def test_render_shows_the_metric_slices_are_ranked_by() -> None:

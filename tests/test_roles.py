@@ -10,9 +10,11 @@ from sklearn.datasets import load_breast_cancer, load_diabetes, load_wine
 
 from lifecycle.config import RoleInferenceSettings, TargetSettings
 from lifecycle.errors import LifecycleError
-from lifecycle.preprocessing.labels import encode_label
+from lifecycle.tasks.binary import positive_label
 from lifecycle.preprocessing.steps import Prepared
-from lifecycle.preprocessing.roles import apply_roles, dropped_columns, infer_roles, infer_task, positive_label
+from lifecycle.preprocessing.roles import apply_roles, dropped_columns, infer_roles, infer_task
+from lifecycle.tasks.binary import BINARY
+from lifecycle.tasks.multiclass import MULTICLASS
 
 INFERENCE = RoleInferenceSettings()
 
@@ -67,9 +69,8 @@ def test_string_positive_label_is_encoded_as_one() -> None:
     data = load_breast_cancer(as_frame=True)
     names = data.target.map(dict(enumerate(data.target_names))).rename("diagnosis")
     target = TargetSettings(column="diagnosis", positive_label="malignant")
-    positive = positive_label(names, target)
-    encoded, described = encode_label(names, "binary", positive)
-    assert described.classes == ["benign", "malignant"]
+    encoded, classes = BINARY.encode_label(names, target)
+    assert classes == ["benign", "malignant"]
     assert encoded.tolist() == (names == "malignant").astype(int).tolist()
     assert encoded.sum() == (data.target == 0).sum()  # scikit-learn codes malignant as 0
 
@@ -89,9 +90,9 @@ def test_unknown_positive_label_lists_the_values() -> None:
 
 def test_multiclass_classes_are_sorted_native_values() -> None:
     target = load_wine(as_frame=True).target
-    encoded, described = encode_label(target, "multiclass")
-    assert described.classes == [0, 1, 2]
-    assert all(type(c) is int for c in described.classes)
+    encoded, classes = MULTICLASS.encode_label(target, TargetSettings(column="target"))
+    assert classes == [0, 1, 2]
+    assert all(type(c) is int for c in classes)
     assert encoded.equals(target)
 
 

@@ -21,6 +21,7 @@ from hypothesis import settings as hypothesis_settings
 from hypothesis import strategies as st
 from schemathesis.checks import not_a_server_error, response_schema_conformance
 
+from lifecycle.tasks.regression import REGRESSION
 from lifecycle.packaging.bundle import load_bundle
 from lifecycle.config import PredictionLogSettings, ServeSettings
 from lifecycle.packaging.batch import score_file
@@ -65,7 +66,7 @@ def expected_answers(bundle_dir: Path, rows: list[dict[str, Any]]) -> list[dict[
     assert scored["error"].isna().all()
     answers = []
     for _, row in scored.iterrows():
-        if bundle.task == "regression":
+        if not bundle.task.classification:
             answers.append({"label": float(row["prediction"]), "unknown_categories": []})
             continue
         answers.append(
@@ -287,7 +288,7 @@ def test_value_buckets_follow_the_test_target() -> None:
 
 def test_predicted_value_sum_is_exported_when_no_bucket_is_negative() -> None:
     metrics = ServiceMetrics(
-        "v", ["/predict"], "regression", value_buckets({"target_mean": 100.0, "target_std": 10.0})
+        "v", ["/predict"], REGRESSION, value_buckets({"target_mean": 100.0, "target_std": 10.0})
     )
     metrics.observe_predictions([90.0, 120.5])
     text = metrics.exposition().decode()

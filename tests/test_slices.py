@@ -15,7 +15,9 @@ from lifecycle.errors import LifecycleError
 from lifecycle.metrics.multiclass import score_metrics as multiclass_scores
 from lifecycle.metrics.regression import score_metrics as regression_scores
 from lifecycle.evaluation.slices import slice_metrics as task_slice_metrics
-from lifecycle.evaluation.slices import slice_score
+from lifecycle.tasks.binary import BINARY
+from lifecycle.tasks.multiclass import MULTICLASS
+from lifecycle.tasks.regression import REGRESSION
 
 SCORES = {"rows", "positive_rate", "roc_auc", "f1"}
 
@@ -24,8 +26,7 @@ def slice_metrics(
     rows: pd.DataFrame, y: np.ndarray, probability: np.ndarray, threshold: float, settings: SliceSettings
 ) -> dict[str, object]:
     """Binary slices at `threshold`, as the evaluate stage computes them."""
-    score, ranked_by = slice_score("binary", threshold, None)
-    return task_slice_metrics(rows, y, probability, settings, score, ranked_by)
+    return task_slice_metrics(rows, y, probability, settings, BINARY, threshold)
 
 
 def settings(columns: list[str], min_rows: int = 50, worst: int = 4) -> SliceSettings:
@@ -133,8 +134,7 @@ def test_regression_and_multiclass_slices_report_the_task_scores() -> None:
     predicted = Ridge().fit(patients.data, patients.target).predict(patients.data)
     rows = pd.DataFrame({"sex": np.where(patients.data["sex"] > 0, "male", "female")})
     y = patients.target.to_numpy()
-    score, ranked_by = slice_score("regression", None, None)
-    result = task_slice_metrics(rows, y, predicted, settings(["sex"], min_rows=50), score, ranked_by, False)
+    result = task_slice_metrics(rows, y, predicted, settings(["sex"], min_rows=50), REGRESSION)
     assert result["ranked_by"] == "r2"
     for value, scores in result["by_column"]["sex"].items():
         mask = (rows["sex"] == value).to_numpy()
@@ -146,9 +146,8 @@ def test_regression_and_multiclass_slices_report_the_task_scores() -> None:
     probability = LogisticRegression(max_iter=5000).fit(wine.data, wine.target).predict_proba(wine.data)
     rows = pd.DataFrame({"band": np.where(wine.data["alcohol"] > 13, "strong", "light")})
     y = wine.target.to_numpy()
-    score, ranked_by = slice_score("multiclass", None, classes)
-    result = task_slice_metrics(rows, y, probability, settings(["band"], min_rows=20), score, ranked_by, False)
-    assert ranked_by == "accuracy" and set(result["by_column"]["band"]) == {"strong", "light"}
+    result = task_slice_metrics(rows, y, probability, settings(["band"], min_rows=20), MULTICLASS, None, classes)
+    assert result["ranked_by"] == "accuracy" and set(result["by_column"]["band"]) == {"strong", "light"}
     for value, scores in result["by_column"]["band"].items():
         mask = (rows["band"] == value).to_numpy()
         expected = multiclass_scores(y[mask], probability[mask], classes)

@@ -12,11 +12,13 @@ from sklearn.metrics import r2_score, roc_auc_score
 from conftest import small
 from lifecycle.config import Params, TrainSettings
 from lifecycle.errors import LifecycleError
-from lifecycle.training.cross_validation import cross_validation, cv_splitter, TaskSpec
+from lifecycle.training.cross_validation import cross_validation, cv_splitter
 from lifecycle.training.families import build_estimator
 from lifecycle.training.fitting import fit_model
 from lifecycle.training.learning_curve import learning_curve
-from lifecycle.tasks import DEFAULT_METRIC, HEADLINE_METRICS, main_metric, model_scores, score_metrics
+from lifecycle.tasks.multiclass import MULTICLASS
+from lifecycle.tasks.registry import TASKS
+from lifecycle.tasks.regression import REGRESSION
 
 FAMILIES = ["logistic_regression", "decision_tree", "random_forest", "hist_gradient_boosting", "mlp"]
 
@@ -48,27 +50,27 @@ def test_every_family_classifies_wine_and_regresses_diabetes(
 ) -> None:
     settings = settings_for(params, model)
     X, y = wine
-    classifier = fit_model(X, y, settings, [], "multiclass")
+    classifier = fit_model(X, y, settings, [], MULTICLASS)
     assert is_classifier(classifier.model)
     assert list(classifier.model.classes_) == sorted(y.unique())
-    probability = model_scores(classifier.model, X, "multiclass", sorted(y.unique()))
+    probability = MULTICLASS.model_scores(classifier.model, X, sorted(y.unique()))
     assert probability.shape == (len(X), 3)
     np.testing.assert_allclose(probability.sum(axis=1), 1.0)
     assert classifier.curves and all(np.isfinite(v).all() for v in classifier.curves.values())
     X, y = diabetes
-    regressor = fit_model(X, y, settings, [], "regression")
+    regressor = fit_model(X, y, settings, [], REGRESSION)
     assert is_regressor(regressor.model)
-    predicted = model_scores(regressor.model, X, "regression", None)
+    predicted = REGRESSION.model_scores(regressor.model, X, None)
     assert r2_score(y, predicted) > 0.3, f"{model} fits its own training data poorly"
     assert any(name.endswith("squared_error") for name in regressor.curves)
 
 
 def test_linear_regression_flavour_is_ridge_with_inverse_c(params: Params) -> None:
     settings = settings_for(params, "logistic_regression")
-    ridge = build_estimator(settings, [], "regression")
+    ridge = build_estimator(settings, [], REGRESSION)
     assert type(ridge).__name__ == "Ridge"
     assert ridge.alpha == pytest.approx(1.0 / settings.logistic_regression.C)
-    tree = build_estimator(settings_for(params, "decision_tree"), [], "regression")
+    tree = build_estimator(settings_for(params, "decision_tree"), [], REGRESSION)
     assert tree.criterion == "squared_error"  # a classifier's gini has no regression meaning
 
 
@@ -77,11 +79,10 @@ def test_multiclass_cross_validation_scores_every_row_once(
 ) -> None:
     X, y = wine
     classes = sorted(y.unique())
-    spec = TaskSpec("multiclass", classes)
     settings = settings_for(params, "logistic_regression")
-    cv = cross_validation(X, y, settings, [], cv_splitter("stratified", 3, 0, "multiclass"), spec)
+    cv = cross_validation(X, y, settings, [], cv_splitter("stratified", 3, 0, MULTICLASS), MULTICLASS, classes)
     assert cv.validated.all() and cv.oof.shape == (len(X), 3)
-    assert set(cv.summary) == {f"{side}_{m}" for side in ("train", "validation") for m in HEADLINE_METRICS["multiclass"]}
+    assert set(cv.summary) == {f"{side}_{m}" for side in ("train", "validation") for m in MULTICLASS.headline_metrics}
     assert cv.summary["validation_roc_auc_ovr"]["mean"] > 0.95  # wine is easy
     oof_auc = roc_auc_score(y, cv.oof, multi_class="ovr", labels=classes)
     assert oof_auc == pytest.approx(cv.summary["validation_roc_auc_ovr"]["mean"], abs=0.02)
@@ -96,11 +97,10 @@ def test_a_fold_missing_a_class_still_lines_up(params: Params, wine: tuple[pd.Da
     rest = rng.permutation(np.setdiff1d(np.arange(len(y)), early))
     order = np.concatenate([early, rest])
     X, y = X.iloc[order].reset_index(drop=True), y.iloc[order].reset_index(drop=True)
-    spec = TaskSpec("multiclass", sorted(y.unique()))
-    splitter = cv_splitter("time", 3, 0, "multiclass")
+    splitter = cv_splitter("time", 3, 0, MULTICLASS)
     first_train, first_validation = next(splitter.split(X, y))
     assert y.iloc[first_train].nunique() == 2 and y.iloc[first_validation].nunique() == 3
-    cv = cross_validation(X, y, settings_for(params, "decision_tree"), [], splitter, spec)
+    cv = cross_validation(X, y, settings_for(params, "decision_tree"), [], splitter, MULTICLASS, sorted(y.unique()))
     np.testing.assert_array_equal(cv.oof[first_validation][:, 2], 0.0)  # unseen class: probability 0
     np.testing.assert_allclose(cv.oof[cv.validated].sum(axis=1), 1.0)
 
@@ -109,30 +109,30 @@ def test_regression_cross_validation_and_learning_curve(
     params: Params, diabetes: tuple[pd.DataFrame, pd.Series]
 ) -> None:
     X, y = diabetes
-    spec = TaskSpec("regression")
     settings = settings_for(params, "hist_gradient_boosting").model_copy(
         update={"learning_curve": params.train.learning_curve.model_copy(update={"rows": 400, "fractions": [0.3, 1.0]})}
     )
-    splitter = cv_splitter("random", 3, 0, "regression")
+    splitter = cv_splitter("random", 3, 0, REGRESSION)
     assert type(splitter).__name__ == "KFold"  # stratifying a continuous target is meaningless
-    cv = cross_validation(X, y, settings, [], splitter, spec)
+    cv = cross_validation(X, y, settings, [], splitter, REGRESSION)
     assert 0.2 < cv.summary["validation_r2"]["mean"] < cv.summary["train_r2"]["mean"]
     assert cv.summary["validation_rmse"]["mean"] == pytest.approx(
         np.sqrt(np.mean((y.to_numpy() - cv.oof) ** 2)), rel=0.1
     )
-    curve = learning_curve(X, y, settings, [], splitter, "r2", spec)
+    curve = learning_curve(X, y, settings, [], splitter, REGRESSION)
     assert [p["train_size"] for p in curve] == sorted(p["train_size"] for p in curve)
     assert curve[-1]["validation_score"] > curve[0]["validation_score"] - 0.05
 
 
 def test_scores_and_main_metric_per_task(diabetes: tuple[pd.DataFrame, pd.Series]) -> None:
     X, y = diabetes
-    scores = score_metrics("regression", y.to_numpy(), np.full(len(y), y.mean()), None)
-    assert set(scores) == set(HEADLINE_METRICS["regression"])
+    scores = REGRESSION.score_metrics(y.to_numpy(), np.full(len(y), y.mean()), None)
+    assert set(scores) == set(REGRESSION.headline_metrics)
     assert scores["r2"] == pytest.approx(0.0, abs=1e-9)
-    assert {task: main_metric(task, None, "k") for task in DEFAULT_METRIC} == DEFAULT_METRIC
-    assert main_metric("multiclass", "f1_macro", "k") == "f1_macro"
+    defaults = {"binary": "roc_auc", "multiclass": "roc_auc_ovr", "regression": "r2"}
+    assert {name: task.main_metric(None, "k") for name, task in TASKS.items()} == defaults
+    assert MULTICLASS.main_metric("f1_macro", "k") == "f1_macro"
     with pytest.raises(LifecycleError, match=r"report.main_metric: 'roc_auc' is not a score of a regression task"):
-        main_metric("regression", "roc_auc", "report.main_metric")
+        REGRESSION.main_metric("roc_auc", "report.main_metric")
     with pytest.raises(LifecycleError, match="'rmse' is not a score"):  # lower is better: no gate
-        main_metric("regression", "rmse", "evaluate.diagnosis.metric")
+        REGRESSION.main_metric("rmse", "evaluate.diagnosis.metric")

@@ -18,6 +18,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_valida
 
 from lifecycle.errors import LifecycleError
 from lifecycle.paths import PARAMS
+from lifecycle.tasks.names import TaskName, check_target_keys
 
 
 class Strict(BaseModel):
@@ -202,14 +203,11 @@ class ContextPastMean(Strict):
 ContextSettings = Annotated[ContextCount | ContextPastMean, Field(discriminator="kind")]
 
 
-Task = Literal["binary", "multiclass", "regression"]
-
-
 class TargetSettings(Strict):
     """Which column is the label, and what kind of problem it makes.
 
     With `threshold`, the label is `column > threshold` (binary). `task` unset: inferred
-    from the target's values and stated in the log (see `lifecycle.roles.infer_task`).
+    from the target's values and stated in the log (see `lifecycle.preprocessing.roles.infer_task`).
     `positive_label` names the positive class of a binary target (a string or number);
     unset, it is 1 / true when the values are 0/1 or booleans, else the second of the two
     values in sorted order (logged, so a user sees which one it took).
@@ -218,15 +216,12 @@ class TargetSettings(Strict):
     column: str
     name: str = "target"
     threshold: float | None = None
-    task: Task | None = None
+    task: TaskName | None = None
     positive_label: str | int | float | bool | None = None
 
     @model_validator(mode="after")
-    def _threshold_makes_binary(self) -> TargetSettings:
-        if self.threshold is not None and self.task not in (None, "binary"):
-            raise ValueError(f"a target `threshold` makes a binary task, not {self.task!r}")
-        if self.positive_label is not None and self.task not in (None, "binary"):
-            raise ValueError(f"`positive_label` applies to a binary task, not {self.task!r}")
+    def _binary_keys_only_for_binary(self) -> TargetSettings:
+        check_target_keys(self.task, self.threshold, self.positive_label)
         return self
 
 

@@ -24,22 +24,9 @@ from lifecycle.metrics.rounding import rounded
 # The headline scores of a binary classifier, in the order reports and the model card list them.
 HEADLINE_METRICS = ("roc_auc", "average_precision", "accuracy", "precision", "recall", "f1", "log_loss", "brier")
 
-# The direction of "better" of every metric name any task reports (binary, multiclass,
-# regression). Defined here, in the base metrics module, because both the evaluate stage
-# (baselines' lift) and the review (arrows, the gate) read them; a name in neither set
-# (rows, threshold, support, a spread) has no direction.
-HIGHER_IS_BETTER = frozenset(
-    {
-        # binary
-        "roc_auc", "average_precision", "accuracy", "precision", "recall", "f1",
-        # multiclass
-        "balanced_accuracy", "f1_macro", "f1_weighted", "precision_macro", "precision_weighted",
-        "recall_macro", "recall_weighted", "roc_auc_ovr", "roc_auc_ovr_weighted",
-        # regression
-        "r2",
-    }
-)
-LOWER_IS_BETTER = frozenset({"log_loss", "brier", "mse", "rmse", "mae", "median_absolute_error"})
+# Which way each metric improves (a name in neither set, such as rows or threshold, has no direction).
+HIGHER_IS_BETTER = frozenset({"roc_auc", "average_precision", "accuracy", "precision", "recall", "f1"})
+LOWER_IS_BETTER = frozenset({"log_loss", "brier"})
 
 
 def probability_metrics(y_true: np.ndarray, probability: np.ndarray) -> dict[str, float]:

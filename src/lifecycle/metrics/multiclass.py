@@ -39,6 +39,9 @@ HEADLINE_METRICS = (
     "roc_auc_ovr_weighted",
     "log_loss",
 )
+# Which way each metric improves.
+HIGHER_IS_BETTER = frozenset(HEADLINE_METRICS) - {"log_loss"}
+LOWER_IS_BETTER = frozenset({"log_loss"})
 
 
 # Precision, recall and F1 are reported macro- and support-weighted-averaged over classes.

@@ -17,6 +17,9 @@ from lifecycle.metrics.rounding import rounded
 
 # The headline scores of a regressor, in the order reports and the model card list them.
 HEADLINE_METRICS = ("r2", "rmse", "mae", "mse", "median_absolute_error")
+# Which way each metric improves: R² up, every error down.
+HIGHER_IS_BETTER = frozenset({"r2"})
+LOWER_IS_BETTER = frozenset(HEADLINE_METRICS) - HIGHER_IS_BETTER
 
 
 def _arrays(y_true: np.ndarray, y_pred: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

@@ -27,6 +27,9 @@ from lifecycle.errors import LifecycleError
 from lifecycle.packaging.inference import register_earlier_module_paths
 from lifecycle.packaging.schema import validate_rows
 from lifecycle.storage import atomic_directory, file_digest, write_joblib, write_json, write_text
+from lifecycle.tasks.base import Task
+from lifecycle.tasks.binary import BINARY, decide
+from lifecycle.tasks.registry import task_named
 
 PIPELINE_FILE = "pipeline.joblib"
 SCHEMA_FILE = "schema.json"
@@ -88,15 +91,15 @@ class Bundle:
         return [c["name"] for c in self.schema["columns"]]
 
     @property
-    def task(self) -> str:
-        """binary, multiclass or regression (bundles from before tasks existed are binary)."""
-        return self.metadata.get("task", "binary")
+    def task(self) -> Task:
+        """The bundle's task (bundles from before tasks existed are binary)."""
+        return task_named(self.metadata.get("task", BINARY.name))
 
     @property
     def classes(self) -> list[Any]:
         """Class labels in the model's probability order ([negative, positive] for binary;
         empty for regression; [0, 1] for a binary bundle from before classes were recorded)."""
-        if self.task == "regression":
+        if not self.task.classification:
             return []
         return self.metadata.get("classes") or [0, 1]
 
@@ -111,54 +114,18 @@ class Bundle:
         policy = unknown_category or self.metadata["unknown_category"]
         rows, errors = validate_rows(frame, self.schema, policy)
         valid = np.array([e is None for e in errors], dtype=bool)
-        if self.task == "regression":
-            values = np.full(len(rows), np.nan)
-            if valid.any():
-                values[valid] = self.pipeline.predict(rows.loc[valid])
-            return pd.DataFrame({"prediction": values, "error": errors})
-        probability = np.full((len(rows), len(self.classes)), np.nan)
+        scores = self.task.no_scores(len(rows), self.classes)
         if valid.any():
-            probability[valid] = self.pipeline.predict_proba(rows.loc[valid])
-        if self.task == "binary":
-            positive = probability[:, 1]
-            labels = self.decide(positive)
-            prediction = self._labels([self.classes[i] for i in labels], valid)
-            return pd.DataFrame({"prediction": prediction, "probability": positive, "error": errors})
-        best = np.argmax(np.nan_to_num(probability, nan=-1.0), axis=1)
-        result = pd.DataFrame(
-            {
-                "prediction": self._labels([self.classes[i] for i in best], valid),
-                "probability": probability.max(axis=1),
-            }
-        )
-        for index, label in enumerate(self.classes):
-            result[f"probability_{label}"] = probability[:, index]
+            scores[valid] = self.task.model_scores(self.pipeline, rows.loc[valid], self.classes)
+        result = self.task.answers(scores, valid, self.classes, self.metadata.get("threshold"))
         result["error"] = errors
         return result
 
-    def _labels(self, labels: list[Any], valid: np.ndarray) -> pd.Series:
-        """Labels with a missing value for invalid rows, typed by the classes (Int64, boolean,
-        string), so every batch has one dtype even when none of its rows is valid."""
-        values = [label if ok else None for label, ok in zip(labels, valid)]
-        return pd.Series(pd.array(values, dtype=_label_dtype(self.classes)))
-
     def decide(self, probability: np.ndarray) -> np.ndarray:
-        """The class index for each positive-class probability: 1 at or above the packaged threshold.
-
-        The one decision rule of a binary model, shared by `predict` and the HTTP service.
-        """
-        return (np.asarray(probability) >= self.metadata["threshold"]).astype(np.int64)
-
-
-def _label_dtype(classes: list[Any]) -> str:
-    """The nullable dtype that holds every class label: integers, booleans or text."""
-    if all(isinstance(c, bool) for c in classes):
-        return "boolean"
-    if all(isinstance(c, int) for c in classes):
-        return "Int64"
-    if all(isinstance(c, str) for c in classes):
-        return "string"
-    return "object"
+        """The class index of each positive-class probability, by the packaged threshold: the
+        decision rule of a binary model, for callers that hold only probabilities (the
+        service's compiled path)."""
+        return decide(probability, self.metadata["threshold"])
 
 
 def load_bundle(path: Path) -> Bundle:

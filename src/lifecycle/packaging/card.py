@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from lifecycle.tasks import HEADLINE_METRICS
+from lifecycle.tasks.registry import task_named
 
 
 def model_card(metadata: dict[str, Any], schema: dict[str, Any]) -> str:
@@ -18,16 +18,16 @@ def model_card(metadata: dict[str, Any], schema: dict[str, Any]) -> str:
         f"`{target['column']} > {target['threshold']:g}`" if target["threshold"] is not None else f"`{target['column']}`"
     )
     sources = ", ".join(f"`{name}` ({s['kind']})" for name, s in params["sources"].items())
-    task = metadata.get("task", "binary")
+    task = task_named(metadata["task"])
     lines = [
         f"# Model card: {target['name']}",
         "",
         f"Model version `{metadata['model_version']}`, a `{params['train']['model']}` "
-        f"{'regressor' if task == 'regression' else 'classifier'} ({task}).",
+        f"{task.estimator_noun} ({task.name}).",
         "",
         "## Intended use",
         "",
-        _intended_use(task, label, metadata),
+        task.intended_use(label, metadata["classes"], metadata["threshold"]),
         "It is a decision aid learned from historical data, not a guarantee; review it "
         "before use in any automated decision.",
         "",
@@ -45,7 +45,7 @@ def model_card(metadata: dict[str, Any], schema: dict[str, Any]) -> str:
         "| metric | test | cross-validation (train split) |",
         "| --- | --- | --- |",
     ]
-    for name in HEADLINE_METRICS[task]:
+    for name in task.headline_metrics:
         fold = cv.get(f"validation_{name}")
         fold_text = f"{fold['mean']:.4f} ± {fold['std']:.4f}" if fold else "n/a"
         lines.append(f"| {name} | {test[name]:.4f} | {fold_text} |")
@@ -66,18 +66,3 @@ def model_card(metadata: dict[str, Any], schema: dict[str, Any]) -> str:
         "",
     ]
     return "\n".join(lines)
-
-
-def _intended_use(task: str, label: str, metadata: dict[str, Any]) -> str:
-    """What the model outputs, in the words of its task."""
-    row = "for one row of the joined input table, from columns known before the event."
-    if task == "regression":
-        return f"Predicts the value of {label} {row}"
-    classes = metadata.get("classes") or [0, 1]
-    if task == "multiclass":
-        shown = ", ".join(f"`{c}`" for c in classes)
-        return f"Predicts which class of {label} ({shown}) applies, with a probability per class, {row}"
-    return (
-        f"Predicts the probability that {label} is `{classes[1]}` {row} The prediction is "
-        f"`{classes[1]}` when the probability is at least {metadata['threshold']:g}, else `{classes[0]}`."
-    )

@@ -1,10 +1,12 @@
-"""The target: read from a column, encoded for its task, rows without one excluded and counted."""
+"""The target: read from a column, rows without one excluded and counted.
+
+How a label is encoded for learning is the task's (`lifecycle.tasks`).
+"""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
-import numpy as np
 import pandas as pd
 
 from lifecycle.config import TargetSettings
@@ -30,33 +32,10 @@ def raw_label(frame: pd.DataFrame, target: TargetSettings) -> pd.Series | None:
 
 @dataclass(frozen=True)
 class Target:
-    """The label as learned: its task and, for classification, its classes in model order.
-
-    Binary labels are encoded 0/1 with `classes = [negative, positive]` (original values),
-    so every binary metric and threshold reads "probability of class 1".
-    """
+    """The label as learned: its task's name and, for classification, its classes in model order."""
 
     task: str
     classes: list[object] | None
-
-
-def encode_label(label: pd.Series, task: str, positive: object = None) -> tuple[pd.Series, Target]:
-    """The learnable label (no missing values left) and its description; `positive` is
-    required for a binary task."""
-    if task == "regression":
-        return label.astype("float64"), Target(task, None)
-    values = label.dropna()
-    if task == "binary":
-        negative = next(v for v in values.unique() if v != positive)
-        encoded = (label == positive).astype("int64")
-        return encoded, Target(task, [native(negative), native(positive)])
-    # Sorted by value, as scikit-learn orders `classes_` (so 2 comes before 10).
-    return label, Target(task, sorted(native(v) for v in values.unique()))
-
-
-def native(value: object) -> object:
-    """A label as the plain Python value JSON holds (numpy scalars unwrapped)."""
-    return value.item() if isinstance(value, np.generic) else value
 
 
 def derive_target(frame: pd.DataFrame, label: pd.Series, name: str) -> tuple[pd.DataFrame, int]:

@@ -16,6 +16,8 @@ import pandas as pd
 from lifecycle.config import RoleInferenceSettings, TargetSettings
 from lifecycle.errors import LifecycleError
 from lifecycle.preprocessing.tables import coerce_dtypes
+from lifecycle.tasks.binary import BINARY
+from lifecycle.tasks.registry import infer_task_name, task_named
 
 logger = logging.getLogger(__name__)
 
@@ -40,60 +42,20 @@ def infer_task(label: pd.Series, target: TargetSettings, settings: RoleInference
     values = label.dropna()
     distinct = values.nunique()
     if target.threshold is not None:
-        return "binary"
+        return BINARY.name
     if target.task is not None:
-        _check_declared_task(values, target)
+        task_named(target.task).check_target(values, target)
         return target.task
     if distinct < 2:
         return None
-    if distinct == 2:
-        task = "binary"
-    elif pd.api.types.is_numeric_dtype(values) and not pd.api.types.is_bool_dtype(values):
-        fractional = bool((values.astype("float64") % 1 != 0).any())
-        task = "regression" if fractional or distinct > settings.max_classes else "multiclass"
-    else:
-        task = "multiclass"
+    numeric = pd.api.types.is_numeric_dtype(values) and not pd.api.types.is_bool_dtype(values)
+    fractional = numeric and bool((values.astype("float64") % 1 != 0).any())
+    task = infer_task_name(distinct, numeric, fractional, settings.max_classes)
     logger.info(
         "task inferred from target %r: %s (%d distinct values; set preprocess.target.task to override)",
         target.column, task, distinct,
     )
     return task
-
-
-def _check_declared_task(values: pd.Series, target: TargetSettings) -> None:
-    distinct = values.nunique()
-    if target.task == "regression" and not pd.api.types.is_numeric_dtype(values):
-        raise LifecycleError(
-            f"preprocess.target.task is regression, but target column {target.column!r} holds "
-            f"{values.dtype} values such as {values.iloc[0]!r}; a regression target must be numeric"
-        )
-    if target.task == "binary" and distinct > 2:
-        shown = sorted(map(str, values.unique()))[:5]
-        raise LifecycleError(
-            f"preprocess.target.task is binary, but target column {target.column!r} has "
-            f"{distinct} distinct values (e.g. {shown}); use task multiclass or set a threshold"
-        )
-
-
-def positive_label(values: pd.Series, target: TargetSettings) -> object:
-    """The positive class of a binary target: as set, else 1 / true, else the second sorted value."""
-    distinct = list(values.dropna().unique())
-    if target.positive_label is not None:
-        for value in distinct:
-            if value == target.positive_label or str(value) == str(target.positive_label):
-                return value
-        raise LifecycleError(
-            f"preprocess.target.positive_label {target.positive_label!r} is not a value of target "
-            f"column {target.column!r}; its values are {sorted(map(str, distinct))}"
-        )
-    if set(map(str, distinct)) <= {"0", "1", "True", "False", "0.0", "1.0"}:
-        return next(v for v in distinct if str(v) in ("1", "True", "1.0"))
-    chosen = sorted(distinct, key=str)[1]
-    logger.info(
-        "binary target %r: positive label %r (the second of %s in sorted order; set "
-        "preprocess.target.positive_label to choose)", target.column, chosen, sorted(map(str, distinct)),
-    )
-    return chosen
 
 
 def infer_roles(

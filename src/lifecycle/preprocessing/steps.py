@@ -15,10 +15,11 @@ import pandas as pd
 from lifecycle.config import PreprocessSettings, ValidationSettings
 from lifecycle.preprocessing.context import add_context
 from lifecycle.errors import LifecycleError
-from lifecycle.preprocessing.labels import derive_target, encode_label, raw_label, Target
-from lifecycle.preprocessing.roles import apply_roles, dropped_columns, infer_roles, infer_task, positive_label
+from lifecycle.preprocessing.labels import derive_target, raw_label, Target
+from lifecycle.preprocessing.roles import apply_roles, dropped_columns, infer_roles, infer_task
 from lifecycle.preprocessing.splitting import split_rows
 from lifecycle.preprocessing.tables import coerce_dtypes, drop_exact_duplicates, join_table, require_columns
+from lifecycle.tasks.registry import task_named
 from lifecycle.validation.checks import raise_on_errors, validate_table
 
 
@@ -84,8 +85,9 @@ def label_and_split(
         raise LifecycleError(f"target column {settings.target.column!r} is missing or has a single value")
     name = settings.target.name
     labelled, without_target = derive_target(prepared.table, prepared.label, name)
-    positive = positive_label(labelled[name], settings.target) if prepared.task == "binary" else None
-    labelled[name], target = encode_label(labelled[name], prepared.task, positive)
+    task = task_named(prepared.task)
+    labelled[name], classes = task.encode_label(labelled[name], settings.target)
+    target = Target(task.name, classes)
     train, test = split_rows(labelled, settings.split, name)
     counts = prepared.counts
     report = {
@@ -99,7 +101,7 @@ def label_and_split(
         "unmatched_in_join": counts["unmatched_in_join"],
         "output_rows": {"train": int(len(train)), "test": int(len(test))},
         "task": target.task,
-        "target": {"train": _target_summary(train[name], target), "test": _target_summary(test[name], target)},
+        "target": {"train": task.target_summary(train[name]), "test": task.target_summary(test[name])},
     }
     return train, test, report, target
 
@@ -134,13 +136,3 @@ def column_roles(prepared: Prepared, target: Target, settings: PreprocessSetting
         "split": settings.split.method,
         "columns": prepared.roles,
     }
-
-
-def _target_summary(label: pd.Series, target: Target) -> dict[str, object]:
-    """Positive rate (binary), class shares (multiclass) or mean and spread (regression)."""
-    if target.task == "binary":
-        return {"positive_rate": round(float(label.mean()), 6)}
-    if target.task == "multiclass":
-        shares = label.astype(str).value_counts(normalize=True).sort_index()
-        return {"class_share": {str(k): round(float(v), 6) for k, v in shares.items()}}
-    return {"mean": round(float(label.mean()), 6), "std": round(float(label.std()), 6)}

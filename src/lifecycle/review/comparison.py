@@ -9,9 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-# Direction of "better" by the last part of a metric's key (every task's metric names);
-# anything else gets no arrow. Defined with the metrics, re-exported here.
-from lifecycle.metrics.binary import HIGHER_IS_BETTER, LOWER_IS_BETTER
+from lifecycle.tasks.registry import metric_direction
 
 MARKER = "<!-- lifecycle-review -->"
 # How the review names the metric a slice ranking uses (others are shown as they are).
@@ -40,11 +38,7 @@ def direction(key: str) -> int:
     name = parts[-1]
     if name == "mean" and len(parts) > 1:
         name = parts[-2].removeprefix("validation_").removeprefix("train_")
-    if name in HIGHER_IS_BETTER:
-        return 1
-    if name in LOWER_IS_BETTER:
-        return -1
-    return 0
+    return metric_direction(name)
 
 
 @dataclass(frozen=True)

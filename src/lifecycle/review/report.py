@@ -21,7 +21,9 @@ from lifecycle.config import ReportSettings
 from lifecycle.errors import LifecycleError
 from lifecycle.review.comparison import Change, compare, Gate, gate, render
 from lifecycle.storage import write_json, write_text
-from lifecycle.tasks import DEFAULT_METRIC, HEADLINE_METRICS, main_metric
+from lifecycle.tasks.base import Task
+from lifecycle.tasks.binary import BINARY
+from lifecycle.tasks.registry import task_named
 
 logger = logging.getLogger(__name__)
 
@@ -29,22 +31,6 @@ logger = logging.getLogger(__name__)
 PLOT_DATA = (
     "roc", "precision_recall", "calibration", "importance", "predictions", "residual_histogram"
 )
-# The overlay figures of each task: figure name -> the plot data it draws.
-TASK_FIGURES = {
-    "binary": {"roc": "roc", "precision_recall": "precision_recall", "calibration": "calibration",
-               "importance": "importance"},
-    "multiclass": {"importance": "importance"},
-    "regression": {"predicted_vs_actual": "predictions", "residual_histogram": "residual_histogram",
-                   "importance": "importance"},
-}
-
-
-def headline_keys(task: str) -> tuple[str, ...]:
-    """The evaluate metrics the review lists first: the task's headline scores (and the
-    decision threshold of a binary model)."""
-    return (*HEADLINE_METRICS[task], "threshold") if task == "binary" else HEADLINE_METRICS[task]
-
-
 def _git(*args: str) -> str:
     done = subprocess.run(["git", *args], capture_output=True, text=True)
     if done.returncode != 0:
@@ -85,12 +71,13 @@ class Side:
         self.params = yaml.safe_load(params_text) if params_text else {}
 
     @property
-    def task(self) -> str:
-        """binary, multiclass or regression, as train recorded it (binary before tasks existed)."""
-        task = self.train.get("task", "binary")
-        if task not in HEADLINE_METRICS:
-            raise LifecycleError(f"{paths.TRAIN_METRICS}: unknown task {task!r}")
-        return task
+    def task(self) -> Task:
+        """The task train recorded (binary before tasks existed)."""
+        name = self.train.get("task", BINARY.name)
+        try:
+            return task_named(name)
+        except LifecycleError as error:
+            raise LifecycleError(f"{paths.TRAIN_METRICS}: {error}") from None
 
     @property
     def slices_ranked_by(self) -> str:
@@ -117,13 +104,13 @@ def _overlay_figures(base: Side, workspace: Side, folder: Path) -> list[Path]:
         "residual_histogram": figures.residual_histogram_figure,
     }
     written = []
-    for name, data_name in TASK_FIGURES[workspace.task].items():
+    for name, data_name in workspace.task.review_figures.items():
         if data := series(data_name):
             draw[name](data, folder / f"{name}.png")
             written.append(folder / f"{name}.png")
     curves = {label: side.learning_curve for label, side in (("base", base), ("workspace", workspace)) if side.learning_curve}
     if curves:
-        metric = DEFAULT_METRIC[workspace.task]
+        metric = workspace.task.default_metric
         figures.learning_curve_figure(curves, metric, folder / "learning_curve.png")
         written.append(folder / "learning_curve.png")
     return written
@@ -140,13 +127,13 @@ def write_report(base: str, settings: ReportSettings, output: Path) -> Gate:
     if not workspace.evaluate:
         raise LifecycleError(f"{paths.EVALUATE_METRICS} not found: run `dvc repro` before the report")
     task = workspace.task
-    headline_names = headline_keys(task)
+    headline_names = task.review_metrics()
     evaluate = compare(base_side.evaluate, workspace.evaluate, str(paths.EVALUATE_METRICS), changed_only=False)
     headline = [c for c in evaluate if c.key in headline_names]
     other = [c for c in evaluate if c.key not in headline_names and c.old != c.new]
     other += compare(base_side.train, workspace.train, str(paths.TRAIN_METRICS))
     params = compare(base_side.params, workspace.params, str(paths.PARAMS))
-    metric = main_metric(task, settings.main_metric, "report.main_metric")
+    metric = task.main_metric(settings.main_metric, "report.main_metric")
     result = gate(base_side.evaluate, workspace.evaluate, metric, settings.tolerance)
     folder = output.with_suffix("")
     written = _overlay_figures(base_side, workspace, folder)
@@ -166,7 +153,7 @@ def write_report(base: str, settings: ReportSettings, output: Path) -> Gate:
     write_json(
         {
             "base": label,
-            "task": task,
+            "task": task.name,
             "gate": {"metric": result.metric, "old": result.old, "new": result.new,
                      "tolerance": result.tolerance, "passed": result.passed},
             "metrics": [_as_json(c) for c in headline + other],

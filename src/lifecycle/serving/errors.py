@@ -1,24 +1,8 @@
-"""Client errors of the HTTP service: one JSON shape, each problem naming its row and field."""
+"""Client errors of the HTTP service: one JSON shape (`ErrorBody`), each problem naming its row and field."""
 
 from __future__ import annotations
 
-from pydantic import BaseModel
-
-
-class Problem(BaseModel):
-    """One thing wrong with a request: where (row, field) and what was expected."""
-
-    row: int | None = None
-    field: str | None = None
-    message: str
-    type: str
-
-
-class ErrorBody(BaseModel):
-    """The JSON body of every 4xx (and the rare 5xx) answer."""
-
-    error: str
-    problems: list[Problem] = []
+from lifecycle.serving.schemas import ErrorBody, Problem
 
 
 class InputError(Exception):

@@ -14,7 +14,8 @@ import io
 import json
 from typing import Any
 
-from lifecycle.serving.errors import InputError, Problem
+from lifecycle.serving.errors import InputError
+from lifecycle.serving.schemas import Problem
 
 FORMATS = ("dataframe_split", "dataframe_records", "instances", "inputs")
 

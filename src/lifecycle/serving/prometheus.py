@@ -34,6 +34,9 @@ from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, gene
 from prometheus_client.exposition import CONTENT_TYPE_LATEST
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from lifecycle.tasks.base import Task
+from lifecycle.tasks.binary import BINARY
+
 CONTENT_TYPE = CONTENT_TYPE_LATEST
 LATENCY_BUCKETS = (0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0)
 PROBABILITY_BUCKETS = tuple(round(0.1 * i, 1) for i in range(1, 11))
@@ -58,19 +61,19 @@ def value_buckets(test_metrics: dict[str, Any]) -> tuple[float, ...]:
 class ServiceMetrics:
     """The service's counters and histograms, in a registry of their own.
 
-    `task` decides the prediction metrics (see the module docstring); `buckets` are the
-    predicted-value histogram's bounds for regression (see `value_buckets`).
+    The task's `prediction_metric` decides the prediction metrics (see the module
+    docstring); `buckets` are the predicted-value histogram's bounds for regression (see
+    `value_buckets`).
     """
 
     def __init__(
         self,
         model_version: str,
         endpoints: Sequence[str],
-        task: str = "binary",
+        task: Task = BINARY,
         buckets: Sequence[float] = Histogram.DEFAULT_BUCKETS,
     ) -> None:
         self.model_version = model_version
-        self.task = task
         self.endpoints = frozenset(endpoints)
         self.registry = CollectorRegistry()
         labels = ["model_version", "endpoint", "method", "status"]
@@ -84,29 +87,23 @@ class ServiceMetrics:
         self.classes: Counter | None = None
         self.probability: Histogram | None = None
         self.values: Histogram | None = None
-        if task == "regression":
-            self.values = Histogram(
-                "lifecycle_predicted_value",
-                "Predicted values (buckets: the test target's mean ± k std)",
-                ["model_version"], buckets=tuple(buckets), registry=self.registry,
-            )
-        else:
+        predicted = task.prediction_metric
+        if predicted.counts_classes:
             self.classes = Counter(
                 "lifecycle_predictions", "Predicted labels (class counts)",
                 ["model_version", "label"], registry=self.registry,
             )
-            name, text = (
-                ("lifecycle_prediction_probability", "Predicted probability of the positive class")
-                if task == "binary"
-                else ("lifecycle_predicted_class_probability", "Probability of the predicted class")
-            )
             self.probability = Histogram(
-                name, text, ["model_version"], buckets=PROBABILITY_BUCKETS, registry=self.registry
+                predicted.name, predicted.help, ["model_version"], buckets=PROBABILITY_BUCKETS, registry=self.registry
+            )
+        else:
+            self.values = Histogram(
+                predicted.name, predicted.help, ["model_version"], buckets=tuple(buckets), registry=self.registry
             )
         Gauge(
             "lifecycle_model_info", "The model being served (always 1)",
             ["model_version", "task"], registry=self.registry,
-        ).labels(model_version, task).set(1)
+        ).labels(model_version, task.name).set(1)
 
     def endpoint(self, path: str) -> str:
         """The path as a metric label; unknown paths share one label (bounded cardinality)."""

@@ -24,7 +24,8 @@ from pydantic import AfterValidator, BeforeValidator, ConfigDict, Field, TypeAda
 from pydantic.types import StrictBool, StrictStr
 from typing_extensions import NotRequired, TypedDict
 
-from lifecycle.serving.errors import InputError, Problem
+from lifecycle.serving.errors import InputError
+from lifecycle.serving.schemas import Problem
 
 ROW_MODEL_NAME = "InputRow"
 # Far beyond any physical quantity, yet small enough that differences and scaling stay finite.

@@ -7,7 +7,7 @@
 
 The compiled fast path (identical probabilities, tested) answers binary bundles whose
 pipeline has a shape it compiles; everything else goes through `Bundle.predict`, the
-same function the batch `predict` command uses.
+same function the batch `predict` command uses, whose columns make the answer.
 """
 
 from __future__ import annotations
@@ -21,7 +21,7 @@ import numpy as np
 import pandas as pd
 
 from lifecycle.packaging.bundle import Bundle
-from lifecycle.preprocessing.labels import native
+from lifecycle.tasks.classification import native
 from lifecycle.serving.fast_path import FastPath, compile_fast_path
 
 logger = logging.getLogger(__name__)
@@ -40,11 +40,23 @@ class Scores:
     multiclass only.
     """
 
-    task: str
     labels: list[Label]
     unknown_categories: list[list[str]]
     probabilities: list[float] | None = None
     class_probabilities: list[dict[str, float]] | None = None
+
+    @classmethod
+    def from_predictions(cls, scored: pd.DataFrame, unknown: list[list[str]], classes: Sequence[Any]) -> Scores:
+        """From `Bundle.predict`'s columns, whatever the task: `prediction`, and `probability`
+        and `probability_<class>` where the task answers them."""
+        class_columns = [f"probability_{c}" for c in classes]
+        class_probabilities = None
+        if classes and all(column in scored for column in class_columns):
+            names = [str(c) for c in classes]
+            matrix = scored[class_columns].to_numpy(dtype=np.float64)
+            class_probabilities = [dict(zip(names, row)) for row in matrix.tolist()]
+        probabilities = scored["probability"].to_numpy(dtype=np.float64).tolist() if "probability" in scored else None
+        return cls([native(label) for label in scored["prediction"].tolist()], unknown, probabilities, class_probabilities)
 
     def probability(self, row: int) -> float | None:
         return None if self.probabilities is None else self.probabilities[row]
@@ -53,7 +65,7 @@ class Scores:
         return None if self.class_probabilities is None else self.class_probabilities[row]
 
     def answers(self) -> list[dict[str, Any]]:
-        """The JSON answer of each row, with exactly the keys of the task's response model."""
+        """The JSON answer of each row, with exactly the keys of the task's answer model."""
         answers = []
         for row, label in enumerate(self.labels):
             answer: dict[str, Any] = {"label": label}
@@ -72,14 +84,9 @@ class Scorer:
     def __init__(self, bundle: Bundle, fast_path: bool) -> None:
         self.bundle = bundle
         self.task = bundle.task
-        self.classes = [native(c) for c in bundle.classes] if self.task != "regression" else None
-        self.fast: FastPath | None = None
-        if fast_path and self.task == "binary":
-            self.fast = compile_fast_path(bundle.pipeline, bundle.input_columns)
-        elif fast_path:
-            logger.info(
-                "fast path not available (%s task; it compiles binary models only)", self.task
-            )
+        self.classes = [native(c) for c in bundle.classes] if self.task.classification else None
+        # Only a binary pipeline of a shape it knows compiles; anything else is served by Bundle.predict.
+        self.fast: FastPath | None = compile_fast_path(bundle.pipeline, bundle.input_columns) if fast_path else None
         self.categories = {
             c["name"]: frozenset(c["categories"])
             for c in bundle.schema["columns"]
@@ -95,34 +102,6 @@ class Scorer:
             raise RuntimeError(f"validated rows failed the bundle's schema: {errors.iloc[0]}")
         return scored
 
-    def _binary(self, rows: Sequence[dict[str, Any]], unknown: list[list[str]]) -> Scores:
-        if self.fast is not None:
-            probability = self.fast.predict_proba(rows)
-        else:
-            probability = self._predict(rows)["probability"].to_numpy()
-        assert self.classes is not None
-        labels = [self.classes[index] for index in self.bundle.decide(probability).tolist()]
-        return Scores(self.task, labels, unknown, probabilities=probability.tolist())
-
-    def _multiclass(self, rows: Sequence[dict[str, Any]], unknown: list[list[str]]) -> Scores:
-        assert self.classes is not None
-        scored = self._predict(rows)
-        matrix = scored[[f"probability_{c}" for c in self.bundle.classes]].to_numpy(
-            dtype=np.float64
-        )
-        names = [str(c) for c in self.classes]
-        return Scores(
-            self.task,
-            [native(label) for label in scored["prediction"].tolist()],
-            unknown,
-            probabilities=scored["probability"].to_numpy(dtype=np.float64).tolist(),
-            class_probabilities=[dict(zip(names, row)) for row in matrix.tolist()],
-        )
-
-    def _regression(self, rows: Sequence[dict[str, Any]], unknown: list[list[str]]) -> Scores:
-        values = self._predict(rows)["prediction"].to_numpy(dtype=np.float64)
-        return Scores(self.task, values.tolist(), unknown)
-
     def score(self, rows: Sequence[dict[str, Any]]) -> Scores:
         """Predict every row; flag categories never seen in training (the `accept` policy)."""
         unknown = [
@@ -133,8 +112,9 @@ class Scorer:
             ]
             for row in rows
         ]
-        if self.task == "binary":
-            return self._binary(rows, unknown)
-        if self.task == "multiclass":
-            return self._multiclass(rows, unknown)
-        return self._regression(rows, unknown)
+        if self.fast is None:
+            return Scores.from_predictions(self._predict(rows), unknown, self.bundle.classes)
+        assert self.classes is not None
+        probability = self.fast.predict_proba(rows)
+        labels = [self.classes[index] for index in self.bundle.decide(probability).tolist()]
+        return Scores(labels, unknown, probabilities=probability.tolist())

@@ -6,17 +6,17 @@ from __future__ import annotations
 import logging
 
 from lifecycle import paths
+from lifecycle.config import load_params
 from lifecycle.evaluation import figures
 from lifecycle.evaluation.baselines import baseline_metrics, lift
-from lifecycle.config import load_params
 from lifecycle.evaluation.diagnosis import diagnose_fit
 from lifecycle.evaluation.importance import raw_column_importance
-from lifecycle.evaluation.outputs import evaluate_binary, evaluate_multiclass, evaluate_regression, Evaluation
+from lifecycle.evaluation.slices import slice_metrics
 from lifecycle.packaging.inference import inference_pipeline
-from lifecycle.evaluation.slices import slice_metrics, slice_score
 from lifecycle.stages.runner import run_stage
 from lifecycle.storage import read_joblib, read_json, read_parquet, write_csv, write_json, write_parquet
-from lifecycle.tasks import DEFAULT_METRIC, main_metric, model_scores
+from lifecycle.tasks.base import Evaluation
+from lifecycle.tasks.registry import task_named
 
 logger = logging.getLogger(__name__)
 
@@ -25,22 +25,17 @@ def main() -> None:
     settings = load_params().evaluate
     roles = read_json(paths.FEATURE_ROLES)
     trained = read_json(paths.TRAIN_METRICS)
-    target, task, classes = roles["target"], roles["task"], roles["classes"]
-    threshold = trained["threshold"]["validation"]["threshold"] if task == "binary" else None
+    target, task, classes = roles["target"], task_named(roles["task"]), roles["classes"]
+    threshold = trained["threshold"]["validation"]["threshold"] if task.decision_threshold else None
     model = read_joblib(paths.MODEL)
     train = read_parquet(paths.FEATURES_TRAIN)
     test = read_parquet(paths.FEATURES_TEST)
     X_test, y = test.drop(columns=target), test[target].to_numpy()
-    scores = model_scores(model, X_test, task, classes)
-    if task == "binary":
-        result = evaluate_binary(y, scores, threshold, settings)
-    elif task == "multiclass":
-        result = evaluate_multiclass(y, scores, classes)
-    else:
-        result = evaluate_regression(y, scores, settings.seed)
+    scores = task.model_scores(model, X_test, classes)
+    result = task.evaluate(y, scores, classes, threshold, settings)
     metrics = result.metrics
 
-    metric = main_metric(task, settings.diagnosis.metric, "evaluate.diagnosis.metric")
+    metric = task.main_metric(settings.diagnosis.metric, "evaluate.diagnosis.metric")
     metrics["diagnosis"] = diagnose_fit(
         trained["cv"][f"train_{metric}"]["mean"], trained["cv"][f"validation_{metric}"]["mean"], metrics[metric],
         settings.diagnosis.model_copy(update={"metric": metric}),
@@ -50,16 +45,15 @@ def main() -> None:
     metrics["lift"] = lift(metrics, baselines)
 
     raw_test = read_parquet(paths.INTERIM_TEST)
-    score, ranked_by = slice_score(task, threshold, classes)
-    slices = slice_metrics(raw_test, y, scores, settings.slices, score, ranked_by, task == "binary")
+    slices = slice_metrics(raw_test, y, scores, settings.slices, task, threshold, classes)
     sample = raw_test.sample(n=min(settings.importance_rows, len(raw_test)), random_state=settings.seed)
     pipeline = inference_pipeline(read_joblib(paths.FEATURIZER), model)
     importance = raw_column_importance(
         pipeline, sample[roles["inputs"]], sample[target].to_numpy(), settings.importance_repeats, settings.seed,
-        scoring=DEFAULT_METRIC[task],
+        scoring=task.default_metric,
     )
     write_outputs(result, slices, importance)
-    logger.info("%s task: test %s %.4f; %s", task, metric, metrics[metric], metrics["diagnosis"]["verdict"])
+    logger.info("%s task: test %s %.4f; %s", task.name, metric, metrics[metric], metrics["diagnosis"]["verdict"])
 
 
 def write_outputs(result: Evaluation, slices: dict[str, object], importance: list[dict[str, object]]) -> None:

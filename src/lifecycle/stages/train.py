@@ -4,22 +4,20 @@ from __future__ import annotations
 
 import logging
 
-import numpy as np
 from dvclive import Live
 
 from lifecycle import paths
-from lifecycle.evaluation import figures
-from lifecycle.training.calibration import apply_calibrator, CalibratedModel, fit_calibrator
-from lifecycle.config import TrainSettings, load_params
+from lifecycle.config import load_params
 from lifecycle.errors import LifecycleError
-from lifecycle.metrics.binary import threshold_metrics
-from lifecycle.training.cross_validation import cross_validation, CrossValidation, cv_splitter, TaskSpec
-from lifecycle.training.fitting import fit_model, FitResult
-from lifecycle.training.learning_curve import learning_curve
+from lifecycle.evaluation import figures
 from lifecycle.stages.runner import run_stage
 from lifecycle.storage import read_json, read_parquet, write_joblib, write_json
-from lifecycle.tasks import DEFAULT_METRIC, model_scores, score_metrics
-from lifecycle.training.thresholds import choose_threshold
+from lifecycle.tasks.registry import task_named
+from lifecycle.training.calibration import CalibratedModel
+from lifecycle.training.cross_validation import cross_validation, cv_splitter
+from lifecycle.training.fitting import FitResult, fit_model
+from lifecycle.training.learning_curve import learning_curve
+from lifecycle.training.thresholds import decision_from_folds
 
 logger = logging.getLogger(__name__)
 
@@ -34,51 +32,34 @@ def log_curves(result: FitResult) -> None:
             live.next_step()
 
 
-def binary_decision(
-    cv: CrossValidation, y: np.ndarray, settings: TrainSettings
-) -> tuple[object | None, dict[str, object]]:
-    """The calibrator (or None) and the decision threshold, both from out-of-fold predictions."""
-    oof, oof_y = cv.oof[cv.validated], y[cv.validated]
-    calibrator = None
-    if settings.calibration != "none":
-        calibrator = fit_calibrator(oof, oof_y, settings.calibration)
-        oof = apply_calibrator(calibrator, oof)
-    threshold = choose_threshold(oof_y, oof, settings.decision_threshold)
-    return calibrator, {
-        "rule": settings.decision_threshold.rule,
-        "calibration": settings.calibration,
-        "validation": threshold_metrics(oof_y, oof, threshold),
-    }
-
-
 def main() -> None:
     settings = load_params().train
     roles = read_json(paths.FEATURE_ROLES)
-    spec = TaskSpec(roles["task"], roles["classes"])
-    if spec.task != "binary" and settings.calibration != "none":
+    task, classes = task_named(roles["task"]), roles["classes"]
+    if not task.decision_threshold and settings.calibration != "none":
         raise LifecycleError(f"train.calibration {settings.calibration!r} applies to binary tasks only; set it to none")
-    metric = DEFAULT_METRIC[spec.task]  # the learning curve's; evaluate's diagnosis picks its own
+    metric = task.default_metric  # the learning curve's; evaluate's diagnosis picks its own
     train = read_parquet(paths.FEATURES_TRAIN)
     X, y = train.drop(columns=roles["target"]), train[roles["target"]]
     categorical = roles["categorical_outputs"]
-    splitter = cv_splitter(roles["split"], settings.cv_folds, settings.seed, spec.task)
+    splitter = cv_splitter(roles["split"], settings.cv_folds, settings.seed, task)
 
-    cv = cross_validation(X, y, settings, categorical, splitter, spec)
-    logger.info("%s task; cv validation %s %.4f", spec.task, metric, cv.summary[f"validation_{metric}"]["mean"])
-    result = fit_model(X, y, settings, categorical, spec.task)
+    cv = cross_validation(X, y, settings, categorical, splitter, task, classes)
+    logger.info("%s task; cv validation %s %.4f", task.name, metric, cv.summary[f"validation_{metric}"]["mean"])
+    result = fit_model(X, y, settings, categorical, task)
     log_curves(result)
     model = result.model
-    summary: dict[str, object] = {"task": spec.task, "cv": cv.summary}
-    if spec.task == "binary":
-        calibrator, summary["threshold"] = binary_decision(cv, y.to_numpy(), settings)
+    summary: dict[str, object] = {"task": task.name, "cv": cv.summary}
+    if task.decision_threshold:
+        calibrator, summary["threshold"] = decision_from_folds(cv.oof[cv.validated], y.to_numpy()[cv.validated], settings)
         model = model if calibrator is None else CalibratedModel(model, calibrator)
         logger.info("decision threshold %.4f", summary["threshold"]["validation"]["threshold"])
     write_joblib(model, paths.MODEL)
 
-    curve = learning_curve(X, y, settings, categorical, splitter, metric, spec)
+    curve = learning_curve(X, y, settings, categorical, splitter, task, classes)
     write_json(curve, paths.LEARNING_CURVE)
     figures.learning_curve_figure({"model": curve}, metric, paths.figure("learning_curve", paths.TRAIN_FIGURES_DIR))
-    fitted = score_metrics(spec.task, y.to_numpy(), model_scores(model, X, spec.task, spec.classes), spec.classes)
+    fitted = task.score_metrics(y.to_numpy(), task.model_scores(model, X, classes), classes)
     summary["fit"] = {
         **{f"train_{k}": v for k, v in fitted.items()},
         "rows": int(len(X)),

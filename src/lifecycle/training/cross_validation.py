@@ -12,11 +12,12 @@ from sklearn.model_selection import BaseCrossValidator, KFold, StratifiedKFold, 
 
 from lifecycle.config import TrainSettings
 from lifecycle.metrics.rounding import rounded
-from lifecycle.tasks import model_scores, score_metrics
+from lifecycle.tasks.base import Task
+from lifecycle.tasks.binary import BINARY
 from lifecycle.training.families import build_estimator
 
 
-def cv_splitter(split_method: str, folds: int, seed: int, task: str = "binary") -> BaseCrossValidator:
+def cv_splitter(split_method: str, folds: int, seed: int, task: Task = BINARY) -> BaseCrossValidator:
     """Time-ordered folds for a time split (rows must be in time order), else shuffled
     k-fold, stratified by class for classification.
 
@@ -25,7 +26,7 @@ def cv_splitter(split_method: str, folds: int, seed: int, task: str = "binary") 
     """
     if split_method == "time":
         return TimeSeriesSplit(n_splits=folds)
-    if task == "regression":
+    if not task.classification:
         return KFold(n_splits=folds, shuffle=True, random_state=seed)
     return StratifiedKFold(n_splits=folds, shuffle=True, random_state=seed)
 
@@ -34,7 +35,7 @@ def cv_splitter(split_method: str, folds: int, seed: int, task: str = "binary") 
 class CrossValidation:
     """Per-metric mean and std over folds, and out-of-fold validation scores.
 
-    `oof` holds what `tasks.model_scores` returns for each row a fold validates, and NaN
+    `oof` holds what the task's `model_scores` returns for each row a fold validates, and NaN
     for rows no fold validates (the first block of time folds).
     """
 
@@ -47,31 +48,26 @@ class CrossValidation:
         return ~np.isnan(self.oof.reshape(len(self.oof), -1)).any(axis=1)
 
 
-@dataclass(frozen=True)
-class TaskSpec:
-    """The task and, for classification, the class labels in model-output order."""
-
-    task: str = "binary"
-    classes: Sequence[object] | None = None
-
-
 def cross_validation(
     X: pd.DataFrame,
     y: pd.Series,
     settings: TrainSettings,
     categorical: list[str],
     splitter: BaseCrossValidator,
-    spec: TaskSpec = TaskSpec(),
+    task: Task = BINARY,
+    classes: Sequence[object] | None = None,
 ) -> CrossValidation:
-    """Fit one model per fold; score its training and validation rows."""
+    """Fit one model per fold; score its training and validation rows.
+
+    `classes` are the class labels in model-output order (None for regression).
+    """
     scores: dict[str, list[float]] = {}
-    width = len(spec.classes) if spec.task == "multiclass" and spec.classes else None
-    oof = np.full((len(X), width) if width else len(X), np.nan)
+    oof = task.no_scores(len(X), classes or [])
     for train_rows, validation_rows in splitter.split(X, y):
-        model = build_estimator(settings, categorical, spec.task).fit(X.iloc[train_rows], y.iloc[train_rows])
+        model = build_estimator(settings, categorical, task).fit(X.iloc[train_rows], y.iloc[train_rows])
         for label, rows in (("train", train_rows), ("validation", validation_rows)):
-            predicted = model_scores(model, X.iloc[rows], spec.task, spec.classes)
-            metrics = score_metrics(spec.task, y.iloc[rows].to_numpy(), predicted, spec.classes)
+            predicted = task.model_scores(model, X.iloc[rows], classes)
+            metrics = task.score_metrics(y.iloc[rows].to_numpy(), predicted, classes)
             for name, value in metrics.items():
                 scores.setdefault(f"{label}_{name}", []).append(value)
             if label == "validation":

@@ -14,6 +14,8 @@ from sklearn.neural_network import MLPClassifier, MLPRegressor
 from sklearn.tree import DecisionTreeClassifier, DecisionTreeRegressor
 
 from lifecycle.config import TrainSettings
+from lifecycle.tasks.base import Task
+from lifecycle.tasks.binary import BINARY
 
 # Hyper-parameters that only a classifier has; the regression flavour of a family omits them.
 _CLASSIFIER_ONLY = {"class_weight", "criterion"}
@@ -23,7 +25,7 @@ def _regression_params(params: dict[str, object]) -> dict[str, object]:
     return {k: v for k, v in params.items() if k not in _CLASSIFIER_ONLY}
 
 
-def build_estimator(settings: TrainSettings, categorical: list[str], task: str = "binary") -> BaseEstimator:
+def build_estimator(settings: TrainSettings, categorical: list[str], task: Task = BINARY) -> BaseEstimator:
     """The unfitted estimator for `settings.model` and the task, seeded, with its hyper-parameters.
 
     Each family has a classifier and a regressor flavour sharing the same params keys, so
@@ -33,7 +35,7 @@ def build_estimator(settings: TrainSettings, categorical: list[str], task: str =
     ordinal-coded columns; gradient boosting treats them as native categories.
     """
     seed = settings.seed
-    regression = task == "regression"
+    regression = not task.classification
     if settings.model == "logistic_regression":
         linear = settings.logistic_regression
         if regression:

@@ -12,6 +12,8 @@ from sklearn.neural_network import MLPClassifier, MLPRegressor
 
 from lifecycle.config import TrainSettings
 from lifecycle.errors import LifecycleError
+from lifecycle.tasks.base import Task
+from lifecycle.tasks.binary import BINARY
 from lifecycle.training.families import build_estimator
 
 
@@ -50,12 +52,12 @@ def iteration_curves(model: BaseEstimator, X: pd.DataFrame, y: pd.Series) -> dic
 
 
 def fit_model(
-    X: pd.DataFrame, y: pd.Series, settings: TrainSettings, categorical: list[str], task: str = "binary"
+    X: pd.DataFrame, y: pd.Series, settings: TrainSettings, categorical: list[str], task: Task = BINARY
 ) -> FitResult:
     """Fit the configured family on (X, y) and collect its learning curves."""
     if len(X) == 0:
         raise LifecycleError("train: no training rows")
-    if task != "regression" and y.nunique() < 2:
+    if task.classification and y.nunique() < 2:
         raise LifecycleError("train: the training target has a single class")
     model = build_estimator(settings, categorical, task).fit(X, y)
     return FitResult(model=model, curves=iteration_curves(model, X, y))

@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 import numpy as np
 import pandas as pd
 from sklearn.model_selection import BaseCrossValidator
 
 from lifecycle.config import TrainSettings
 from lifecycle.metrics.rounding import rounded
-from lifecycle.tasks import model_scores, score_metrics
-from lifecycle.training.cross_validation import TaskSpec
+from lifecycle.tasks.base import Task
+from lifecycle.tasks.binary import BINARY
 from lifecycle.training.families import build_estimator
 
 
@@ -19,10 +21,11 @@ def learning_curve(
     settings: TrainSettings,
     categorical: list[str],
     splitter: BaseCrossValidator,
-    metric: str = "roc_auc",
-    spec: TaskSpec = TaskSpec(),
+    task: Task = BINARY,
+    classes: Sequence[object] | None = None,
 ) -> list[dict[str, float]]:
-    """Mean train and validation `metric` per training-set size, over the CV folds.
+    """Mean train and validation score (the task's default metric) per training-set size,
+    over the CV folds.
 
     Runs on an order-preserving sample of `settings.learning_curve.rows` rows. Each size
     keeps the most recent `fraction` of a fold's training rows (for time folds these
@@ -38,12 +41,13 @@ def learning_curve(
         train_scores, validation_scores, sizes = [], [], []
         for train_rows, validation_rows in folds:
             used = train_rows[len(train_rows) - max(2, int(round(fraction * len(train_rows)))):]
-            if spec.task != "regression" and y.iloc[used].nunique() < 2:
+            if task.classification and y.iloc[used].nunique() < 2:
                 continue
-            model = build_estimator(settings, categorical, spec.task).fit(X.iloc[used], y.iloc[used])
+            model = build_estimator(settings, categorical, task).fit(X.iloc[used], y.iloc[used])
             for rows, collected in ((used, train_scores), (validation_rows, validation_scores)):
-                predicted = model_scores(model, X.iloc[rows], spec.task, spec.classes)
-                collected.append(score_metrics(spec.task, y.iloc[rows].to_numpy(), predicted, spec.classes)[metric])
+                predicted = task.model_scores(model, X.iloc[rows], classes)
+                scores = task.score_metrics(y.iloc[rows].to_numpy(), predicted, classes)
+                collected.append(scores[task.default_metric])
             sizes.append(len(used))
         if sizes:
             points.append(

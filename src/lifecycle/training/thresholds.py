@@ -1,12 +1,16 @@
-"""Choosing the decision threshold on validation predictions, never on the test set."""
+"""The decision of a binary model: a threshold (and an optional calibration) chosen on
+out-of-fold validation predictions, never on the test set."""
 
 from __future__ import annotations
 
 import numpy as np
+from sklearn.base import BaseEstimator
 from sklearn.metrics import precision_recall_curve
 
-from lifecycle.config import ThresholdSettings
+from lifecycle.config import ThresholdSettings, TrainSettings
 from lifecycle.errors import LifecycleError
+from lifecycle.metrics.binary import threshold_metrics
+from lifecycle.training.calibration import apply_calibrator, fit_calibrator
 
 
 def choose_threshold(y_true: np.ndarray, probability: np.ndarray, settings: ThresholdSettings) -> float:
@@ -32,3 +36,21 @@ def choose_threshold(y_true: np.ndarray, probability: np.ndarray, settings: Thre
     # Best on the optimised metric; among ties, best on the constrained one.
     best = np.lexsort((tie_break[candidates], better[candidates]))[-1]
     return float(thresholds[candidates[best]])
+
+
+def decision_from_folds(
+    probability: np.ndarray, y_true: np.ndarray, settings: TrainSettings
+) -> tuple[BaseEstimator | None, dict[str, object]]:
+    """The calibrator (or None) and the decision threshold, both chosen on out-of-fold
+    predictions (`probability` of the rows some fold validated), with the threshold's
+    scores on them: what train.json records under `threshold`."""
+    calibrator = None
+    if settings.calibration != "none":
+        calibrator = fit_calibrator(probability, y_true, settings.calibration)
+        probability = apply_calibrator(calibrator, probability)
+    threshold = choose_threshold(y_true, probability, settings.decision_threshold)
+    return calibrator, {
+        "rule": settings.decision_threshold.rule,
+        "calibration": settings.calibration,
+        "validation": threshold_metrics(y_true, probability, threshold),
+    }

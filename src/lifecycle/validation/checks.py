@@ -85,7 +85,8 @@ import pandas as pd
 from lifecycle.config import ColumnExpectation, ValidationSettings
 from lifecycle.errors import LifecycleError
 from lifecycle.metrics.rounding import rounded
-from lifecycle.validation.leakage import CLASSIFICATION, score_name, single_feature_scores
+from lifecycle.tasks.registry import task_named
+from lifecycle.validation.leakage import score_name, single_feature_scores
 from lifecycle.preprocessing.roles import DECLARED, FEATURE_ROLES
 from lifecycle.packaging.schema import column_kind
 
@@ -130,6 +131,7 @@ def validate_table(
     (exact duplicate rows, rows) counted before preprocess removed them; without it the
     duplicates check counts repeats in `frame`. See the module docstring for the checks.
     """
+    classification = task is not None and task_named(task).classification
     if label is not None and len(label) != len(frame):
         raise ValueError(f"label has {len(label)} rows but the table has {len(frame)}")
     severity = {**DEFAULT_SEVERITY, **settings.severity}
@@ -173,7 +175,7 @@ def validate_table(
     for name in ("class_balance", "rare_class"):
         if run(name) and (label is None or task is None):
             skipped[name] = _why_no_task(label)
-    if label is not None and task in CLASSIFICATION:
+    if label is not None and classification:
         counts = _class_counts(label)
         if run("class_balance"):
             _class_balance(counts, target_column, settings, fail)
@@ -188,10 +190,10 @@ def validate_table(
         if label is None or task is None:
             skipped["leakage"] = _why_no_task(label)
         else:
-            scores, reason = single_feature_scores(frame, label, task, role_of, settings)
+            scores, reason = single_feature_scores(frame, label, classification, role_of, settings)
             if reason is not None:
                 skipped["leakage"] = reason
-            _leakage(scores, task, settings, fail)
+            _leakage(scores, classification, settings, fail)
 
     checks.sort(
         key=lambda c: (c["severity"] != "error", c["check"], c["column"] or "", c["message"])
@@ -210,8 +212,8 @@ def validate_table(
         "skipped": dict(sorted(skipped.items())),
         "severity": dict(sorted(severity.items())),
         "schema": _schema(frame, role_of, roles),
-        "target_summary": _target_summary(label, task),
-        "single_feature_metric": score_name(task) if run("leakage") and task else None,
+        "target_summary": _target_summary(label, None if task is None else task_named(task).classification),
+        "single_feature_metric": score_name(classification) if run("leakage") and task else None,
         "single_feature_scores": scores[:TOP_SCORES],
     }
 
@@ -556,9 +558,9 @@ def _unexpected_categories(frame: pd.DataFrame, settings: ValidationSettings, fa
 
 
 def _leakage(
-    scores: list[dict[str, object]], task: str, settings: ValidationSettings, fail
+    scores: list[dict[str, object]], classification: bool, settings: ValidationSettings, fail
 ) -> None:
-    metric = "balanced accuracy" if task in CLASSIFICATION else "R²"
+    metric = "balanced accuracy" if classification else "R²"
     for entry in scores:
         if entry["score"] < settings.max_single_feature_score:
             break
@@ -612,7 +614,8 @@ def _unlisted_reason(role: str) -> str:
     return "not in the inferred roles: read from its dtype"
 
 
-def _target_summary(label: pd.Series | None, task: str | None) -> dict[str, object]:
+def _target_summary(label: pd.Series | None, classification: bool | None) -> dict[str, object]:
+    """Rows and missing labels; per class, or the value range (regression); None: task unknown."""
     if label is None:
         return {}
     values = label.dropna()
@@ -620,14 +623,14 @@ def _target_summary(label: pd.Series | None, task: str | None) -> dict[str, obje
         "labelled_rows": int(len(values)),
         "missing": int(label.isna().sum()),
     }
-    if task in CLASSIFICATION:
+    if classification:
         counts = _class_counts(label)
         total = max(int(counts.sum()), 1)
         summary["classes"] = {
             str(_show_plain(c)): {"rows": int(n), "share": rounded(n / total)}
             for c, n in counts.items()
         }
-    elif task == "regression":
+    elif classification is not None:
         numbers = pd.to_numeric(values, errors="coerce").dropna().astype("float64")
         for key, value in (
             ("min", numbers.min()),

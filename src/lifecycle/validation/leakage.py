@@ -20,20 +20,19 @@ from lifecycle.config import ValidationSettings
 from lifecycle.metrics.rounding import rounded
 from lifecycle.preprocessing.roles import FEATURE_ROLES
 
-CLASSIFICATION = ("binary", "multiclass")
 LEAKAGE_FOLDS = 3
 LEAKAGE_MAX_DEPTH = 6
 
 
-def score_name(task: str) -> str:
+def score_name(classification: bool) -> str:
     """The metric the scores are in: balanced_accuracy (classification) or r2."""
-    return "balanced_accuracy" if task in CLASSIFICATION else "r2"
+    return "balanced_accuracy" if classification else "r2"
 
 
 def single_feature_scores(
     frame: pd.DataFrame,
     label: pd.Series,
-    task: str,
+    classification: bool,
     role_of: dict[str, str],
     settings: ValidationSettings,
 ) -> tuple[list[dict[str, object]], str | None]:
@@ -43,7 +42,6 @@ def single_feature_scores(
         rng = np.random.default_rng(settings.seed)
         positions = np.sort(rng.choice(positions, size=settings.leakage_rows, replace=False))
     target = label.iloc[positions]
-    classification = task in CLASSIFICATION
     if classification:
         text = target.map(str)
         counts = text.value_counts()
@@ -60,7 +58,7 @@ def single_feature_scores(
             return [], "the regression target is not numeric or has too few rows"
         folds = KFold(LEAKAGE_FOLDS, shuffle=True, random_state=settings.seed)
         model = DecisionTreeRegressor(max_depth=LEAKAGE_MAX_DEPTH, random_state=settings.seed)
-    scoring = "balanced_accuracy" if classification else "r2"
+    scoring = score_name(classification)
     scores = []
     for column in frame.columns:
         name = str(column)

@@ -1,0 +1,124 @@
+"""One service's state, built once per app and handed to every route as a dependency.
+
+`Service` holds the verified bundle and what is derived from it (the request validator,
+the scorer, the Prometheus metrics) and the prediction log; `score` is the one path
+every prediction takes: score, count, log.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+import uuid
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from fastapi import Request
+from fastapi.concurrency import run_in_threadpool
+
+from lifecycle.config import ServeSettings
+from lifecycle.packaging.bundle import Bundle, load_bundle, verify_bundle
+from lifecycle.serving.prediction_log import PredictionLog, now
+from lifecycle.serving.prometheus import ServiceMetrics, value_buckets
+from lifecycle.serving.request_model import RowValidator
+from lifecycle.serving.scoring import Scorer, Scores
+
+logger = logging.getLogger(__name__)
+
+ENDPOINTS = ("/predict", "/invocations", "/health", "/ready", "/metadata", "/metrics")
+# Up to this many rows are scored on the event loop (well under a millisecond each with
+# the fast path); larger requests go to the thread pool so they never stall the loop.
+INLINE_ROWS = 64
+
+
+@dataclass
+class Service:
+    """The bundle being served and everything a request needs from it."""
+
+    bundle_dir: Path
+    bundle: Bundle
+    digests: dict[str, str]  # the manifest's hashes when the bundle was loaded
+    settings: ServeSettings
+    policy: str  # what happens to a category never seen in training: reject | accept
+    validator: RowValidator
+    scorer: Scorer
+    metrics: ServiceMetrics
+    log: PredictionLog
+
+    @property
+    def version(self) -> str:
+        return str(self.bundle.metadata["model_version"])
+
+    @classmethod
+    def load(cls, bundle_dir: Path, settings: ServeSettings) -> Service:
+        """Verify and load the bundle, and open the prediction log: a bad bundle or log URL
+        stops the command before it binds a port (LifecycleError)."""
+        bundle = load_bundle(bundle_dir)
+        digests = verify_bundle(bundle_dir)
+        policy = settings.unknown_category or bundle.metadata["unknown_category"]
+        version = str(bundle.metadata["model_version"])
+        test_metrics = (bundle.metadata.get("metrics") or {}).get("test") or {}
+        return cls(
+            bundle_dir=bundle_dir,
+            bundle=bundle,
+            digests=digests,
+            settings=settings,
+            policy=policy,
+            validator=RowValidator(bundle.schema, policy, settings.max_rows),
+            scorer=Scorer(bundle, settings.fast_path),
+            metrics=ServiceMetrics(version, ENDPOINTS, bundle.task, value_buckets(test_metrics)),
+            log=PredictionLog(settings.log),
+        )
+
+    async def score(self, rows: list[dict[str, Any]], endpoint: str, started: float) -> tuple[str, Scores]:
+        """Score validated rows, count them in the metrics and queue them for the log."""
+        scorer = self.scorer
+        if len(rows) <= INLINE_ROWS and scorer.fast:
+            scores = scorer.score(rows)
+        else:
+            scores = await run_in_threadpool(scorer.score, rows)
+        latency_ms = (time.perf_counter() - started) * 1000
+        request_id = uuid.uuid4().hex
+        self.metrics.observe_predictions(scores.labels, scores.probabilities)
+        stamp, version = now(), self.version
+        self.log.append(
+            [
+                {
+                    "request_id": request_id, "row_index": index, "logged_at": stamp, "model_version": version,
+                    "endpoint": endpoint, "input": row, "prediction": label,
+                    "probability": scores.probability(index),
+                    "probabilities": scores.class_probability(index),
+                    "unknown_categories": unknown, "latency_ms": latency_ms,
+                }
+                for index, (row, label, unknown) in enumerate(zip(rows, scores.labels, scores.unknown_categories))
+            ]
+        )
+        return request_id, scores
+
+    def metadata(self) -> dict[str, Any]:
+        """What /metadata answers: version, task, lineage, params, metrics, limits and schema."""
+        metadata = self.bundle.metadata
+        lineage = metadata.get("lineage", {})
+        return {
+            "model_version": self.version,
+            "task": self.bundle.task.name,
+            "target": metadata.get("target"),
+            "classes": self.scorer.classes,  # None for regression
+            "git_commit": lineage.get("code_commit"),  # None when the bundle does not record one
+            "data_md5": lineage.get("data_md5"),
+            "model_md5": lineage.get("model_md5"),
+            "lineage": lineage,
+            "bundle_sha256": self.digests,
+            "params": metadata.get("params"),
+            "metrics": metadata.get("metrics"),
+            "threshold": metadata.get("threshold"),
+            "unknown_category": self.policy,
+            "limits": {"max_rows": self.settings.max_rows, "max_body_bytes": self.settings.max_body_bytes},
+            "schema": self.bundle.schema,
+        }
+
+
+def get_service(request: Request) -> Service:
+    """The app's service (a FastAPI dependency)."""
+    return request.app.state.service
