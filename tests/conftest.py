@@ -249,7 +249,7 @@ def small(
 @pytest.fixture(scope="session")
 def columns(interim: Interim, params: Params, roles: dict) -> list[str]:
     """The raw input columns featurize selects from the interim train rows."""
-    return input_columns(interim[0], params.featurize, roles["excluded"], roles["dropped"])
+    return input_columns(interim[0], params.featurize, roles.excluded, roles.dropped)
 
 
 @dataclass(frozen=True)
@@ -270,7 +270,7 @@ class Featurized:
 def featurized(interim: Interim, params: Params, roles: dict, columns: list[str]) -> Featurized:
     train, test, _ = interim
     featurizer = fit_featurizer(train, columns, params.featurize)
-    target = roles["target"]
+    target = roles.target
     return Featurized(
         featurizer,
         columns,

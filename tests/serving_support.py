@@ -28,6 +28,7 @@ from sqlalchemy import create_engine, inspect, text
 from sqlalchemy.exc import OperationalError
 
 from conftest import ROOT, FirstRun, small
+from lifecycle.artifacts import BundleMetadata, BundleMetrics, Lineage
 from lifecycle.metrics import multiclass as multiclass_metrics, regression as regression_metrics
 from lifecycle.packaging.bundle import load_bundle, write_bundle
 from lifecycle.config import FeaturizeSettings, TrainSettings
@@ -210,19 +211,19 @@ def build_task_bundle(target_dir: Path, task: str) -> TaskBundle:
         test_metrics = multiclass_metrics.test_metrics(y, scores, classes)
     else:
         test_metrics = regression_metrics.test_metrics(y, scores)
-    metadata = {
-        "model_version": f"{task}-test",
-        "target": target,
-        "task": task,
-        "classes": classes,
-        "threshold": None,
-        "unknown_category": "reject",
-        "rows": {"train": len(train), "test": len(test)},
-        "lineage": {"data_md5": {}, "model_md5": {}},
-        "params": {"train": settings.model_dump(mode="json")},
-        "metrics": {"test": test_metrics, "cross_validation": {}},
-        "libraries": {},
-    }
+    metadata = BundleMetadata(
+        model_version=f"{task}-test",
+        target=target,
+        task=task,
+        classes=classes,
+        threshold=None,
+        unknown_category="reject",
+        rows={"train": len(train), "test": len(test)},
+        lineage=Lineage(),
+        params={"train": settings.model_dump(mode="json")},
+        metrics=BundleMetrics(test=test_metrics, cross_validation={}),
+        libraries={},
+    )
     schema = infer_schema(train, columns)
     write_bundle(target_dir, pipeline, schema, metadata, f"# Model card: {target} ({task})\n")
     return TaskBundle(task, target_dir, json_rows(test[columns]), categorical)

@@ -12,6 +12,7 @@ import pytest
 import yaml
 
 from conftest import ROOT, Scored
+from lifecycle.artifacts import BundleMetadata, BundleMetrics, Lineage
 from lifecycle.packaging.bundle import load_bundle, write_bundle
 from lifecycle.errors import LifecycleError
 from lifecycle.packaging.batch import read_rows
@@ -53,7 +54,11 @@ def bundle(
 ) -> Path:
     """A real, small bundle: the small model trained on the interim sample, with its featurizer
     (the CLI loads it before the input)."""
-    metadata = {"threshold": 0.5, "unknown_category": "reject", "target": roles["target"]}
+    metadata = BundleMetadata(
+        model_version="cli-test", target=roles.target, task="binary", classes=[0, 1], threshold=0.5,
+        unknown_category="reject", rows={}, lineage=Lineage(), params={},
+        metrics=BundleMetrics(test={}, cross_validation={}), libraries={},
+    )
     path = tmp_path_factory.mktemp("cli") / "package"
     schema = infer_schema(interim[0], columns)
     write_bundle(path, scored.pipeline, schema, metadata, "# test bundle\n")

@@ -82,9 +82,9 @@ def tree(params: Params, max_depth: int | None, min_samples_leaf: int) -> TrainS
 
 def diagnose(data: Featurized, settings: TrainSettings, params: Params, roles: dict) -> dict[str, object]:
     """The evaluate stage's diagnosis: CV means from train's folds, the test score beside them."""
-    metric = task_named(roles["task"]).main_metric(params.evaluate.diagnosis.metric, "evaluate.diagnosis.metric")
+    metric = task_named(roles.task).main_metric(params.evaluate.diagnosis.metric, "evaluate.diagnosis.metric")
     rules = params.evaluate.diagnosis.model_copy(update={"metric": metric})
-    splitter = cv_splitter(roles["split"], settings.cv_folds, settings.seed)
+    splitter = cv_splitter(roles.split, settings.cv_folds, settings.seed)
     cv = cross_validation(data.X, data.y, settings, data.categorical, splitter)
     model = fit_model(data.X, data.y, settings, data.categorical).model
     test = score_metrics(data.y_test, model.predict_proba(data.X_test)[:, 1])[rules.metric]

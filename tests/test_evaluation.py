@@ -147,7 +147,7 @@ def test_raw_column_importance(scored: Scored, columns: list[str], roles: dict) 
     importance = raw_column_importance(
         scored.pipeline,
         sample[columns],
-        sample[roles["target"]].to_numpy(),
+        sample[roles.target].to_numpy(),
         repeats=1,
         seed=0,
     )

@@ -41,7 +41,7 @@ def test_input_columns_exclude_outcomes_target_and_identifiers(
     outcomes = {"dep_time", "dep_delay", "arr_time", "air_time", "arr_delay"}
     assert outcomes == set(params.preprocess.outcome_columns)
     assert not outcomes & set(columns)
-    assert roles["target"] not in columns
+    assert roles.target not in columns
     assert not {"flight", "tailnum", "speed"} & set(columns)
     # `year` is listed in featurize.exclude but plane_age needs it, so it stays an input
     assert "year" in columns and "year_planes" in columns
@@ -81,7 +81,7 @@ def test_bad_featurize_settings_are_refused(
     interim: Interim, params: Params, roles: dict, update: dict[str, object], message: str
 ) -> None:
     with pytest.raises(LifecycleError, match=message):
-        input_columns(interim[0], settings_with(params, **update), roles["excluded"], roles["dropped"])
+        input_columns(interim[0], settings_with(params, **update), roles.excluded, roles.dropped)
 
 
 # --- fit / transform ------------------------------------------------------------------

@@ -49,10 +49,10 @@ class Matrix:
 @pytest.fixture(scope="module")
 def matrix(interim: tuple[pd.DataFrame, pd.DataFrame, dict], params: Params, roles: dict) -> Matrix:
     train = sample_rows(interim[0], ROWS, seed=1)
-    columns = input_columns(train, params.featurize, roles["excluded"], roles["dropped"])
+    columns = input_columns(train, params.featurize, roles.excluded, roles.dropped)
     featurizer = fit_featurizer(train, columns, params.featurize)
     X = featurizer.transform(train[columns])
-    return Matrix(X, train[roles["target"]], featurizer, columns, categorical_outputs(featurizer))
+    return Matrix(X, train[roles.target], featurizer, columns, categorical_outputs(featurizer))
 
 
 @pytest.mark.parametrize("family", FAMILIES)

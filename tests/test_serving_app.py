@@ -48,7 +48,7 @@ def test_predict_one_row_and_a_list_equal_the_bundle(client: TestClient, bundle_
     many = client.post("/predict", json=rows)
     assert one.status_code == many.status_code == 200
     body = many.json()
-    assert body["model_version"] == load_bundle(bundle_dir).metadata["model_version"]
+    assert body["model_version"] == load_bundle(bundle_dir).metadata.model_version
     assert len(body["request_id"]) == 32 and many.headers["x-request-id"] == body["request_id"]
     assert one.json()["predictions"] == body["predictions"][:1]
     np.testing.assert_array_equal([p["probability"] for p in body["predictions"]], expected["probability"])
@@ -191,16 +191,16 @@ def test_invocations_rejects_what_mlflow_would_ignore(client: TestClient, known_
 def test_health_ready_metadata(client: TestClient, bundle_dir: Path) -> None:
     bundle = load_bundle(bundle_dir)
     assert client.get("/health").json() == {"status": "alive"}
-    assert client.get("/ready").json() == {"status": "ready", "model_version": bundle.metadata["model_version"]}
+    assert client.get("/ready").json() == {"status": "ready", "model_version": bundle.metadata.model_version}
     metadata = client.get("/metadata").json()
     assert metadata["schema"] == bundle.schema
-    assert metadata["lineage"] == bundle.metadata["lineage"]
-    assert metadata["git_commit"] == bundle.metadata["lineage"].get("code_commit")
-    assert metadata["data_md5"] == bundle.metadata["lineage"]["data_md5"]
-    assert metadata["model_md5"] == bundle.metadata["lineage"]["model_md5"]
-    assert metadata["metrics"]["test"]["roc_auc"] == bundle.metadata["metrics"]["test"]["roc_auc"]
+    assert metadata["lineage"] == bundle.metadata.lineage.model_dump()
+    assert metadata["git_commit"] == (bundle.metadata.lineage.model_extra or {}).get("code_commit")
+    assert metadata["data_md5"] == bundle.metadata.lineage.data_md5
+    assert metadata["model_md5"] == bundle.metadata.lineage.model_md5
+    assert metadata["metrics"]["test"]["roc_auc"] == bundle.metadata.metrics.test["roc_auc"]
     assert set(metadata["bundle_sha256"]) == {"pipeline.joblib", "schema.json", "metadata.json", "MODEL_CARD.md"}
-    assert metadata["params"] == bundle.metadata["params"]
+    assert metadata["params"] == bundle.metadata.params
 
 
 def test_metrics_count_requests_errors_rows_and_classes(client: TestClient, known_rows: list[dict]) -> None:

@@ -173,7 +173,7 @@ def test_metrics_count_classes_or_observe_values(
     else:
         assert metric_value(text, "lifecycle_predicted_value_count") == 30
         assert metric_value(text, "lifecycle_predicted_value_bucket", le="+Inf") == 30
-        test = load_bundle(task_bundle.path).metadata["metrics"]["test"]
+        test = load_bundle(task_bundle.path).metadata.metrics.test
         counts = []
         for bound in value_buckets(test)[:-1]:  # the test target's mean ± k std
             counts.append(sum(value <= bound for value in labels))

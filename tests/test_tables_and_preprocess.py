@@ -345,14 +345,14 @@ def test_preprocess_removes_duplicates_before_joining(
 
 
 def test_column_roles(roles: dict, interim: tuple[pd.DataFrame, pd.DataFrame, dict], params: Params) -> None:
-    assert roles["target"] == "delayed"
-    assert (roles["task"], roles["classes"]) == ("binary", [0, 1])
-    assert roles["excluded"] == sorted({*params.preprocess.outcome_columns, "arr_delay", "delayed"})
-    assert roles["dropped"] == ["year"]  # one flight year: a constant (plane_age still reads it)
-    assert set(roles["columns"]) == set(interim[0].columns) - {"delayed"}
-    assert roles["columns"]["carrier"]["role"] == "categorical"
-    assert roles["columns"]["time_hour"]["role"] == "datetime"
-    assert roles["columns"]["dep_delay"]["role"] == "outcome"
+    assert roles.target == "delayed"
+    assert (roles.task, roles.classes) == ("binary", [0, 1])
+    assert roles.excluded == sorted({*params.preprocess.outcome_columns, "arr_delay", "delayed"})
+    assert roles.dropped == ["year"]  # one flight year: a constant (plane_age still reads it)
+    assert set(roles.columns) == set(interim[0].columns) - {"delayed"}
+    assert roles.columns["carrier"].role == "categorical"
+    assert roles.columns["time_hour"].role == "datetime"
+    assert roles.columns["dep_delay"].role == "outcome"
 
 
 # --- deriving the target --------------------------------------------------------------

@@ -23,12 +23,13 @@ import numpy as np
 import pandas as pd
 from sklearn.pipeline import Pipeline
 
+from lifecycle.artifacts import BundleMetadata
 from lifecycle.errors import LifecycleError
 from lifecycle.packaging.inference import register_earlier_module_paths
 from lifecycle.packaging.schema import validate_rows
 from lifecycle.storage import atomic_directory, file_digest, write_joblib, write_json, write_text
 from lifecycle.tasks.base import Task
-from lifecycle.tasks.binary import BINARY, decide
+from lifecycle.tasks.binary import decide
 from lifecycle.tasks.registry import task_named
 
 PIPELINE_FILE = "pipeline.joblib"
@@ -38,14 +39,12 @@ CARD_FILE = "MODEL_CARD.md"
 MANIFEST_FILE = "manifest.json"
 
 
-def write_bundle(
-    target: Path, pipeline: Pipeline, schema: dict[str, Any], metadata: dict[str, Any], card: str
-) -> None:
+def write_bundle(target: Path, pipeline: Pipeline, schema: dict[str, Any], metadata: BundleMetadata, card: str) -> None:
     """Write the bundle into a temporary folder, add the manifest, then swap it in."""
     with atomic_directory(target) as folder:
         write_joblib(pipeline, folder / PIPELINE_FILE)
         write_json(schema, folder / SCHEMA_FILE)
-        write_json(metadata, folder / METADATA_FILE)
+        metadata.write(folder / METADATA_FILE)
         write_text(card, folder / CARD_FILE)
         files = sorted(p.name for p in folder.iterdir())
         write_json(
@@ -84,7 +83,7 @@ class Bundle:
 
     pipeline: Pipeline
     schema: dict[str, Any]
-    metadata: dict[str, Any]
+    metadata: BundleMetadata
 
     @property
     def input_columns(self) -> list[str]:
@@ -93,7 +92,7 @@ class Bundle:
     @property
     def task(self) -> Task:
         """The bundle's task (bundles from before tasks existed are binary)."""
-        return task_named(self.metadata.get("task", BINARY.name))
+        return task_named(self.metadata.task)
 
     @property
     def classes(self) -> list[Any]:
@@ -101,7 +100,7 @@ class Bundle:
         empty for regression; [0, 1] for a binary bundle from before classes were recorded)."""
         if not self.task.classification:
             return []
-        return self.metadata.get("classes") or [0, 1]
+        return self.metadata.classes or [0, 1]
 
     def predict(self, frame: pd.DataFrame, unknown_category: str | None = None) -> pd.DataFrame:
         """Predict each row; a row that fails the schema gets an error text instead.
@@ -111,13 +110,13 @@ class Bundle:
         class for binary, of the predicted class for multiclass) and, for multiclass,
         `probability_<class>` per class. `unknown_category` overrides the packaged policy.
         """
-        policy = unknown_category or self.metadata["unknown_category"]
+        policy = unknown_category or self.metadata.unknown_category
         rows, errors = validate_rows(frame, self.schema, policy)
         valid = np.array([e is None for e in errors], dtype=bool)
         scores = self.task.no_scores(len(rows), self.classes)
         if valid.any():
             scores[valid] = self.task.model_scores(self.pipeline, rows.loc[valid], self.classes)
-        result = self.task.answers(scores, valid, self.classes, self.metadata.get("threshold"))
+        result = self.task.answers(scores, valid, self.classes, self.metadata.threshold)
         result["error"] = errors
         return result
 
@@ -125,7 +124,8 @@ class Bundle:
         """The class index of each positive-class probability, by the packaged threshold: the
         decision rule of a binary model, for callers that hold only probabilities (the
         service's compiled path)."""
-        return decide(probability, self.metadata["threshold"])
+        assert self.metadata.threshold is not None, "only a binary bundle has a decision threshold"
+        return decide(probability, self.metadata.threshold)
 
 
 def load_bundle(path: Path) -> Bundle:
@@ -134,6 +134,6 @@ def load_bundle(path: Path) -> Bundle:
         raise LifecycleError(f"model bundle not found: {path} (run `dvc repro` to create it)")
     verify_bundle(path)
     schema = json.loads((path / SCHEMA_FILE).read_text(encoding="utf-8"))
-    metadata = json.loads((path / METADATA_FILE).read_text(encoding="utf-8"))
+    metadata = BundleMetadata.read(path / METADATA_FILE)
     register_earlier_module_paths()  # a bundle of an earlier release names its code by older paths
     return Bundle(pipeline=joblib.load(path / PIPELINE_FILE), schema=schema, metadata=metadata)

@@ -14,6 +14,7 @@ from typing import Any, Literal
 import numpy as np
 import pandas as pd
 
+from lifecycle.artifacts import ColumnRole
 from lifecycle.errors import LifecycleError
 
 Kind = Literal["numeric", "categorical", "datetime", "boolean"]
@@ -35,7 +36,7 @@ def _finite(value: float) -> float | None:
 
 
 def infer_schema(
-    train: pd.DataFrame, columns: list[str], roles: dict[str, dict[str, str]] | None = None
+    train: pd.DataFrame, columns: list[str], roles: dict[str, ColumnRole] | None = None
 ) -> dict[str, Any]:
     """Columns, kinds, training dtypes, nullability, categories and numeric ranges, and the
     role preprocess inferred (or params declared) for each column, with its reason."""
@@ -50,8 +51,8 @@ def infer_schema(
             "nullable": bool(series.isna().any()),
         }
         if roles is not None:
-            entry["role"] = roles[name]["role"]
-            entry["reason"] = roles[name]["reason"]
+            entry["role"] = roles[name].role
+            entry["reason"] = roles[name].reason
         if kind == "numeric":
             entry["min"] = _finite(series.min())
             entry["max"] = _finite(series.max())

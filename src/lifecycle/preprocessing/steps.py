@@ -12,6 +12,7 @@ from dataclasses import dataclass
 
 import pandas as pd
 
+from lifecycle.artifacts import InterimRoles
 from lifecycle.config import PreprocessSettings, ValidationSettings
 from lifecycle.preprocessing.context import add_context
 from lifecycle.errors import LifecycleError
@@ -118,7 +119,7 @@ def preprocess(
     return train, test, report
 
 
-def column_roles(prepared: Prepared, target: Target, settings: PreprocessSettings) -> dict[str, object]:
+def column_roles(prepared: Prepared, target: Target, settings: PreprocessSettings) -> InterimRoles:
     """What later stages must know about the interim data: target, task, roles, split method.
 
     Outcome columns (known only after the event) and the target's source column travel
@@ -127,12 +128,12 @@ def column_roles(prepared: Prepared, target: Target, settings: PreprocessSetting
     a featurize difference needs them. Train picks time-ordered folds for a time split.
     """
     excluded = sorted({*settings.outcome_columns, settings.target.column, settings.target.name})
-    return {
-        "target": settings.target.name,
-        "task": target.task,
-        "classes": target.classes,
-        "excluded": excluded,
-        "dropped": [c for c in dropped_columns(prepared.roles) if c not in excluded],
-        "split": settings.split.method,
-        "columns": prepared.roles,
-    }
+    return InterimRoles(
+        target=settings.target.name,
+        task=target.task,
+        classes=target.classes,
+        excluded=excluded,
+        dropped=[c for c in dropped_columns(prepared.roles) if c not in excluded],
+        split=settings.split.method,
+        columns=prepared.roles,
+    )

@@ -48,7 +48,7 @@ class Service:
 
     @property
     def version(self) -> str:
-        return str(self.bundle.metadata["model_version"])
+        return self.bundle.metadata.model_version
 
     @classmethod
     def load(cls, bundle_dir: Path, settings: ServeSettings) -> Service:
@@ -56,9 +56,8 @@ class Service:
         stops the command before it binds a port (LifecycleError)."""
         bundle = load_bundle(bundle_dir)
         digests = verify_bundle(bundle_dir)
-        policy = settings.unknown_category or bundle.metadata["unknown_category"]
-        version = str(bundle.metadata["model_version"])
-        test_metrics = (bundle.metadata.get("metrics") or {}).get("test") or {}
+        policy = settings.unknown_category or bundle.metadata.unknown_category
+        version = bundle.metadata.model_version
         return cls(
             bundle_dir=bundle_dir,
             bundle=bundle,
@@ -67,7 +66,7 @@ class Service:
             policy=policy,
             validator=RowValidator(bundle.schema, policy, settings.max_rows),
             scorer=Scorer(bundle, settings.fast_path),
-            metrics=ServiceMetrics(version, ENDPOINTS, bundle.task, value_buckets(test_metrics)),
+            metrics=ServiceMetrics(version, ENDPOINTS, bundle.task, value_buckets(bundle.metadata.metrics.test)),
             log=PredictionLog(settings.log),
         )
 
@@ -98,21 +97,21 @@ class Service:
 
     def metadata(self) -> dict[str, Any]:
         """What /metadata answers: version, task, lineage, params, metrics, limits and schema."""
-        metadata = self.bundle.metadata
-        lineage = metadata.get("lineage", {})
+        metadata = self.bundle.metadata.as_json()
+        lineage = metadata["lineage"]
         return {
             "model_version": self.version,
             "task": self.bundle.task.name,
-            "target": metadata.get("target"),
+            "target": metadata["target"],
             "classes": self.scorer.classes,  # None for regression
-            "git_commit": lineage.get("code_commit"),  # None when the bundle does not record one
-            "data_md5": lineage.get("data_md5"),
-            "model_md5": lineage.get("model_md5"),
+            "git_commit": lineage.get("code_commit"),  # recorded by bundles of early development only
+            "data_md5": lineage["data_md5"],
+            "model_md5": lineage["model_md5"],
             "lineage": lineage,
             "bundle_sha256": self.digests,
-            "params": metadata.get("params"),
-            "metrics": metadata.get("metrics"),
-            "threshold": metadata.get("threshold"),
+            "params": metadata["params"],
+            "metrics": metadata["metrics"],
+            "threshold": metadata["threshold"],
             "unknown_category": self.policy,
             "limits": {"max_rows": self.settings.max_rows, "max_body_bytes": self.settings.max_body_bytes},
             "schema": self.bundle.schema,

@@ -6,6 +6,7 @@ from __future__ import annotations
 import logging
 
 from lifecycle import paths
+from lifecycle.artifacts import FeatureRoles, TrainMetrics
 from lifecycle.config import load_params
 from lifecycle.evaluation import figures
 from lifecycle.evaluation.baselines import baseline_metrics, lift
@@ -14,7 +15,7 @@ from lifecycle.evaluation.importance import raw_column_importance
 from lifecycle.evaluation.slices import slice_metrics
 from lifecycle.packaging.inference import inference_pipeline
 from lifecycle.stages.runner import run_stage
-from lifecycle.storage import read_joblib, read_json, read_parquet, write_csv, write_json, write_parquet
+from lifecycle.storage import read_joblib, read_parquet, write_csv, write_json, write_parquet
 from lifecycle.tasks.base import Evaluation
 from lifecycle.tasks.registry import task_named
 
@@ -23,10 +24,10 @@ logger = logging.getLogger(__name__)
 
 def main() -> None:
     settings = load_params().evaluate
-    roles = read_json(paths.FEATURE_ROLES)
-    trained = read_json(paths.TRAIN_METRICS)
-    target, task, classes = roles["target"], task_named(roles["task"]), roles["classes"]
-    threshold = trained["threshold"]["validation"]["threshold"] if task.decision_threshold else None
+    roles = FeatureRoles.read(paths.FEATURE_ROLES)
+    trained = TrainMetrics.read(paths.TRAIN_METRICS)
+    target, task, classes = roles.target, task_named(roles.task), roles.classes
+    threshold = trained.threshold.threshold if trained.threshold is not None else None
     model = read_joblib(paths.MODEL)
     train = read_parquet(paths.FEATURES_TRAIN)
     test = read_parquet(paths.FEATURES_TEST)
@@ -37,7 +38,7 @@ def main() -> None:
 
     metric = task.main_metric(settings.diagnosis.metric, "evaluate.diagnosis.metric")
     metrics["diagnosis"] = diagnose_fit(
-        trained["cv"][f"train_{metric}"]["mean"], trained["cv"][f"validation_{metric}"]["mean"], metrics[metric],
+        trained.cv_mean("train", metric), trained.cv_mean("validation", metric), metrics[metric],
         settings.diagnosis.model_copy(update={"metric": metric}),
     )
     baselines = baseline_metrics(train.drop(columns=target), train[target], X_test, y, settings.seed, task)
@@ -49,7 +50,7 @@ def main() -> None:
     sample = raw_test.sample(n=min(settings.importance_rows, len(raw_test)), random_state=settings.seed)
     pipeline = inference_pipeline(read_joblib(paths.FEATURIZER), model)
     importance = raw_column_importance(
-        pipeline, sample[roles["inputs"]], sample[target].to_numpy(), settings.importance_repeats, settings.seed,
+        pipeline, sample[roles.inputs], sample[target].to_numpy(), settings.importance_repeats, settings.seed,
         scoring=task.default_metric,
     )
     write_outputs(result, slices, importance)

@@ -8,10 +8,11 @@ import pandas as pd
 from sklearn.pipeline import Pipeline
 
 from lifecycle import paths
+from lifecycle.artifacts import FeatureRoles, InterimRoles
 from lifecycle.config import load_params
 from lifecycle.featurization.featurizer import categorical_outputs, fit_featurizer, input_columns
 from lifecycle.stages.runner import run_stage
-from lifecycle.storage import read_json, read_parquet, write_joblib, write_json, write_parquet
+from lifecycle.storage import read_parquet, write_joblib, write_parquet
 
 logger = logging.getLogger(__name__)
 
@@ -24,29 +25,25 @@ def _matrix(featurizer: Pipeline, rows: pd.DataFrame, columns: list[str], target
 
 def main() -> None:
     settings = load_params().featurize
-    roles = read_json(paths.INTERIM_ROLES)
+    roles = InterimRoles.read(paths.INTERIM_ROLES)
     train = read_parquet(paths.INTERIM_TRAIN)
     test = read_parquet(paths.INTERIM_TEST)
-    columns = input_columns(train, settings, roles["excluded"], roles["dropped"])
+    columns = input_columns(train, settings, roles.excluded, roles.dropped)
     featurizer = fit_featurizer(train, columns, settings)
-    target = roles["target"]
-    write_parquet(_matrix(featurizer, train, columns, target), paths.FEATURES_TRAIN)
-    write_parquet(_matrix(featurizer, test, columns, target), paths.FEATURES_TEST)
+    write_parquet(_matrix(featurizer, train, columns, roles.target), paths.FEATURES_TRAIN)
+    write_parquet(_matrix(featurizer, test, columns, roles.target), paths.FEATURES_TEST)
     write_joblib(featurizer, paths.FEATURIZER)
     outputs = [str(name) for name in featurizer.get_feature_names_out()]
-    write_json(
-        {
-            "target": target,
-            "task": roles["task"],
-            "classes": roles["classes"],
-            "split": roles["split"],
-            "inputs": columns,
-            "roles": {c: roles["columns"][c] for c in columns},
-            "outputs": outputs,
-            "categorical_outputs": categorical_outputs(featurizer),
-        },
-        paths.FEATURE_ROLES,
-    )
+    FeatureRoles(
+        target=roles.target,
+        task=roles.task,
+        classes=roles.classes,
+        split=roles.split,
+        inputs=columns,
+        roles={c: roles.columns[c] for c in columns},
+        outputs=outputs,
+        categorical_outputs=categorical_outputs(featurizer),
+    ).write(paths.FEATURE_ROLES)
     logger.info("%d input columns -> %d features", len(columns), len(outputs))
 
 

@@ -5,10 +5,11 @@ from __future__ import annotations
 import logging
 
 from lifecycle import paths
+from lifecycle.artifacts import BundleMetadata, BundleMetrics, FeatureRoles, Lineage, TrainMetrics
+from lifecycle.config import PIPELINE_SECTIONS, load_params
 from lifecycle.packaging.bundle import write_bundle
 from lifecycle.packaging.card import model_card
-from lifecycle.config import PIPELINE_SECTIONS, load_params
-from lifecycle.packaging.inference import inference_pipeline, PICKLED_MODULES
+from lifecycle.packaging.inference import PICKLED_MODULES, inference_pipeline
 from lifecycle.packaging.lineage import code_sha256, dvc_md5, library_versions
 from lifecycle.packaging.schema import infer_schema
 from lifecycle.stages.runner import run_stage
@@ -19,30 +20,31 @@ logger = logging.getLogger(__name__)
 
 def main() -> None:
     params = load_params()
-    roles = read_json(paths.FEATURE_ROLES)
+    roles = FeatureRoles.read(paths.FEATURE_ROLES)
+    trained = TrainMetrics.read(paths.TRAIN_METRICS)
     train = read_parquet(paths.INTERIM_TRAIN)
     test_metrics = read_json(paths.EVALUATE_METRICS)
     pipeline = inference_pipeline(read_joblib(paths.FEATURIZER), read_joblib(paths.MODEL))
-    schema = infer_schema(train, roles["inputs"], roles["roles"])
-    metadata = {
-        "model_version": file_digest(paths.MODEL)[:12],
-        "target": roles["target"],
-        "task": roles["task"],
-        "classes": roles["classes"],
-        "threshold": test_metrics.get("threshold"),
-        "unknown_category": params.package.unknown_category,
-        "rows": {"train": int(len(train)), "test": int(test_metrics["rows"])},
-        "lineage": {
-            "data_md5": dvc_md5([paths.INTERIM_TRAIN, paths.INTERIM_TEST, paths.FEATURES_TRAIN, paths.FEATURES_TEST]),
-            "model_md5": dvc_md5([paths.FEATURIZER, paths.MODEL]),
-            "pipeline_code_sha256": code_sha256(PICKLED_MODULES),
-        },
-        "params": params.model_dump(mode="json", include=set(PIPELINE_SECTIONS)),
-        "metrics": {"test": test_metrics, "cross_validation": read_json(paths.TRAIN_METRICS)["cv"]},
-        "libraries": library_versions(),
-    }
+    schema = infer_schema(train, roles.inputs, roles.roles)
+    metadata = BundleMetadata(
+        model_version=file_digest(paths.MODEL)[:12],
+        target=roles.target,
+        task=roles.task,
+        classes=roles.classes,
+        threshold=None if trained.threshold is None else trained.threshold.threshold,
+        unknown_category=params.package.unknown_category,
+        rows={"train": len(train), "test": test_metrics["rows"]},
+        lineage=Lineage(
+            data_md5=dvc_md5([paths.INTERIM_TRAIN, paths.INTERIM_TEST, paths.FEATURES_TRAIN, paths.FEATURES_TEST]),
+            model_md5=dvc_md5([paths.FEATURIZER, paths.MODEL]),
+            pipeline_code_sha256=code_sha256(PICKLED_MODULES),
+        ),
+        params=params.model_dump(mode="json", include=set(PIPELINE_SECTIONS)),
+        metrics=BundleMetrics(test=test_metrics, cross_validation=trained.cv),
+        libraries=library_versions(),
+    )
     write_bundle(paths.PACKAGE_DIR, pipeline, schema, metadata, model_card(metadata, schema))
-    logger.info("packaged model %s into %s", metadata["model_version"], paths.PACKAGE_DIR)
+    logger.info("packaged model %s into %s", metadata.model_version, paths.PACKAGE_DIR)
 
 
 if __name__ == "__main__":

@@ -33,7 +33,7 @@ def main() -> None:
     report["validation"] = validation["counts"]
     write_parquet(train, paths.INTERIM_TRAIN)
     write_parquet(test, paths.INTERIM_TEST)
-    write_json(column_roles(prepared, target, settings), paths.INTERIM_ROLES)
+    column_roles(prepared, target, settings).write(paths.INTERIM_ROLES)
     write_json(report, paths.PREPROCESS_REPORT)
     logger.info(
         "%s task: train %d rows, test %d rows; dropped %s",

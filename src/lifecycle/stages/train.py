@@ -7,11 +7,12 @@ import logging
 from dvclive import Live
 
 from lifecycle import paths
+from lifecycle.artifacts import FeatureRoles, TrainMetrics
 from lifecycle.config import load_params
 from lifecycle.errors import LifecycleError
 from lifecycle.evaluation import figures
 from lifecycle.stages.runner import run_stage
-from lifecycle.storage import read_json, read_parquet, write_joblib, write_json
+from lifecycle.storage import read_parquet, write_joblib, write_json
 from lifecycle.tasks.registry import task_named
 from lifecycle.training.calibration import CalibratedModel
 from lifecycle.training.cross_validation import cross_validation, cv_splitter
@@ -34,42 +35,38 @@ def log_curves(result: FitResult) -> None:
 
 def main() -> None:
     settings = load_params().train
-    roles = read_json(paths.FEATURE_ROLES)
-    task, classes = task_named(roles["task"]), roles["classes"]
+    roles = FeatureRoles.read(paths.FEATURE_ROLES)
+    task, classes = task_named(roles.task), roles.classes
     if not task.decision_threshold and settings.calibration != "none":
         raise LifecycleError(f"train.calibration {settings.calibration!r} applies to binary tasks only; set it to none")
     metric = task.default_metric  # the learning curve's; evaluate's diagnosis picks its own
     train = read_parquet(paths.FEATURES_TRAIN)
-    X, y = train.drop(columns=roles["target"]), train[roles["target"]]
-    categorical = roles["categorical_outputs"]
-    splitter = cv_splitter(roles["split"], settings.cv_folds, settings.seed, task)
+    X, y = train.drop(columns=roles.target), train[roles.target]
+    categorical = roles.categorical_outputs
+    splitter = cv_splitter(roles.split, settings.cv_folds, settings.seed, task)
 
     cv = cross_validation(X, y, settings, categorical, splitter, task, classes)
     logger.info("%s task; cv validation %s %.4f", task.name, metric, cv.summary[f"validation_{metric}"]["mean"])
     result = fit_model(X, y, settings, categorical, task)
     log_curves(result)
-    model = result.model
-    summary: dict[str, object] = {"task": task.name, "cv": cv.summary}
+    model, threshold = result.model, None
     if task.decision_threshold:
-        calibrator, summary["threshold"] = decision_from_folds(cv.oof[cv.validated], y.to_numpy()[cv.validated], settings)
+        calibrator, threshold = decision_from_folds(cv.oof[cv.validated], y.to_numpy()[cv.validated], settings)
         model = model if calibrator is None else CalibratedModel(model, calibrator)
-        logger.info("decision threshold %.4f", summary["threshold"]["validation"]["threshold"])
+        logger.info("decision threshold %.4f", threshold.threshold)
     write_joblib(model, paths.MODEL)
 
     curve = learning_curve(X, y, settings, categorical, splitter, task, classes)
     write_json(curve, paths.LEARNING_CURVE)
     figures.learning_curve_figure({"model": curve}, metric, paths.figure("learning_curve", paths.TRAIN_FIGURES_DIR))
     fitted = task.score_metrics(y.to_numpy(), task.model_scores(model, X, classes), classes)
-    summary["fit"] = {
+    fit = {
         **{f"train_{k}": v for k, v in fitted.items()},
         "rows": int(len(X)),
         "features": int(X.shape[1]),
         "iterations": int(getattr(result.model, "n_iter_", 1)),
     }
-    write_json(
-        {key: summary[key] for key in ("task", "cv", "fit", "threshold") if key in summary},
-        paths.TRAIN_METRICS,
-    )
+    TrainMetrics(task=task.name, cv=cv.summary, fit=fit, threshold=threshold).write(paths.TRAIN_METRICS)
 
 
 if __name__ == "__main__":

@@ -7,6 +7,7 @@ import numpy as np
 from sklearn.base import BaseEstimator
 from sklearn.metrics import precision_recall_curve
 
+from lifecycle.artifacts import ThresholdChoice
 from lifecycle.config import ThresholdSettings, TrainSettings
 from lifecycle.errors import LifecycleError
 from lifecycle.metrics.binary import threshold_metrics
@@ -40,7 +41,7 @@ def choose_threshold(y_true: np.ndarray, probability: np.ndarray, settings: Thre
 
 def decision_from_folds(
     probability: np.ndarray, y_true: np.ndarray, settings: TrainSettings
-) -> tuple[BaseEstimator | None, dict[str, object]]:
+) -> tuple[BaseEstimator | None, ThresholdChoice]:
     """The calibrator (or None) and the decision threshold, both chosen on out-of-fold
     predictions (`probability` of the rows some fold validated), with the threshold's
     scores on them: what train.json records under `threshold`."""
@@ -49,8 +50,8 @@ def decision_from_folds(
         calibrator = fit_calibrator(probability, y_true, settings.calibration)
         probability = apply_calibrator(calibrator, probability)
     threshold = choose_threshold(y_true, probability, settings.decision_threshold)
-    return calibrator, {
-        "rule": settings.decision_threshold.rule,
-        "calibration": settings.calibration,
-        "validation": threshold_metrics(y_true, probability, threshold),
-    }
+    return calibrator, ThresholdChoice(
+        rule=settings.decision_threshold.rule,
+        calibration=settings.calibration,
+        validation=threshold_metrics(y_true, probability, threshold),
+    )
