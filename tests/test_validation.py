@@ -21,7 +21,8 @@ from lifecycle.config import (
 from lifecycle.errors import LifecycleError
 from lifecycle.preprocessing.roles import DECLARED, infer_roles
 from lifecycle.preprocessing.tables import coerce_dtypes, join_table
-from lifecycle.validation.checks import DEFAULT_SEVERITY, raise_on_errors, summary_markdown, validate_table
+from lifecycle.validation.registry import DEFAULT_SEVERITY
+from lifecycle.validation.report import raise_on_errors, summary_markdown, validate_table
 
 FLIGHTS_TARGET = TargetSettings(column="arr_delay", name="delayed", threshold=15)
 NO_LEAKAGE = ValidationSettings(severity={"leakage": "off"})  # for tests of the cheap checks

@@ -21,7 +21,7 @@ from lifecycle.preprocessing.roles import apply_roles, dropped_columns, infer_ro
 from lifecycle.preprocessing.splitting import split_rows
 from lifecycle.preprocessing.tables import coerce_dtypes, drop_exact_duplicates, join_table, require_columns
 from lifecycle.tasks.registry import task_named
-from lifecycle.validation.checks import raise_on_errors, validate_table
+from lifecycle.validation.report import raise_on_errors, validate_table
 
 
 @dataclass(frozen=True)

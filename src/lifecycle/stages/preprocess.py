@@ -13,7 +13,7 @@ from lifecycle.config import load_params
 from lifecycle.preprocessing.steps import column_roles, label_and_split, prepare, validate
 from lifecycle.stages.runner import run_stage
 from lifecycle.storage import read_parquet, write_json, write_parquet, write_text
-from lifecycle.validation.checks import raise_on_errors, summary_markdown
+from lifecycle.validation.report import raise_on_errors, summary_markdown
 
 logger = logging.getLogger(__name__)
 
