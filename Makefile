@@ -17,8 +17,8 @@ $(VENV)/.installed: requirements.txt requirements-dev.txt constraints.txt pyproj
 repro: setup
 	PATH="$(abspath $(BIN)):$$PATH" $(BIN)/dvc repro
 
-test: setup
-	PATH="$(abspath $(BIN)):$$PATH" $(BIN)/python -m pytest
+test: setup  # on every core (pytest-xdist); a file's tests share a worker
+	PATH="$(abspath $(BIN)):$$PATH" $(BIN)/python -m pytest -n auto --dist loadfile
 
 bench: setup
 	$(BIN)/python bench/pipeline.py

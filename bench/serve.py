@@ -36,8 +36,8 @@ os.environ["OMP_NUM_THREADS"] = "1"
 
 import pandas as pd  # noqa: E402
 
-from lifecycle.packaging.bundle import load_bundle  # noqa: E402
 from lifecycle.logs import configure_logging  # noqa: E402
+from lifecycle.packaging.bundle import load_bundle  # noqa: E402
 
 logger = logging.getLogger("bench.serve")
 
@@ -79,10 +79,21 @@ def mlflow_python() -> Path:
         # The pipeline's own libraries at the project's pins (so the pickle loads identically);
         # the rest (e.g. pyarrow) at whatever MLflow needs. The project itself without deps.
         subprocess.run(
-            [str(python), "-m", "pip", "install", "--quiet", f"mlflow=={MLFLOW_VERSION}", *(f"{name}=={pins[name]}" for name in PIPELINE_PINS)],
-            check=True, cwd=ROOT,
+            [
+                str(python),
+                "-m",
+                "pip",
+                "install",
+                "--quiet",
+                f"mlflow=={MLFLOW_VERSION}",
+                *(f"{name}=={pins[name]}" for name in PIPELINE_PINS),
+            ],
+            check=True,
+            cwd=ROOT,
         )
-        subprocess.run([str(python), "-m", "pip", "install", "--quiet", "--no-deps", "-e", str(ROOT)], check=True, cwd=ROOT)
+        subprocess.run(
+            [str(python), "-m", "pip", "install", "--quiet", "--no-deps", "-e", str(ROOT)], check=True, cwd=ROOT
+        )
     return python
 
 
@@ -103,15 +114,39 @@ def wait_until_up(port: int, process: subprocess.Popen, path: str, timeout: floa
 
 
 def start_ours(port: int, log_url: str) -> subprocess.Popen:
-    command = [sys.executable, "-m", "lifecycle", "serve", "--bundle", str(BUNDLE), "--port", str(port), "--log-url", log_url]
+    command = [
+        sys.executable,
+        "-m",
+        "lifecycle",
+        "serve",
+        "--bundle",
+        str(BUNDLE),
+        "--port",
+        str(port),
+        "--log-url",
+        log_url,
+    ]
     process = subprocess.Popen(command, cwd=ROOT, env=SERVER_ENV, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     wait_until_up(port, process, "/ready")
     return process
 
 
 def start_mlflow(port: int, model: Path) -> subprocess.Popen:
-    command = [str(MLFLOW_ENV / "bin/mlflow"), "models", "serve", "-m", str(model), "--env-manager", "local",
-               "-h", "127.0.0.1", "-p", str(port), "-w", "1"]
+    command = [
+        str(MLFLOW_ENV / "bin/mlflow"),
+        "models",
+        "serve",
+        "-m",
+        str(model),
+        "--env-manager",
+        "local",
+        "-h",
+        "127.0.0.1",
+        "-p",
+        str(port),
+        "-w",
+        "1",
+    ]
     # MLflow starts `uvicorn` from PATH: it must be the one of MLflow's environment.
     env = {**SERVER_ENV, "PATH": f"{MLFLOW_ENV / 'bin'}{os.pathsep}{os.environ['PATH']}"}
     process = subprocess.Popen(command, cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
@@ -131,7 +166,10 @@ def stop(process: subprocess.Popen) -> None:
 
 
 def http_post(path: str, body: bytes) -> bytes:
-    head = f"POST {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\nContent-Length: {len(body)}\r\n\r\n"
+    head = (
+        f"POST {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\n"
+        f"Content-Length: {len(body)}\r\n\r\n"
+    )
     return head.encode() + body
 
 
@@ -155,7 +193,9 @@ async def _worker(port: int, payloads: list[bytes], offset: int, stop_at: float,
             started = time.perf_counter()
             writer.write(payloads[n % len(payloads)])
             head = await reader.readuntil(b"\r\n\r\n")
-            length = next(int(line.split(b":")[1]) for line in head.split(b"\r\n") if line.lower().startswith(b"content-length"))
+            length = next(
+                int(line.split(b":")[1]) for line in head.split(b"\r\n") if line.lower().startswith(b"content-length")
+            )
             await reader.readexactly(length)
             run.latencies.append(time.perf_counter() - started)
             run.requests += 1
@@ -168,9 +208,12 @@ async def _worker(port: int, payloads: list[bytes], offset: int, stop_at: float,
 
 def load(port: int, payloads: list[bytes], concurrency: int, seconds: float, warmup: float = 1.5) -> Run:
     """Closed-loop load: `concurrency` keep-alive connections, each sending back to back."""
+
     async def main() -> Run:
         warm = Run(0, 0, 0, [])
-        await asyncio.gather(*(_worker(port, payloads, i, time.perf_counter() + warmup, warm) for i in range(concurrency)))
+        await asyncio.gather(
+            *(_worker(port, payloads, i, time.perf_counter() + warmup, warm) for i in range(concurrency))
+        )
         run = Run(0, 0, seconds, [])
         started = time.perf_counter()
         await asyncio.gather(*(_worker(port, payloads, i * 13, started + seconds, run) for i in range(concurrency)))
@@ -220,7 +263,10 @@ def in_process(rows: pd.DataFrame, size: int, seconds: float = 5.0) -> dict[str,
     batches = [rows.iloc[i : i + size] for i in range(0, len(rows) - size + 1, size)]
     records = [validator.from_python(json.loads(b.to_json(orient="records", date_format="iso"))) for b in batches]
     results = {}
-    for name, call in (("bundle.predict", lambda i: bundle.predict(batches[i])), ("fast path", lambda i: fast.predict_proba(records[i]))):
+    for name, call in (
+        ("bundle.predict", lambda i: bundle.predict(batches[i])),
+        ("fast path", lambda i: fast.predict_proba(records[i])),
+    ):
         count, started = 0, time.perf_counter()
         while time.perf_counter() - started < seconds:
             call(count % len(batches))
@@ -239,19 +285,34 @@ def measure(port: int, bodies: dict[str, list[bytes]], seconds: float) -> dict[s
 
 def row(name: str, run: Run, rows_per_request: int) -> str:
     rate = run.requests / run.seconds
-    return (f"| {name} | {rate:,.0f} req/s | {rate * rows_per_request:,.0f} rows/s | {run.percentile(0.5):.2f} | "
-            f"{run.percentile(0.99):.2f} | {run.errors} |")
+    return (
+        f"| {name} | {rate:,.0f} req/s | {rate * rows_per_request:,.0f} rows/s | {run.percentile(0.5):.2f} | "
+        f"{run.percentile(0.99):.2f} | {run.errors} |"
+    )
 
 
 def benchmark(seconds: float) -> None:
     with tempfile.TemporaryDirectory() as temp:
         rows = rows_for_requests(2000)
         model = Path(temp) / "mlflow-model"
-        subprocess.run([str(mlflow_python()), "-c", EXPORT_MLFLOW_MODEL, str(BUNDLE), str(model), str(ROOT / "data/interim/test.parquet")],
-                       check=True, cwd=ROOT, env=SERVER_ENV)
+        subprocess.run(
+            [
+                str(mlflow_python()),
+                "-c",
+                EXPORT_MLFLOW_MODEL,
+                str(BUNDLE),
+                str(model),
+                str(ROOT / "data/interim/test.parquet"),
+            ],
+            check=True,
+            cwd=ROOT,
+            env=SERVER_ENV,
+        )
         results: dict[str, dict[str, Run]] = {}
-        for name, start, ours in (("ours", lambda p: start_ours(p, f"sqlite:///{temp}/log.sqlite"), True),
-                                  ("mlflow", lambda p: start_mlflow(p, model), False)):
+        for name, start, ours in (
+            ("ours", lambda p: start_ours(p, f"sqlite:///{temp}/log.sqlite"), True),
+            ("mlflow", lambda p: start_mlflow(p, model), False),
+        ):
             port = free_port()
             process = start(port)
             try:
@@ -260,22 +321,39 @@ def benchmark(seconds: float) -> None:
             finally:
                 stop(process)
         floor = {size: in_process(rows, size) for size in (1, 100)}
-    print("\n| server, load | throughput | rows/s | p50 ms | p99 ms | errors |\n| --- | ---: | ---: | ---: | ---: | ---: |")
+    print(
+        "\n| server, load | throughput | rows/s | p50 ms | p99 ms | errors |"
+        "\n| --- | ---: | ---: | ---: | ---: | ---: |"
+    )
     for name, runs in results.items():
         for load_name, run in runs.items():
             print(row(f"{name}, {load_name}", run, 100 if load_name.startswith("batch") else 1))
     for size, timings in floor.items():
         for name, seconds_per_call in timings.items():
-            print(f"| in-process {name}, {size} row(s) | {1 / seconds_per_call:,.0f} calls/s | {size / seconds_per_call:,.0f} rows/s | "
-                  f"{seconds_per_call * 1000:.2f} | | |")
+            print(
+                f"| in-process {name}, {size} row(s) | {1 / seconds_per_call:,.0f} calls/s | "
+                f"{size / seconds_per_call:,.0f} rows/s | "
+                f"{seconds_per_call * 1000:.2f} | | |"
+            )
     ours, theirs = results["ours"], results["mlflow"]
-    single = ours["single c=8"].requests / ours["single c=8"].seconds / (theirs["single c=8"].requests / theirs["single c=8"].seconds)
-    single1 = ours["single c=1"].requests / ours["single c=1"].seconds / (theirs["single c=1"].requests / theirs["single c=1"].seconds)
+    single = (
+        ours["single c=8"].requests
+        / ours["single c=8"].seconds
+        / (theirs["single c=8"].requests / theirs["single c=8"].seconds)
+    )
+    single1 = (
+        ours["single c=1"].requests
+        / ours["single c=1"].seconds
+        / (theirs["single c=1"].requests / theirs["single c=1"].seconds)
+    )
     p99 = ours["single c=8"].percentile(0.99) / theirs["single c=8"].percentile(0.99)
     batch_rows = ours["batch100 c=2"].requests * 100 / ours["batch100 c=2"].seconds
     print(f"\nsingle-row throughput vs MLflow: {single1:.1f}x at c=1, {single:.1f}x at c=8 (target >= 3x)")
     print(f"p99 vs MLflow at c=8: {p99:.2f} (target <= 0.33)")
-    print(f"100-row batches vs in-process bundle.predict: {batch_rows / (100 / floor[100]['bundle.predict']):.0%} (target >= 80%)")
+    print(
+        "100-row batches vs in-process bundle.predict: "
+        f"{batch_rows / (100 / floor[100]['bundle.predict']):.0%} (target >= 80%)"
+    )
 
 
 def rss_mib(pid: int) -> float:
@@ -305,7 +383,10 @@ def soak(clients: int, seconds: float) -> None:
     errors = sum(r.errors for r in runs)
     print(f"soak: {clients} clients, {seconds:.0f} s: {requests} requests, {errors} errors, {logged} rows logged")
     print("server RSS MiB at start and after each quarter: " + ", ".join(f"{m:.0f}" for m in samples))
-    print(f"p50 {statistics.median(r.percentile(0.5) for r in runs):.1f} ms, worst p99 {max(r.percentile(0.99) for r in runs):.1f} ms")
+    print(
+        f"p50 {statistics.median(r.percentile(0.5) for r in runs):.1f} ms, "
+        f"worst p99 {max(r.percentile(0.99) for r in runs):.1f} ms"
+    )
     if errors or logged != requests:
         raise SystemExit("soak failed: errors or lost log rows")
 

@@ -1,3 +1,2 @@
-"""A reproducible machine-learning lifecycle: collect, preprocess, featurize, train, evaluate, package."""
-
-__version__ = "0.1.0"
+"""A reproducible machine-learning lifecycle: collect, preprocess, featurize, train, evaluate, package,
+serve. The version is the installed distribution's (`importlib.metadata.version("lifecycle")`)."""

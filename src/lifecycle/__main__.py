@@ -10,11 +10,11 @@ import sys
 from pathlib import Path
 
 from lifecycle import paths
-from lifecycle.packaging.bundle import load_bundle
 from lifecycle.config import load_params
 from lifecycle.errors import LifecycleError
 from lifecycle.logs import configure_logging
 from lifecycle.packaging.batch import CHUNK_ROWS, score_file
+from lifecycle.packaging.bundle import load_bundle
 
 logger = logging.getLogger("lifecycle")
 

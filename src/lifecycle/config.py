@@ -2,7 +2,7 @@
 
 Every section is a pydantic model that forbids unknown keys, so a typo such as
 `train.learning_rat` stops the pipeline with a message naming the key instead of
-being silently ignored. Each stage reads only its own section (rule 2 of the design):
+being silently ignored. Each stage reads only its own section (each stage declares exactly what it reads):
 `load_params()` validates the whole file, but a stage asks for e.g. `.train` alone.
 """
 
@@ -282,9 +282,19 @@ class PreprocessSettings(Strict):
 
 Severity = Literal["error", "warning", "off"]
 CheckName = Literal[
-    "missing_column", "dtype", "mixed_types", "target_missing_values", "target_constant",
-    "missing_values", "empty_column", "duplicates", "class_balance", "rare_class",
-    "out_of_range", "unexpected_category", "leakage",
+    "missing_column",
+    "dtype",
+    "mixed_types",
+    "target_missing_values",
+    "target_constant",
+    "missing_values",
+    "empty_column",
+    "duplicates",
+    "class_balance",
+    "rare_class",
+    "out_of_range",
+    "unexpected_category",
+    "leakage",
 ]
 
 
@@ -399,9 +409,7 @@ class MlpParams(Strict):
     n_iter_no_change: Annotated[int, Field(gt=0)] = 5
 
 
-ModelFamily = Literal[
-    "logistic_regression", "decision_tree", "random_forest", "hist_gradient_boosting", "mlp"
-]
+ModelFamily = Literal["logistic_regression", "decision_tree", "random_forest", "hist_gradient_boosting", "mlp"]
 
 
 class ThresholdSettings(Strict):
@@ -453,7 +461,7 @@ class DiagnosisSettings(Strict):
     overfit: training folds beat validation folds by more than `overfit_gap`.
     """
 
-    metric: str | None = None   # null: roc_auc / roc_auc_ovr / r2 by task (lifecycle.tasks)
+    metric: str | None = None  # null: roc_auc / roc_auc_ovr / r2 by task (lifecycle.tasks)
     underfit_below: Annotated[float, Field(gt=0, le=1)] = 0.65
     overfit_gap: Annotated[float, Field(gt=0, le=1)] = 0.05
 
@@ -487,7 +495,7 @@ class PackageSettings(Strict):
 class ReportSettings(Strict):
     """The pull-request review report and its gate (not a pipeline stage)."""
 
-    main_metric: str | None = None   # null: the task's default (lifecycle.tasks)
+    main_metric: str | None = None  # null: the task's default (lifecycle.tasks)
     tolerance: Annotated[float, Field(ge=0)] = 0.005
     base_branch: str = "main"
 
@@ -540,9 +548,7 @@ class Params(Strict):
         named = [self.preprocess.base, *(join.source for join in self.preprocess.joins)]
         for name in named:
             if name not in known:
-                raise ValueError(
-                    f"preprocess refers to source {name!r}, but sources defines only {sorted(known)}"
-                )
+                raise ValueError(f"preprocess refers to source {name!r}, but sources defines only {sorted(known)}")
         return self
 
 

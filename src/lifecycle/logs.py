@@ -5,6 +5,4 @@ import logging
 
 def configure_logging(level: int = logging.INFO) -> None:
     """Log to stderr with time, level and module."""
-    logging.basicConfig(
-        level=level, format="%(asctime)s %(levelname)s %(name)s: %(message)s", force=True
-    )
+    logging.basicConfig(level=level, format="%(asctime)s %(levelname)s %(name)s: %(message)s", force=True)

@@ -1,6 +1,6 @@
 """Every path a stage reads or writes, relative to the repository root.
 
-dvc.yaml names the same paths; `tests/test_dvc_yaml.py` keeps the two in step.
+dvc.yaml names the same paths; `tests/unit/test_dvc_yaml.py` keeps the two in step.
 """
 
 from pathlib import Path

@@ -1,7 +1,7 @@
 """Atomic, deterministic reads and writes of the pipeline's files.
 
 Every write goes to a temporary file in the target's own folder and is renamed into
-place (rule 6), so a crash leaves the previous file or none, never half of one. JSON is
+place (writes are atomic), so a crash leaves the previous file or none, never half of one. JSON is
 written with sorted keys and a trailing newline so that diffs in pull requests show
 only real changes.
 """

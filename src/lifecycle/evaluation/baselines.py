@@ -13,6 +13,7 @@ import pandas as pd
 from lifecycle.tasks.base import Task
 from lifecycle.tasks.binary import BINARY
 
+
 def baseline_metrics(
     X_train: pd.DataFrame,
     y_train: pd.Series,
@@ -35,9 +36,7 @@ def baseline_metrics(
     return results
 
 
-def lift(
-    model: dict[str, float], baselines: dict[str, dict[str, float]]
-) -> dict[str, dict[str, float]]:
+def lift(model: dict[str, float], baselines: dict[str, dict[str, float]]) -> dict[str, dict[str, float]]:
     """Model minus baseline for every shared metric, whatever the task.
 
     The sign is never flipped, so a positive lift is better for scores (ROC-AUC, F1, R²)

@@ -2,34 +2,40 @@
 
 Every figure takes `series`: a label -> points mapping. The evaluate stage draws one
 series ("model"); the review report overlays "base" and "workspace" on the same axes.
+
+Matplotlib is imported when the first figure is drawn, not with this module: every task
+refers to its figures, and loading a task (preprocess, a bundle in the service or the
+batch predict command) must not pay half a second for a plotting library it never uses.
+Figures are drawn on `Figure` objects, without pyplot's global state or a GUI backend.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-import matplotlib
+import numpy as np
 
-matplotlib.use("Agg")
-import matplotlib.pyplot as plt  # noqa: E402
-import numpy as np  # noqa: E402
-from matplotlib.axes import Axes  # noqa: E402
+from lifecycle.storage import atomic_path
 
-from lifecycle.storage import atomic_path  # noqa: E402
+if TYPE_CHECKING:
+    from matplotlib.axes import Axes
 
 Points = list[dict[str, float]]
 Series = dict[str, Points]
 
 
 def _save(target: Path, title: str, draw: Callable[[Axes], None], size: tuple[float, float] = (5, 4.5)) -> None:
-    figure, axes = plt.subplots(figsize=size)
+    from matplotlib.figure import Figure  # on first use: see the module docstring
+
+    figure = Figure(figsize=size)
+    axes = figure.subplots()
     draw(axes)
     axes.set_title(title)
     figure.tight_layout()
     with atomic_path(target) as temp:
         figure.savefig(temp, format="png", dpi=100, metadata={"Software": None})
-    plt.close(figure)
 
 
 def _lines(series: Series, x: str, y: str, marker: str | None = None) -> Callable[[Axes], None]:
@@ -75,8 +81,14 @@ def learning_curve_figure(series: Series, metric: str, target: Path) -> None:
         for label, points in series.items():
             sizes = [p["train_size"] for p in points]
             line = axes.plot(sizes, [p["validation_score"] for p in points], marker="o", label=f"{label} validation")
-            axes.plot(sizes, [p["train_score"] for p in points], marker="o", linestyle="--",
-                      color=line[0].get_color(), label=f"{label} train")
+            axes.plot(
+                sizes,
+                [p["train_score"] for p in points],
+                marker="o",
+                linestyle="--",
+                color=line[0].get_color(),
+                label=f"{label} train",
+            )
         axes.set(xlabel="training rows", ylabel=metric, xscale="log")
         axes.legend(loc="lower right")
 

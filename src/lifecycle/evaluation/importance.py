@@ -19,9 +19,7 @@ def raw_column_importance(
     It permutes the caller-facing columns through the whole inference pipeline, so it
     ranks what the model really uses, for any model family.
     """
-    result = permutation_importance(
-        pipeline, X, y, scoring=scoring, n_repeats=repeats, random_state=seed, n_jobs=1
-    )
+    result = permutation_importance(pipeline, X, y, scoring=scoring, n_repeats=repeats, random_state=seed, n_jobs=1)
     frame = pd.DataFrame(
         {"feature": X.columns, "importance": result.importances_mean, "std": result.importances_std}
     ).sort_values(["importance", "feature"], ascending=[False, True])

@@ -83,9 +83,7 @@ def input_columns(
         raise LifecycleError(f"featurize.differences: missing column(s) {missing}")
     leaking = sorted(needed & set(excluded))
     if leaking:
-        raise LifecycleError(
-            f"featurize.differences: {leaking} are outcome or target columns, never features"
-        )
+        raise LifecycleError(f"featurize.differences: {leaking} are outcome or target columns, never features")
     unknown = sorted(c for c in settings.exclude if c not in frame.columns)
     if unknown:
         raise LifecycleError(f"featurize.exclude: unknown column(s) {unknown}")
@@ -99,9 +97,7 @@ def input_columns(
     return columns
 
 
-def fit_featurizer(
-    train: pd.DataFrame, columns: list[str], settings: FeaturizeSettings
-) -> Pipeline:
+def fit_featurizer(train: pd.DataFrame, columns: list[str], settings: FeaturizeSettings) -> Pipeline:
     """Fit the feature pipeline on the train rows' input columns."""
     if train.empty:
         raise LifecycleError("featurize: the train split is empty")

@@ -14,7 +14,6 @@ import pandas as pd
 from sklearn.base import BaseEstimator, TransformerMixin
 from sklearn.utils.validation import check_is_fitted
 
-
 MISSING_CATEGORY = "__missing__"
 
 
@@ -53,9 +52,7 @@ class DatetimeParts(TransformerMixin, BaseEstimator):
     def fit(self, X: pd.DataFrame, y: object = None) -> DatetimeParts:
         self.feature_names_in_ = np.asarray(X.columns, dtype=object)
         self.n_features_in_ = len(self.feature_names_in_)
-        self.datetime_columns_ = [
-            str(c) for c in X.columns if pd.api.types.is_datetime64_any_dtype(X[c])
-        ]
+        self.datetime_columns_ = [str(c) for c in X.columns if pd.api.types.is_datetime64_any_dtype(X[c])]
         return self
 
     def transform(self, X: pd.DataFrame) -> pd.DataFrame:

@@ -94,9 +94,7 @@ def precision_recall_points(y_true: np.ndarray, probability: np.ndarray, points:
 def calibration_points(y_true: np.ndarray, probability: np.ndarray, bins: int) -> list[dict[str, float]]:
     """Reliability curve: observed positive rate against mean predicted probability per bin."""
     fraction, mean_predicted = calibration_curve(y_true, probability, n_bins=bins, strategy="quantile")
-    return [
-        {"mean_predicted": rounded(p), "fraction_positive": rounded(f)} for p, f in zip(mean_predicted, fraction)
-    ]
+    return [{"mean_predicted": rounded(p), "fraction_positive": rounded(f)} for p, f in zip(mean_predicted, fraction)]
 
 
 def confusion_rows(y_true: np.ndarray, predicted: np.ndarray) -> pd.DataFrame:

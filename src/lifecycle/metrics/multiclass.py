@@ -65,9 +65,7 @@ def _check_labels(y_true: np.ndarray, probability: np.ndarray, classes: Sequence
         raise ValueError(f"y_true holds labels the model has no column for: {unknown}")
 
 
-def one_vs_rest_auc(
-    y_true: np.ndarray, probability: np.ndarray, classes: Sequence
-) -> dict[str, float]:
+def one_vs_rest_auc(y_true: np.ndarray, probability: np.ndarray, classes: Sequence) -> dict[str, float]:
     """ROC-AUC of each class against the rest, averaged unweighted and by support.
 
     Computed per class here because scikit-learn's `multi_class="ovr"` refuses a y_true that
@@ -102,9 +100,7 @@ def _log_loss(y_true: np.ndarray, probability: np.ndarray, classes: Sequence) ->
     return rounded(log_loss(y_true, probability[:, order], labels=list(np.asarray(classes)[order])))
 
 
-def score_metrics(
-    y_true: np.ndarray, probability: np.ndarray, classes: Sequence
-) -> dict[str, float]:
+def score_metrics(y_true: np.ndarray, probability: np.ndarray, classes: Sequence) -> dict[str, float]:
     """The numeric headline scores (exactly HEADLINE_METRICS): what cross-validation averages.
 
     Macro and weighted precision/recall/F1 average over the labels found in y_true or the
@@ -125,9 +121,7 @@ def score_metrics(
     }
     scores = {
         "accuracy": rounded(accuracy_score(y_true, predicted)),
-        "balanced_accuracy": rounded(
-            recall_score(y_true, predicted, labels=present, average="macro", zero_division=0)
-        ),
+        "balanced_accuracy": rounded(recall_score(y_true, predicted, labels=present, average="macro", zero_division=0)),
         **averaged,
         **one_vs_rest_auc(y_true, probability, classes),
         "log_loss": _log_loss(y_true, probability, classes),
@@ -135,9 +129,7 @@ def score_metrics(
     return {name: scores[name] for name in HEADLINE_METRICS}
 
 
-def test_metrics(
-    y_true: np.ndarray, probability: np.ndarray, classes: Sequence
-) -> dict[str, object]:
+def test_metrics(y_true: np.ndarray, probability: np.ndarray, classes: Sequence) -> dict[str, object]:
     """Headline scores plus what a reader needs to interpret them: rows, how common each
     class is, per-class precision/recall/F1/support and the confusion matrix.
 
@@ -150,9 +142,7 @@ def test_metrics(
     predicted = predicted_labels(probability, classes)
     labels = list(classes)
     names = [str(c) for c in labels]
-    precision, recall, f1, support = precision_recall_fscore_support(
-        y_true, predicted, labels=labels, zero_division=0
-    )
+    precision, recall, f1, support = precision_recall_fscore_support(y_true, predicted, labels=labels, zero_division=0)
     return {
         **scores,
         "rows": int(len(y_true)),

@@ -26,9 +26,7 @@ def _arrays(y_true: np.ndarray, y_pred: np.ndarray) -> tuple[np.ndarray, np.ndar
     """Float arrays of equal length, so a pandas index or an int target cannot misalign."""
     actual, predicted = np.asarray(y_true, dtype=float), np.asarray(y_pred, dtype=float)
     if actual.shape != predicted.shape or actual.ndim != 1:
-        raise ValueError(
-            f"y_true {actual.shape} and y_pred {predicted.shape} must be 1-d and of equal length"
-        )
+        raise ValueError(f"y_true {actual.shape} and y_pred {predicted.shape} must be 1-d and of equal length")
     return actual, predicted
 
 
@@ -69,9 +67,7 @@ def test_metrics(y_true: np.ndarray, y_pred: np.ndarray) -> dict[str, object]:
 test_metrics.__test__ = False  # type: ignore[attr-defined]
 
 
-def prediction_points(
-    y_true: np.ndarray, y_pred: np.ndarray, max_points: int, seed: int
-) -> list[dict[str, float]]:
+def prediction_points(y_true: np.ndarray, y_pred: np.ndarray, max_points: int, seed: int) -> list[dict[str, float]]:
     """(actual, predicted, residual) of at most `max_points` test rows, for `dvc plots`
     scatters of predicted against actual and of residual against predicted.
 

@@ -15,8 +15,8 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from lifecycle.packaging.bundle import Bundle
 from lifecycle.errors import LifecycleError
+from lifecycle.packaging.bundle import Bundle
 from lifecycle.storage import atomic_path
 
 logger = logging.getLogger(__name__)
@@ -93,7 +93,9 @@ def score_file(bundle: Bundle, source: Path, target: Path, chunk_rows: int = CHU
                 rows += len(chunk)
                 failed += int(predictions["error"].notna().sum())
         except (pa.ArrowInvalid, pa.ArrowTypeError) as error:
-            raise LifecycleError(f"cannot write {target}: a chunk's column types differ from the first's ({error})") from None
+            raise LifecycleError(
+                f"cannot write {target}: a chunk's column types differ from the first's ({error})"
+            ) from None
         finally:
             if writer is not None:
                 writer.close()

@@ -7,8 +7,9 @@ models/package/
   MODEL_CARD.md     data, intended use, metrics, limitations
   manifest.json     SHA-256 of every other file
 
-Pickle runs code on load (rule 8), so `load_bundle` checks every file against the
-manifest, and refuses missing, altered or unlisted files, before unpickling anything.
+Pickle runs code on load, so a model file is trusted only by its hash: `load_bundle`
+checks every file against the manifest, and refuses missing, altered or unlisted files,
+before unpickling anything.
 """
 
 from __future__ import annotations
@@ -71,9 +72,7 @@ def verify_bundle(path: Path) -> dict[str, str]:
         if not file.is_file():
             raise LifecycleError(f"bundle {path} is missing {name}, listed in its manifest")
         if file_digest(file) != digest:
-            raise LifecycleError(
-                f"bundle file {file} does not match its SHA-256 in the manifest: refusing to load it"
-            )
+            raise LifecycleError(f"bundle file {file} does not match its SHA-256 in the manifest: refusing to load it")
     return expected
 
 

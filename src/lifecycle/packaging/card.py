@@ -16,7 +16,9 @@ def model_card(metadata: BundleMetadata, schema: dict[str, Any]) -> str:
     test = metadata.metrics.test
     cv = metadata.metrics.cross_validation
     label = (
-        f"`{target['column']} > {target['threshold']:g}`" if target["threshold"] is not None else f"`{target['column']}`"
+        f"`{target['column']} > {target['threshold']:g}`"
+        if target["threshold"] is not None
+        else f"`{target['column']}`"
     )
     sources = ", ".join(f"`{name}` ({s['kind']})" for name, s in params["sources"].items())
     task = task_named(metadata.task)
@@ -36,10 +38,15 @@ def model_card(metadata: BundleMetadata, schema: dict[str, Any]) -> str:
         "",
         f"Sources: {sources}; base table `{params['preprocess']['base']}`.",
         f"Split: {split['method']}"
-        + (f" at `{split['time_column']}` = {split['cutoff']} (train before, test from)" if split["method"] == "time" else "")
+        + (
+            f" at `{split['time_column']}` = {split['cutoff']} (train before, test from)"
+            if split["method"] == "time"
+            else ""
+        )
         + f"; {metadata.rows['train']:,} train rows, {metadata.rows['test']:,} test rows.",
         "Outcome columns never used as features: "
-        + ", ".join(f"`{c}`" for c in params["preprocess"]["outcome_columns"]) + ".",
+        + ", ".join(f"`{c}`" for c in params["preprocess"]["outcome_columns"])
+        + ".",
         "",
         "## Metrics",
         "",

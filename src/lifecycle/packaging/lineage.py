@@ -1,7 +1,7 @@
 """Where a model came from: data and model hashes, library versions, code identity.
 
 Everything here is a function of the inputs and the code, never of the clock, the
-machine or the git history (rule 3), so two runs anywhere with the pinned requirements
+machine or the git history (outputs are deterministic), so two runs anywhere with the pinned requirements
 write identical metadata and DVC records identical hashes. The commit a bundle belongs
 to is the one whose dvc.lock records the bundle's hash: `git log -S <md5> -- dvc.lock`.
 """

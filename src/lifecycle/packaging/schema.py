@@ -35,9 +35,7 @@ def _finite(value: float) -> float | None:
     return None if value is None or not math.isfinite(value) else float(value)
 
 
-def infer_schema(
-    train: pd.DataFrame, columns: list[str], roles: dict[str, ColumnRole] | None = None
-) -> dict[str, Any]:
+def infer_schema(train: pd.DataFrame, columns: list[str], roles: dict[str, ColumnRole] | None = None) -> dict[str, Any]:
     """Columns, kinds, training dtypes, nullability, categories and numeric ranges, and the
     role preprocess inferred (or params declared) for each column, with its reason."""
     described = []
@@ -72,7 +70,11 @@ def _numeric(raw: pd.Series) -> tuple[pd.Series, pd.Series]:
 
 
 def _datetime(raw: pd.Series) -> tuple[pd.Series, pd.Series]:
-    values = pd.to_datetime(raw, errors="coerce", utc=True, format="mixed") if not pd.api.types.is_datetime64_any_dtype(raw) else raw
+    values = (
+        pd.to_datetime(raw, errors="coerce", utc=True, format="mixed")
+        if not pd.api.types.is_datetime64_any_dtype(raw)
+        else raw
+    )
     if pd.api.types.is_datetime64_any_dtype(values) and values.dt.tz is None:
         values = values.dt.tz_localize("UTC")
     return values, values.isna() & raw.notna()

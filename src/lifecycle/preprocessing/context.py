@@ -32,9 +32,7 @@ def timestamp(frame: pd.DataFrame, spec: Timestamp) -> pd.Series:
 def group_count(frame: pd.DataFrame, spec: ContextCount) -> pd.Series:
     """How many rows share each row's group."""
     require_columns(frame, spec.group_by, f"context {spec.name!r}")
-    return frame.groupby(spec.group_by, dropna=False)[spec.group_by[0]].transform("size").astype(
-        "int64"
-    )
+    return frame.groupby(spec.group_by, dropna=False)[spec.group_by[0]].transform("size").astype("int64")
 
 
 def past_mean(frame: pd.DataFrame, spec: ContextPastMean) -> pd.Series:

@@ -24,9 +24,7 @@ def raw_label(frame: pd.DataFrame, target: TargetSettings) -> pd.Series | None:
     if target.threshold is None:
         return source
     if not pd.api.types.is_numeric_dtype(source):
-        raise LifecycleError(
-            f"target column {target.column!r} has dtype {source.dtype}; a threshold needs numbers"
-        )
+        raise LifecycleError(f"target column {target.column!r} has dtype {source.dtype}; a threshold needs numbers")
     return (source > target.threshold).astype("Int64").where(source.notna())
 
 

@@ -53,7 +53,9 @@ def infer_task(label: pd.Series, target: TargetSettings, settings: RoleInference
     task = infer_task_name(distinct, numeric, fractional, settings.max_classes)
     logger.info(
         "task inferred from target %r: %s (%d distinct values; set preprocess.target.task to override)",
-        target.column, task, distinct,
+        target.column,
+        task,
+        distinct,
     )
     return task
 

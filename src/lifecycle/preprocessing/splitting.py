@@ -10,9 +10,7 @@ from lifecycle.errors import LifecycleError
 from lifecycle.preprocessing.tables import require_columns
 
 
-def split_rows(
-    frame: pd.DataFrame, split: SplitSettings, target: str
-) -> tuple[pd.DataFrame, pd.DataFrame]:
+def split_rows(frame: pd.DataFrame, split: SplitSettings, target: str) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Return (train, test). Time split: train strictly before the cutoff, test from it on,
     both sorted by time; random and stratified splits keep the input order."""
     if split.method == "time":
@@ -38,9 +36,7 @@ def split_rows(
         train, test = ordered.loc[~is_test], ordered.loc[is_test]
     else:
         stratify = frame[target] if split.method == "stratified" else None
-        train, test = train_test_split(
-            frame, test_size=split.test_fraction, random_state=split.seed, stratify=stratify
-        )
+        train, test = train_test_split(frame, test_size=split.test_fraction, random_state=split.seed, stratify=stratify)
         train, test = train.sort_index(), test.sort_index()
     if train.empty or test.empty:
         empty = "train" if train.empty else "test"

@@ -14,9 +14,9 @@ import pandas as pd
 
 from lifecycle.artifacts import InterimRoles
 from lifecycle.config import PreprocessSettings, ValidationSettings
-from lifecycle.preprocessing.context import add_context
 from lifecycle.errors import LifecycleError
-from lifecycle.preprocessing.labels import derive_target, raw_label, Target
+from lifecycle.preprocessing.context import add_context
+from lifecycle.preprocessing.labels import Target, derive_target, raw_label
 from lifecycle.preprocessing.roles import apply_roles, dropped_columns, infer_roles, infer_task
 from lifecycle.preprocessing.splitting import split_rows
 from lifecycle.preprocessing.tables import coerce_dtypes, drop_exact_duplicates, join_table, require_columns
@@ -73,7 +73,12 @@ def validate(prepared: Prepared, settings: PreprocessSettings, validation: Valid
     counts = prepared.counts
     duplicates = {name: (counts["exact_duplicates"][name], rows) for name, rows in counts["input_rows"].items()}
     return validate_table(
-        prepared.table, prepared.label, settings.target.column, prepared.task, prepared.roles, validation,
+        prepared.table,
+        prepared.label,
+        settings.target.column,
+        prepared.task,
+        prepared.roles,
+        validation,
         source_duplicates=duplicates,
     )
 

@@ -14,9 +14,7 @@ def require_columns(frame: pd.DataFrame, columns: Iterable[str], where: str) -> 
     """Raise one error naming every missing column and the columns that do exist."""
     missing = [column for column in columns if column not in frame.columns]
     if missing:
-        raise LifecycleError(
-            f"{where}: missing column(s) {missing}; available: {sorted(map(str, frame.columns))}"
-        )
+        raise LifecycleError(f"{where}: missing column(s) {missing}; available: {sorted(map(str, frame.columns))}")
 
 
 def drop_exact_duplicates(frame: pd.DataFrame) -> tuple[pd.DataFrame, int]:
@@ -25,9 +23,7 @@ def drop_exact_duplicates(frame: pd.DataFrame) -> tuple[pd.DataFrame, int]:
     return frame.loc[~duplicated].reset_index(drop=True), int(duplicated.sum())
 
 
-def join_table(
-    left: pd.DataFrame, right: pd.DataFrame, join: JoinSettings
-) -> tuple[pd.DataFrame, dict[str, int]]:
+def join_table(left: pd.DataFrame, right: pd.DataFrame, join: JoinSettings) -> tuple[pd.DataFrame, dict[str, int]]:
     """Join `right` onto `left` by the declared keys without ever duplicating a left row.
 
     With `join.unique`, rows of `right` repeating a key are dropped (first kept) before
@@ -81,8 +77,7 @@ def coerce_dtypes(frame: pd.DataFrame, dtypes: dict[str, str]) -> pd.DataFrame:
         if failed.any():
             example = series[failed].iloc[0]
             raise LifecycleError(
-                f"column {column!r}: {int(failed.sum())} value(s) cannot be read as {kind}, "
-                f"e.g. {example!r}"
+                f"column {column!r}: {int(failed.sum())} value(s) cannot be read as {kind}, e.g. {example!r}"
             )
         if kind == "int":
             fractional = converted.notna() & (converted != converted.round())

@@ -16,10 +16,10 @@ from typing import Any
 import yaml
 
 from lifecycle import paths
-from lifecycle.evaluation import figures
 from lifecycle.config import ReportSettings
 from lifecycle.errors import LifecycleError
-from lifecycle.review.comparison import Change, compare, Gate, gate, render
+from lifecycle.evaluation import figures
+from lifecycle.review.comparison import Change, Gate, compare, gate, render
 from lifecycle.storage import write_json, write_text
 from lifecycle.tasks.base import Task
 from lifecycle.tasks.binary import BINARY
@@ -28,9 +28,9 @@ from lifecycle.tasks.registry import task_named
 logger = logging.getLogger(__name__)
 
 # Plot data files (metrics/plots/<name>.json) the review can overlay; a task writes some.
-PLOT_DATA = (
-    "roc", "precision_recall", "calibration", "importance", "predictions", "residual_histogram"
-)
+PLOT_DATA = ("roc", "precision_recall", "calibration", "importance", "predictions", "residual_histogram")
+
+
 def _git(*args: str) -> str:
     done = subprocess.run(["git", *args], capture_output=True, text=True)
     if done.returncode != 0:
@@ -64,9 +64,7 @@ class Side:
         self.train = _json_at(revision, paths.TRAIN_METRICS, {})
         self.slices = _json_at(revision, paths.SLICE_METRICS, {})
         self.learning_curve = _json_at(revision, paths.LEARNING_CURVE, [])
-        self.plots = {
-            name: _json_at(revision, paths.plot_data(f"{name}.json"), []) for name in PLOT_DATA
-        }
+        self.plots = {name: _json_at(revision, paths.plot_data(f"{name}.json"), []) for name in PLOT_DATA}
         params_text = read_at(revision, paths.PARAMS)
         self.params = yaml.safe_load(params_text) if params_text else {}
 
@@ -92,23 +90,33 @@ def _overlay_figures(base: Side, workspace: Side, folder: Path) -> list[Path]:
     only its own plot files (regression has no ROC curve, multiclass only importance).
     The learning curve's axis is the workspace task's metric.
     """
-    def series(name: str) -> dict[str, list[dict[str, float]]]:
-        return {label: side.plots[name] for label, side in (("base", base), ("workspace", workspace)) if side.plots[name]}
 
-    draw = {
-        "roc": figures.roc_figure,
-        "precision_recall": lambda s, t: figures.precision_recall_figure(s, workspace.evaluate.get("positive_rate", 0.0), t),
-        "calibration": figures.calibration_figure,
-        "importance": figures.importance_figure,
-        "predicted_vs_actual": figures.predicted_vs_actual_figure,
-        "residual_histogram": figures.residual_histogram_figure,
+    def series(name: str) -> dict[str, list[dict[str, float]]]:
+        return {
+            label: side.plots[name] for label, side in (("base", base), ("workspace", workspace)) if side.plots[name]
+        }
+
+    # figure -> (its plot data, how it is drawn)
+    overlays = {
+        "roc": ("roc", figures.roc_figure),
+        "precision_recall": (
+            "precision_recall",
+            lambda s, t: figures.precision_recall_figure(s, workspace.evaluate.get("positive_rate", 0.0), t),
+        ),
+        "calibration": ("calibration", figures.calibration_figure),
+        "importance": ("importance", figures.importance_figure),
+        "predicted_vs_actual": ("predictions", figures.predicted_vs_actual_figure),
+        "residual_histogram": ("residual_histogram", figures.residual_histogram_figure),
     }
     written = []
-    for name, data_name in workspace.task.review_figures.items():
+    for name in workspace.task.review_figures:
+        data_name, draw = overlays[name]
         if data := series(data_name):
-            draw[name](data, folder / f"{name}.png")
+            draw(data, folder / f"{name}.png")
             written.append(folder / f"{name}.png")
-    curves = {label: side.learning_curve for label, side in (("base", base), ("workspace", workspace)) if side.learning_curve}
+    curves = {
+        label: side.learning_curve for label, side in (("base", base), ("workspace", workspace)) if side.learning_curve
+    }
     if curves:
         metric = workspace.task.default_metric
         figures.learning_curve_figure(curves, metric, folder / "learning_curve.png")
@@ -117,8 +125,15 @@ def _overlay_figures(base: Side, workspace: Side, folder: Path) -> list[Path]:
 
 
 def _as_json(change: Change) -> dict[str, Any]:
-    return {"file": change.file, "key": change.key, "old": change.old, "new": change.new, "diff": change.diff,
-            "relative": change.relative, "verdict": change.verdict}
+    return {
+        "file": change.file,
+        "key": change.key,
+        "old": change.old,
+        "new": change.new,
+        "diff": change.diff,
+        "relative": change.relative,
+        "verdict": change.verdict,
+    }
 
 
 def write_report(base: str, settings: ReportSettings, output: Path) -> Gate:
@@ -154,8 +169,13 @@ def write_report(base: str, settings: ReportSettings, output: Path) -> Gate:
         {
             "base": label,
             "task": task.name,
-            "gate": {"metric": result.metric, "old": result.old, "new": result.new,
-                     "tolerance": result.tolerance, "passed": result.passed},
+            "gate": {
+                "metric": result.metric,
+                "old": result.old,
+                "new": result.new,
+                "tolerance": result.tolerance,
+                "passed": result.passed,
+            },
             "metrics": [_as_json(c) for c in headline + other],
             "params": [_as_json(c) for c in params],
         },

@@ -53,7 +53,9 @@ def _handle_errors(app: FastAPI) -> None:
 
     @app.exception_handler(RequestValidationError)
     async def request_error(_: Request, error: RequestValidationError) -> Response:
-        problems = [Problem(field=".".join(map(str, e["loc"])), message=e["msg"], type=e["type"]) for e in error.errors()]
+        problems = [
+            Problem(field=".".join(map(str, e["loc"])), message=e["msg"], type=e["type"]) for e in error.errors()
+        ]
         return error_response(422, ErrorBody(error="invalid request", problems=problems))
 
     @app.exception_handler(StarletteHTTPException)
@@ -71,7 +73,10 @@ def create_app(bundle_dir: Path, settings: ServeSettings) -> FastAPI:
     service = Service.load(bundle_dir, settings)
     logger.info(
         "serving %s model %s from %s (unknown categories: %s, fast path: %s)",
-        service.bundle.task.name, service.version, bundle_dir, service.policy,
+        service.bundle.task.name,
+        service.version,
+        bundle_dir,
+        service.policy,
         "on" if service.scorer.fast else "off",
     )
 
@@ -83,7 +88,9 @@ def create_app(bundle_dir: Path, settings: ServeSettings) -> FastAPI:
             await run_in_threadpool(service.log.close)
             logger.info("prediction log flushed and closed")
 
-    app = FastAPI(title="lifecycle model service", version=service.version, description=_describe(service), lifespan=lifespan)
+    app = FastAPI(
+        title="lifecycle model service", version=service.version, description=_describe(service), lifespan=lifespan
+    )
     app.state.service = service
     app.add_middleware(MetricsMiddleware, metrics=service.metrics)
     _handle_errors(app)

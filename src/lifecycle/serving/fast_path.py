@@ -39,7 +39,7 @@ from sklearn.impute import SimpleImputer
 from sklearn.pipeline import Pipeline
 from sklearn.preprocessing import OrdinalEncoder, StandardScaler
 
-from lifecycle.featurization.transformers import DatetimeParts, DifferenceColumns, MISSING_CATEGORY
+from lifecycle.featurization.transformers import MISSING_CATEGORY, DatetimeParts, DifferenceColumns
 
 logger = logging.getLogger(__name__)
 
@@ -155,10 +155,7 @@ def _category_codes(branch: Pipeline, names: list[str]) -> list[dict[Any, float]
     padded = {name: v + [v[0]] * (longest - len(v)) for name, v in zip(names, values)}
     codes = branch.transform(pd.DataFrame(padded, dtype=object))
     codes = np.asarray(codes, dtype=np.float64)
-    return [
-        dict(zip(column_values, codes[: len(column_values), j].tolist()))
-        for j, column_values in enumerate(values)
-    ]
+    return [dict(zip(column_values, codes[: len(column_values), j].tolist())) for j, column_values in enumerate(values)]
 
 
 def _model_codes(model: HistGradientBoostingClassifier, position: int, codes: dict[Any, float]) -> dict[Any, float]:

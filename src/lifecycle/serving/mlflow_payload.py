@@ -21,7 +21,11 @@ FORMATS = ("dataframe_split", "dataframe_records", "instances", "inputs")
 
 
 def _split(payload: Any) -> list[dict[str, Any]]:
-    if not isinstance(payload, dict) or not isinstance(payload.get("columns"), list) or not isinstance(payload.get("data"), list):
+    if (
+        not isinstance(payload, dict)
+        or not isinstance(payload.get("columns"), list)
+        or not isinstance(payload.get("data"), list)
+    ):
         raise InputError(422, "dataframe_split: expected an object with a `columns` list and a `data` list of rows")
     columns = payload["columns"]
     extra = sorted(set(payload) - {"columns", "data", "index"})

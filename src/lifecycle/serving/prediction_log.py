@@ -58,8 +58,16 @@ _STOP = object()
 _RETRY_SECONDS = 1.0
 _ATTEMPTS_AT_CLOSE = 3
 OUTPUT_COLUMNS = [
-    "request_id", "row_index", "logged_at", "model_version", "endpoint",
-    "prediction", "probability", "unknown_categories", "latency_ms", "probabilities",
+    "request_id",
+    "row_index",
+    "logged_at",
+    "model_version",
+    "endpoint",
+    "prediction",
+    "probability",
+    "unknown_categories",
+    "latency_ms",
+    "probabilities",
 ]
 
 
@@ -144,9 +152,7 @@ def _stored(entry: dict[str, Any]) -> dict[str, Any]:
         "input": json.dumps(entry["input"], default=_json_value, allow_nan=False),
         "prediction": json.dumps(entry["prediction"], allow_nan=False),
         "probability": entry.get("probability"),
-        "probabilities": (
-            None if probabilities is None else json.dumps(probabilities, allow_nan=False)
-        ),
+        "probabilities": (None if probabilities is None else json.dumps(probabilities, allow_nan=False)),
         "unknown_categories": json.dumps(entry["unknown_categories"]),
     }
 
@@ -276,9 +282,7 @@ def read_prediction_log(url: str, table: str = "predictions") -> pd.DataFrame:
     outputs["logged_at"] = pd.to_datetime(outputs["logged_at"], utc=True)
     outputs["prediction"] = pd.Series(_decoded(outputs["prediction"]), index=outputs.index)
     outputs["probability"] = pd.to_numeric(outputs["probability"]).astype("float64")
-    outputs["probabilities"] = pd.Series(
-        _decoded(outputs["probabilities"]), index=outputs.index, dtype=object
-    )
+    outputs["probabilities"] = pd.Series(_decoded(outputs["probabilities"]), index=outputs.index, dtype=object)
     outputs["unknown_categories"] = [json.loads(text) for text in outputs["unknown_categories"]]
     return outputs.join(inputs, suffixes=("", "_input"))
 

@@ -77,11 +77,18 @@ class ServiceMetrics:
         self.endpoints = frozenset(endpoints)
         self.registry = CollectorRegistry()
         labels = ["model_version", "endpoint", "method", "status"]
-        self.requests = Counter("lifecycle_http_requests", "HTTP requests by endpoint and status", labels, registry=self.registry)
-        self.errors = Counter("lifecycle_http_errors", "HTTP answers with status >= 400", labels, registry=self.registry)
+        self.requests = Counter(
+            "lifecycle_http_requests", "HTTP requests by endpoint and status", labels, registry=self.registry
+        )
+        self.errors = Counter(
+            "lifecycle_http_errors", "HTTP answers with status >= 400", labels, registry=self.registry
+        )
         self.latency = Histogram(
-            "lifecycle_http_request_duration_seconds", "Time to answer a request",
-            ["model_version", "endpoint"], buckets=LATENCY_BUCKETS, registry=self.registry,
+            "lifecycle_http_request_duration_seconds",
+            "Time to answer a request",
+            ["model_version", "endpoint"],
+            buckets=LATENCY_BUCKETS,
+            registry=self.registry,
         )
         self.rows = Counter("lifecycle_rows_predicted", "Rows predicted", ["model_version"], registry=self.registry)
         self.classes: Counter | None = None
@@ -90,8 +97,10 @@ class ServiceMetrics:
         predicted = task.prediction_metric
         if predicted.counts_classes:
             self.classes = Counter(
-                "lifecycle_predictions", "Predicted labels (class counts)",
-                ["model_version", "label"], registry=self.registry,
+                "lifecycle_predictions",
+                "Predicted labels (class counts)",
+                ["model_version", "label"],
+                registry=self.registry,
             )
             self.probability = Histogram(
                 predicted.name, predicted.help, ["model_version"], buckets=PROBABILITY_BUCKETS, registry=self.registry
@@ -101,8 +110,10 @@ class ServiceMetrics:
                 predicted.name, predicted.help, ["model_version"], buckets=tuple(buckets), registry=self.registry
             )
         Gauge(
-            "lifecycle_model_info", "The model being served (always 1)",
-            ["model_version", "task"], registry=self.registry,
+            "lifecycle_model_info",
+            "The model being served (always 1)",
+            ["model_version", "task"],
+            registry=self.registry,
         ).labels(model_version, task.name).set(1)
 
     def endpoint(self, path: str) -> str:
@@ -117,9 +128,7 @@ class ServiceMetrics:
             self.errors.labels(*key).inc()
         self.latency.labels(self.model_version, endpoint).observe(seconds)
 
-    def observe_predictions(
-        self, labels: Sequence[Any], probabilities: Sequence[float] | None = None
-    ) -> None:
+    def observe_predictions(self, labels: Sequence[Any], probabilities: Sequence[float] | None = None) -> None:
         """Count the rows; then classes and probabilities, or predicted values (regression)."""
         self.rows.labels(self.model_version).inc(len(labels))
         if self.values is not None:

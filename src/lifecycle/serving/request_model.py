@@ -57,7 +57,13 @@ def _field_type(column: dict[str, Any], policy: str) -> Any:
         seen = f" (training range {low} to {high})" if low is not None and high is not None else ""
         base: Any = Annotated[
             float,
-            Field(strict=True, allow_inf_nan=False, ge=-NUMERIC_LIMIT, le=NUMERIC_LIMIT, description=f"{name}: a number{seen}"),
+            Field(
+                strict=True,
+                allow_inf_nan=False,
+                ge=-NUMERIC_LIMIT,
+                le=NUMERIC_LIMIT,
+                description=f"{name}: a number{seen}",
+            ),
         ]
     elif kind == "categorical":
         categories = column["categories"]
@@ -67,7 +73,8 @@ def _field_type(column: dict[str, Any], policy: str) -> Any:
             base = Annotated[
                 StrictStr,
                 Field(
-                    description=f"{name}: text; training categories: {', '.join(categories)} (others are accepted and flagged)",
+                    description=f"{name}: text; training categories: {', '.join(categories)} "
+                    "(others are accepted and flagged)",
                     examples=categories[:3],
                 ),
             ]

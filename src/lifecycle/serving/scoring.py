@@ -20,14 +20,12 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from lifecycle.artifacts import Label
 from lifecycle.packaging.bundle import Bundle
-from lifecycle.tasks.classification import native
 from lifecycle.serving.fast_path import FastPath, compile_fast_path
+from lifecycle.tasks.classification import native
 
 logger = logging.getLogger(__name__)
-
-# A class label (classification) or a predicted value (regression), as JSON holds it.
-Label = bool | int | float | str
 
 
 @dataclass(frozen=True)
@@ -40,7 +38,7 @@ class Scores:
     multiclass only.
     """
 
-    labels: list[Label]
+    labels: list[Label | float]  # class labels, or predicted values for regression
     unknown_categories: list[list[str]]
     probabilities: list[float] | None = None
     class_probabilities: list[dict[str, float]] | None = None
@@ -56,7 +54,9 @@ class Scores:
             matrix = scored[class_columns].to_numpy(dtype=np.float64)
             class_probabilities = [dict(zip(names, row)) for row in matrix.tolist()]
         probabilities = scored["probability"].to_numpy(dtype=np.float64).tolist() if "probability" in scored else None
-        return cls([native(label) for label in scored["prediction"].tolist()], unknown, probabilities, class_probabilities)
+        return cls(
+            [native(label) for label in scored["prediction"].tolist()], unknown, probabilities, class_probabilities
+        )
 
     def probability(self, row: int) -> float | None:
         return None if self.probabilities is None else self.probabilities[row]
@@ -88,9 +88,7 @@ class Scorer:
         # Only a binary pipeline of a shape it knows compiles; anything else is served by Bundle.predict.
         self.fast: FastPath | None = compile_fast_path(bundle.pipeline, bundle.input_columns) if fast_path else None
         self.categories = {
-            c["name"]: frozenset(c["categories"])
-            for c in bundle.schema["columns"]
-            if c["kind"] == "categorical"
+            c["name"]: frozenset(c["categories"]) for c in bundle.schema["columns"] if c["kind"] == "categorical"
         }
 
     def _predict(self, rows: Sequence[dict[str, Any]]) -> pd.DataFrame:
@@ -105,11 +103,7 @@ class Scorer:
     def score(self, rows: Sequence[dict[str, Any]]) -> Scores:
         """Predict every row; flag categories never seen in training (the `accept` policy)."""
         unknown = [
-            [
-                name
-                for name, known in self.categories.items()
-                if (value := row[name]) is not None and value not in known
-            ]
+            [name for name, known in self.categories.items() if (value := row[name]) is not None and value not in known]
             for row in rows
         ]
         if self.fast is None:

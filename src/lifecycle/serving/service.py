@@ -84,11 +84,17 @@ class Service:
         self.log.append(
             [
                 {
-                    "request_id": request_id, "row_index": index, "logged_at": stamp, "model_version": version,
-                    "endpoint": endpoint, "input": row, "prediction": label,
+                    "request_id": request_id,
+                    "row_index": index,
+                    "logged_at": stamp,
+                    "model_version": version,
+                    "endpoint": endpoint,
+                    "input": row,
+                    "prediction": label,
                     "probability": scores.probability(index),
                     "probabilities": scores.class_probability(index),
-                    "unknown_categories": unknown, "latency_ms": latency_ms,
+                    "unknown_categories": unknown,
+                    "latency_ms": latency_ms,
                 }
                 for index, (row, label, unknown) in enumerate(zip(rows, scores.labels, scores.unknown_categories))
             ]
@@ -118,6 +124,7 @@ class Service:
         }
 
 
-def get_service(request: Request) -> Service:
-    """The app's service (a FastAPI dependency)."""
+async def get_service(request: Request) -> Service:
+    """The app's service (a FastAPI dependency). Async, so FastAPI calls it on the event loop:
+    a plain function would be sent to the thread pool on every request."""
     return request.app.state.service

@@ -44,7 +44,5 @@ def frame_from_records(records: list[object], where: str) -> pd.DataFrame:
     """One row per JSON object, columns in order of first appearance; refuses non-objects."""
     for position, record in enumerate(records):
         if not isinstance(record, dict):
-            raise LifecycleError(
-                f"{where}: record {position} is {type(record).__name__}, not a JSON object"
-            )
+            raise LifecycleError(f"{where}: record {position} is {type(record).__name__}, not a JSON object")
     return pd.DataFrame.from_records(records)

@@ -32,9 +32,7 @@ def packaged_tables(package: str) -> dict[str, Path]:
     try:
         distribution = metadata.distribution(package)
     except metadata.PackageNotFoundError:
-        raise LifecycleError(
-            f"package {package!r} is not installed (pip install -r requirements.txt)"
-        ) from None
+        raise LifecycleError(f"package {package!r} is not installed (pip install -r requirements.txt)") from None
     tables = {}
     for file in distribution.files or []:
         table = _table_name(str(file))
@@ -47,10 +45,7 @@ def packaged_tables(package: str) -> dict[str, Path]:
 def _(settings: BuiltinSource) -> pd.DataFrame:
     tables = packaged_tables(settings.package)
     if settings.table not in tables:
-        raise LifecycleError(
-            f"package {settings.package!r} has no table {settings.table!r}; "
-            f"it ships {sorted(tables)}"
-        )
+        raise LifecycleError(f"package {settings.package!r} has no table {settings.table!r}; it ships {sorted(tables)}")
     path = tables[settings.table]
     if path.name.endswith(".parquet"):
         return pd.read_parquet(path)

@@ -89,9 +89,7 @@ def _json_lines(text: str, where: str) -> list[object]:
         try:
             records.append(json.loads(line))
         except json.JSONDecodeError as error:
-            raise LifecycleError(
-                f"source file {where} is not valid JSON Lines: line {number}: {error.msg}"
-            ) from None
+            raise LifecycleError(f"source file {where} is not valid JSON Lines: line {number}: {error.msg}") from None
     return records
 
 

@@ -30,9 +30,7 @@ def _lookup(body: object, dotted: str) -> object:
 
 
 def _get_json(url: str, settings: HttpApiSource) -> object:
-    body = fetch_with_retries(
-        url, settings.timeout_seconds, settings.max_retries, settings.backoff_seconds
-    )
+    body = fetch_with_retries(url, settings.timeout_seconds, settings.max_retries, settings.backoff_seconds)
     try:
         return json.loads(body)
     except (json.JSONDecodeError, UnicodeDecodeError) as error:

@@ -22,9 +22,7 @@ from lifecycle.sources.base import read_source
 def _env(name: str, role: str) -> str:
     value = os.environ.get(name)
     if value is None:
-        raise LifecycleError(
-            f"sql source: environment variable {name} (named by `{role}`) is not set"
-        )
+        raise LifecycleError(f"sql source: environment variable {name} (named by `{role}`) is not set")
     return value
 
 
@@ -78,18 +76,14 @@ def _read(connection: Connection, settings: SqlSource, url: URL) -> pd.DataFrame
     if settings.table is not None:
         tables = inspect(connection).get_table_names()
         if settings.table not in tables:
-            raise LifecycleError(
-                f"{_describe(url)} has no table {settings.table!r}; it has {sorted(tables)}"
-            )
+            raise LifecycleError(f"{_describe(url)} has no table {settings.table!r}; it has {sorted(tables)}")
         return pd.read_sql_table(settings.table, connection)
     try:
         return pd.read_sql(text(settings.query), connection)
     except pd.errors.DatabaseError as error:  # pandas wraps the driver's error
         cause = error.__cause__
         reason = str(cause.orig if isinstance(cause, DBAPIError) else error).strip()
-        raise LifecycleError(
-            f"sql source: the query failed on {_describe(url)}: {_scrubbed(reason, url)}"
-        ) from None
+        raise LifecycleError(f"sql source: the query failed on {_describe(url)}: {_scrubbed(reason, url)}") from None
 
 
 @read_source.register

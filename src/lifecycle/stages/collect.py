@@ -9,11 +9,11 @@ import logging
 
 from lifecycle import paths
 from lifecycle.config import load_params
-from lifecycle.sources.registry import read_source, sample_rows
 from lifecycle.sources.base import require_rows
+from lifecycle.sources.registry import read_source, sample_rows
+from lifecycle.sources.summary import summarize_table
 from lifecycle.stages.runner import run_stage
 from lifecycle.storage import write_json, write_parquet
-from lifecycle.sources.summary import summarize_table
 
 logger = logging.getLogger(__name__)
 

@@ -38,7 +38,9 @@ def main() -> None:
 
     metric = task.main_metric(settings.diagnosis.metric, "evaluate.diagnosis.metric")
     metrics["diagnosis"] = diagnose_fit(
-        trained.cv_mean("train", metric), trained.cv_mean("validation", metric), metrics[metric],
+        trained.cv_mean("train", metric),
+        trained.cv_mean("validation", metric),
+        metrics[metric],
         settings.diagnosis.model_copy(update={"metric": metric}),
     )
     baselines = baseline_metrics(train.drop(columns=target), train[target], X_test, y, settings.seed, task)
@@ -50,7 +52,11 @@ def main() -> None:
     sample = raw_test.sample(n=min(settings.importance_rows, len(raw_test)), random_state=settings.seed)
     pipeline = inference_pipeline(read_joblib(paths.FEATURIZER), model)
     importance = raw_column_importance(
-        pipeline, sample[roles.inputs], sample[target].to_numpy(), settings.importance_repeats, settings.seed,
+        pipeline,
+        sample[roles.inputs],
+        sample[target].to_numpy(),
+        settings.importance_repeats,
+        settings.seed,
         scoring=task.default_metric,
     )
     write_outputs(result, slices, importance)

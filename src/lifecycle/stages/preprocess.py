@@ -37,7 +37,10 @@ def main() -> None:
     write_json(report, paths.PREPROCESS_REPORT)
     logger.info(
         "%s task: train %d rows, test %d rows; dropped %s",
-        target.task, len(train), len(test), report["dropped"],
+        target.task,
+        len(train),
+        len(test),
+        report["dropped"],
     )
 
 

@@ -15,7 +15,7 @@ from lifecycle.stages.runner import run_stage
 from lifecycle.storage import read_parquet, write_joblib, write_json
 from lifecycle.tasks.registry import task_named
 from lifecycle.training.calibration import CalibratedModel
-from lifecycle.training.cross_validation import cross_validation, cv_splitter
+from lifecycle.training.cross_validation import ModelSpec, cross_validation, cv_splitter
 from lifecycle.training.fitting import FitResult, fit_model
 from lifecycle.training.learning_curve import learning_curve
 from lifecycle.training.thresholds import decision_from_folds
@@ -45,7 +45,8 @@ def main() -> None:
     categorical = roles.categorical_outputs
     splitter = cv_splitter(roles.split, settings.cv_folds, settings.seed, task)
 
-    cv = cross_validation(X, y, settings, categorical, splitter, task, classes)
+    spec = ModelSpec(settings, categorical, task, classes)
+    cv = cross_validation(X, y, spec, splitter)
     logger.info("%s task; cv validation %s %.4f", task.name, metric, cv.summary[f"validation_{metric}"]["mean"])
     result = fit_model(X, y, settings, categorical, task)
     log_curves(result)
@@ -56,7 +57,7 @@ def main() -> None:
         logger.info("decision threshold %.4f", threshold.threshold)
     write_joblib(model, paths.MODEL)
 
-    curve = learning_curve(X, y, settings, categorical, splitter, task, classes)
+    curve = learning_curve(X, y, spec, splitter)
     write_json(curve, paths.LEARNING_CURVE)
     figures.learning_curve_figure({"model": curve}, metric, paths.figure("learning_curve", paths.TRAIN_FIGURES_DIR))
     fitted = task.score_metrics(y.to_numpy(), task.model_scores(model, X, classes), classes)

@@ -14,11 +14,12 @@ from abc import ABC, abstractmethod
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, ClassVar
+from types import ModuleType
+from typing import Annotated, Any, ClassVar
 
 import numpy as np
 import pandas as pd
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 from sklearn.base import BaseEstimator
 
 from lifecycle.config import EvaluateSettings, TargetSettings
@@ -28,6 +29,14 @@ from lifecycle.errors import LifecycleError
 BaselineFactory = Callable[[int], BaseEstimator]
 # Scores one slice of test rows: (labels, model scores) -> metrics.
 SliceScore = Callable[[np.ndarray, np.ndarray], dict[str, float]]
+Array = np.ndarray
+# The class labels in model-output order (None: regression).
+Classes = Sequence[Any] | None
+# The answer field every task's row answer ends with.
+UnknownCategories = Annotated[
+    list[str],
+    Field(description="Categorical fields whose value was never seen in training (only with the accept policy)"),
+]
 
 
 @dataclass
@@ -59,35 +68,46 @@ class Task(ABC):
     """One kind of supervised problem. Subclasses set the class attributes and the methods."""
 
     name: ClassVar[str]
+    # The task's metric module (lifecycle.metrics.<task>): HEADLINE_METRICS, the directions
+    # HIGHER_IS_BETTER and LOWER_IS_BETTER, and score_metrics.
+    metrics: ClassVar[ModuleType]
     # Class labels: predict_proba, stratified folds, class checks in validation.
     classification: ClassVar[bool]
     # A decision threshold (and optional calibration) chosen on out-of-fold predictions.
-    decision_threshold: ClassVar[bool]
+    decision_threshold: ClassVar[bool] = False
     # How the model card calls the fitted model.
     estimator_noun: ClassVar[str]
-    # The task's numeric headline metrics, in the order reports and the model card list them.
-    headline_metrics: ClassVar[tuple[str, ...]]
     # Higher-is-better metrics: the only kind a fit verdict or a review gate can read.
     scores: ClassVar[tuple[str, ...]]
     # The score the fit diagnosis, learning curve, importance and gate use unless params say.
     default_metric: ClassVar[str]
-    # The direction of "better" of every metric name the task reports.
-    higher_is_better: ClassVar[frozenset[str]]
-    lower_is_better: ClassVar[frozenset[str]]
     # Baselines fitted on the same features, and the metrics reported for them.
     baselines: ClassVar[Mapping[str, BaselineFactory]]
     baseline_metrics: ClassVar[tuple[str, ...]]
     # The score that ranks the worst slices; whether a slice needs both classes to be scored.
     slice_ranked_by: ClassVar[str]
     slices_need_two_classes: ClassVar[bool] = False
-    # The review's overlay figures of base and workspace: figure name -> plot data name.
-    review_figures: ClassVar[Mapping[str, str]]
+    # The review's figures that overlay base and workspace.
+    review_figures: ClassVar[tuple[str, ...]]
     # The row answer of the HTTP service and the metric that follows it.
     answer: ClassVar[type[BaseModel]]
     prediction_metric: ClassVar[PredictionMetric]
 
     def __repr__(self) -> str:
         return f"<task {self.name}>"
+
+    @property
+    def headline_metrics(self) -> tuple[str, ...]:
+        """The numeric headline metrics, in the order reports and the model card list them."""
+        return self.metrics.HEADLINE_METRICS
+
+    @property
+    def higher_is_better(self) -> frozenset[str]:
+        return self.metrics.HIGHER_IS_BETTER
+
+    @property
+    def lower_is_better(self) -> frozenset[str]:
+        return self.metrics.LOWER_IS_BETTER
 
     # --- the label -------------------------------------------------------------------------
 
@@ -105,27 +125,22 @@ class Task(ABC):
     # --- models and metrics ------------------------------------------------------------
 
     @abstractmethod
-    def model_scores(self, model: BaseEstimator, X: Any, classes: Sequence[Any] | None) -> np.ndarray:
+    def model_scores(self, model: BaseEstimator, X: Any, classes: Classes) -> np.ndarray:
         """What the model outputs for rows, as the metrics read it."""
 
     @abstractmethod
-    def score_metrics(self, y_true: np.ndarray, scores: np.ndarray, classes: Sequence[Any] | None) -> dict[str, float]:
+    def score_metrics(self, y_true: np.ndarray, scores: np.ndarray, classes: Classes) -> dict[str, float]:
         """The headline metrics of `scores` (as `model_scores` returns them): what
         cross-validation averages."""
 
     @abstractmethod
     def evaluate(
-        self,
-        y_true: np.ndarray,
-        scores: np.ndarray,
-        classes: Sequence[Any] | None,
-        threshold: float | None,
-        settings: EvaluateSettings,
+        self, y_true: Array, scores: Array, classes: Classes, threshold: float | None, settings: EvaluateSettings
     ) -> Evaluation:
         """Test metrics, plot data, figures and predictions of the evaluate stage."""
 
     @abstractmethod
-    def slice_score(self, threshold: float | None, classes: Sequence[Any] | None) -> SliceScore:
+    def slice_score(self, threshold: float | None, classes: Classes) -> SliceScore:
         """What each evaluation slice reports; it includes `slice_ranked_by`."""
 
     def review_metrics(self) -> tuple[str, ...]:

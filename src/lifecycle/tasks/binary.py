@@ -18,13 +18,14 @@ from pydantic import BaseModel, Field
 from sklearn.base import BaseEstimator
 from sklearn.metrics import f1_score, roc_auc_score
 
+from lifecycle.artifacts import Label
 from lifecycle.config import EvaluateSettings, TargetSettings
 from lifecycle.errors import LifecycleError
 from lifecycle.evaluation import figures
-from lifecycle.metrics import binary as metrics
+from lifecycle.metrics import binary as binary_metrics
 from lifecycle.metrics.rounding import rounded
-from lifecycle.tasks.classification import CLASSIFIER_BASELINES, Label, native, typed_labels
-from lifecycle.tasks.base import Evaluation, PredictionMetric, SliceScore, Task
+from lifecycle.tasks.base import Array, Classes, Evaluation, PredictionMetric, SliceScore, UnknownCategories
+from lifecycle.tasks.classification import ClassificationTask, native, typed_labels
 
 logger = logging.getLogger(__name__)
 
@@ -37,9 +38,7 @@ class BinaryPrediction(BaseModel):
         "when `probability` is at least the packaged threshold, else the negative class"
     )
     probability: float = Field(description="Probability of the positive class, in [0, 1]")
-    unknown_categories: list[str] = Field(
-        description="Categorical fields whose value was never seen in training (only with the accept policy)"
-    )
+    unknown_categories: UnknownCategories
 
 
 def decide(probability: np.ndarray, threshold: float) -> np.ndarray:
@@ -66,32 +65,25 @@ def positive_label(values: pd.Series, target: TargetSettings) -> object:
     chosen = sorted(distinct, key=str)[1]
     logger.info(
         "binary target %r: positive label %r (the second of %s in sorted order; set "
-        "preprocess.target.positive_label to choose)", target.column, chosen, sorted(map(str, distinct)),
+        "preprocess.target.positive_label to choose)",
+        target.column,
+        chosen,
+        sorted(map(str, distinct)),
     )
     return chosen
 
 
-class BinaryTask(Task):
+class BinaryTask(ClassificationTask):
     name = "binary"
-    classification = True
+    metrics = binary_metrics
     decision_threshold = True
-    estimator_noun = "classifier"
-    headline_metrics = metrics.HEADLINE_METRICS
     scores = ("roc_auc", "average_precision", "accuracy", "f1")
     default_metric = "roc_auc"
-    higher_is_better = metrics.HIGHER_IS_BETTER
-    lower_is_better = metrics.LOWER_IS_BETTER
-    baselines = CLASSIFIER_BASELINES
     # Threshold-free scores only: a baseline has no decision threshold.
     baseline_metrics = ("roc_auc", "average_precision", "log_loss", "brier")
     slice_ranked_by = "roc_auc"
     slices_need_two_classes = True  # ROC-AUC is undefined on a slice of one class
-    review_figures = {
-        "roc": "roc",
-        "precision_recall": "precision_recall",
-        "calibration": "calibration",
-        "importance": "importance",
-    }
+    review_figures = ("roc", "precision_recall", "calibration", "importance")
     answer = BinaryPrediction
     prediction_metric = PredictionMetric(
         "lifecycle_prediction_probability", "Predicted probability of the positive class", counts_classes=True
@@ -114,35 +106,30 @@ class BinaryTask(Task):
     def target_summary(self, label: pd.Series) -> dict[str, Any]:
         return {"positive_rate": round(float(label.mean()), 6)}
 
-    def model_scores(self, model: BaseEstimator, X: Any, classes: Sequence[Any] | None) -> np.ndarray:
+    def model_scores(self, model: BaseEstimator, X: Any, classes: Classes) -> np.ndarray:
         return model.predict_proba(X)[:, 1]
 
-    def score_metrics(self, y_true: np.ndarray, scores: np.ndarray, classes: Sequence[Any] | None) -> dict[str, float]:
-        return metrics.score_metrics(y_true, scores)
+    def score_metrics(self, y_true: np.ndarray, scores: np.ndarray, classes: Classes) -> dict[str, float]:
+        return binary_metrics.score_metrics(y_true, scores)
 
     def evaluate(
-        self,
-        y_true: np.ndarray,
-        scores: np.ndarray,
-        classes: Sequence[Any] | None,
-        threshold: float | None,
-        settings: EvaluateSettings,
+        self, y_true: Array, scores: Array, classes: Classes, threshold: float | None, settings: EvaluateSettings
     ) -> Evaluation:
         """Metrics at the chosen threshold and at 0.5, ROC, precision-recall, calibration, confusion."""
         assert threshold is not None
-        result = metrics.classification_metrics(y_true, scores, threshold)
-        result["at_0_5"] = metrics.threshold_metrics(y_true, scores, 0.5)
+        result = binary_metrics.classification_metrics(y_true, scores, threshold)
+        result["at_0_5"] = binary_metrics.threshold_metrics(y_true, scores, 0.5)
         predicted = decide(scores, threshold)
-        roc = metrics.roc_points(y_true, scores, settings.curve_points)
-        pr = metrics.precision_recall_points(y_true, scores, settings.curve_points)
-        calibration = metrics.calibration_points(y_true, scores, settings.calibration_bins)
+        roc = binary_metrics.roc_points(y_true, scores, settings.curve_points)
+        pr = binary_metrics.precision_recall_points(y_true, scores, settings.curve_points)
+        calibration = binary_metrics.calibration_points(y_true, scores, settings.calibration_bins)
         return Evaluation(
             metrics=result,
             plots={
                 "roc.json": roc,
                 "precision_recall.json": pr,
                 "calibration.json": calibration,
-                "confusion.csv": metrics.confusion_rows(y_true, predicted),
+                "confusion.csv": binary_metrics.confusion_rows(y_true, predicted),
             },
             figures={
                 "roc": partial(figures.roc_figure, {"model": roc}),
@@ -153,7 +140,7 @@ class BinaryTask(Task):
             predictions=pd.DataFrame({"prediction": predicted, "probability": scores}),
         )
 
-    def slice_score(self, threshold: float | None, classes: Sequence[Any] | None) -> SliceScore:
+    def slice_score(self, threshold: float | None, classes: Classes) -> SliceScore:
         """The positive rate, ROC-AUC and F1 at the decision threshold."""
         assert threshold is not None
 

@@ -1,4 +1,5 @@
-"""What binary and multiclass classification share: baselines, typed labels, the answer's label."""
+"""What binary and multiclass classification share: their base task (class labels, the
+classifier baselines) and class labels as JSON and pandas hold them."""
 
 from __future__ import annotations
 
@@ -12,7 +13,7 @@ from sklearn.linear_model import LogisticRegression
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 
-from lifecycle.tasks.base import BaselineFactory
+from lifecycle.tasks.base import BaselineFactory, Task
 
 # Featurize output has no missing values (imputed numbers, a -1 code for unseen
 # categories), so the linear baseline reads the same matrix the model does; it scales it
@@ -24,9 +25,6 @@ CLASSIFIER_BASELINES: Mapping[str, BaselineFactory] = {
         StandardScaler(), LogisticRegression(max_iter=1000, random_state=seed)
     ),
 }
-
-# A predicted class as JSON holds it.
-Label = bool | int | float | str
 
 
 def native(value: object) -> object:
@@ -50,3 +48,11 @@ def typed_labels(indices: np.ndarray, classes: Sequence[Any], valid: np.ndarray)
     boolean, string), so every batch has one dtype even when none of its rows is valid."""
     values = [classes[i] if ok else None for i, ok in zip(indices.tolist(), valid.tolist())]
     return pd.Series(pd.array(values, dtype=label_dtype(classes)))
+
+
+class ClassificationTask(Task):
+    """A task with class labels: probabilities from `predict_proba`, the classifier baselines."""
+
+    classification = True
+    estimator_noun = "classifier"
+    baselines = CLASSIFIER_BASELINES

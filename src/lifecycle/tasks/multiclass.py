@@ -16,11 +16,12 @@ import pandas as pd
 from pydantic import BaseModel, Field
 from sklearn.base import BaseEstimator
 
+from lifecycle.artifacts import Label
 from lifecycle.config import EvaluateSettings, TargetSettings
 from lifecycle.evaluation import figures
-from lifecycle.metrics import multiclass as metrics
-from lifecycle.tasks.classification import CLASSIFIER_BASELINES, Label, native, typed_labels
-from lifecycle.tasks.base import Evaluation, PredictionMetric, SliceScore, Task
+from lifecycle.metrics import multiclass as multiclass_metrics
+from lifecycle.tasks.base import Array, Classes, Evaluation, PredictionMetric, SliceScore, UnknownCategories
+from lifecycle.tasks.classification import ClassificationTask, native, typed_labels
 
 # What a slice reports, the first ranking the worst slices (one-vs-rest AUC is undefined
 # for a slice missing a class).
@@ -36,9 +37,7 @@ class MulticlassPrediction(BaseModel):
         description="Probability of every class, keyed by the class label as text, in the order of "
         "/metadata's `classes`; they sum to 1"
     )
-    unknown_categories: list[str] = Field(
-        description="Categorical fields whose value was never seen in training (only with the accept policy)"
-    )
+    unknown_categories: UnknownCategories
 
 
 def probability_columns(probability: np.ndarray, classes: Sequence[Any]) -> dict[str, np.ndarray]:
@@ -46,20 +45,14 @@ def probability_columns(probability: np.ndarray, classes: Sequence[Any]) -> dict
     return {f"probability_{label}": probability[:, index] for index, label in enumerate(classes)}
 
 
-class MulticlassTask(Task):
+class MulticlassTask(ClassificationTask):
     name = "multiclass"
-    classification = True
-    decision_threshold = False
-    estimator_noun = "classifier"
-    headline_metrics = metrics.HEADLINE_METRICS
+    metrics = multiclass_metrics
     scores = ("roc_auc_ovr", "f1_macro", "balanced_accuracy", "accuracy")
     default_metric = "roc_auc_ovr"
-    higher_is_better = metrics.HIGHER_IS_BETTER
-    lower_is_better = metrics.LOWER_IS_BETTER
-    baselines = CLASSIFIER_BASELINES
     baseline_metrics = ("accuracy", "f1_macro", "roc_auc_ovr", "log_loss")
     slice_ranked_by = SLICE_METRICS[0]
-    review_figures = {"importance": "importance"}
+    review_figures = ("importance",)
     answer = MulticlassPrediction
     prediction_metric = PredictionMetric(
         "lifecycle_predicted_class_probability", "Probability of the predicted class", counts_classes=True
@@ -72,7 +65,7 @@ class MulticlassTask(Task):
         shares = label.astype(str).value_counts(normalize=True).sort_index()
         return {"class_share": {str(k): round(float(v), 6) for k, v in shares.items()}}
 
-    def model_scores(self, model: BaseEstimator, X: Any, classes: Sequence[Any] | None) -> np.ndarray:
+    def model_scores(self, model: BaseEstimator, X: Any, classes: Classes) -> np.ndarray:
         """An (n, k) probability matrix in `classes` order.
 
         A model fitted on a cross-validation fold that lacked a class has fewer probability
@@ -87,34 +80,29 @@ class MulticlassTask(Task):
             aligned[:, position[str(label)]] = probability[:, column]
         return aligned
 
-    def score_metrics(self, y_true: np.ndarray, scores: np.ndarray, classes: Sequence[Any] | None) -> dict[str, float]:
+    def score_metrics(self, y_true: np.ndarray, scores: np.ndarray, classes: Classes) -> dict[str, float]:
         assert classes is not None
-        return metrics.score_metrics(y_true, scores, classes)
+        return multiclass_metrics.score_metrics(y_true, scores, classes)
 
     def evaluate(
-        self,
-        y_true: np.ndarray,
-        scores: np.ndarray,
-        classes: Sequence[Any] | None,
-        threshold: float | None,
-        settings: EvaluateSettings,
+        self, y_true: Array, scores: Array, classes: Classes, threshold: float | None, settings: EvaluateSettings
     ) -> Evaluation:
         """Macro and weighted scores, one-vs-rest ROC-AUC, the per-class report, the k×k confusion."""
         assert classes is not None
-        result = metrics.test_metrics(y_true, scores, classes)
-        predicted = metrics.predicted_labels(scores, classes)
+        result = multiclass_metrics.test_metrics(y_true, scores, classes)
+        predicted = multiclass_metrics.predicted_labels(scores, classes)
         confusion = result["confusion"]
         predictions = pd.DataFrame({"prediction": predicted, "probability": scores.max(axis=1)})
         for column, values in probability_columns(scores, classes).items():
             predictions[column] = values
         return Evaluation(
             metrics=result,
-            plots={"confusion.csv": metrics.confusion_rows(y_true, predicted)},
+            plots={"confusion.csv": multiclass_metrics.confusion_rows(y_true, predicted)},
             figures={"confusion": partial(figures.class_confusion_figure, confusion["labels"], confusion["matrix"])},
             predictions=predictions,
         )
 
-    def slice_score(self, threshold: float | None, classes: Sequence[Any] | None) -> SliceScore:
+    def slice_score(self, threshold: float | None, classes: Classes) -> SliceScore:
         def score(y: np.ndarray, probability: np.ndarray) -> dict[str, float]:
             computed = self.score_metrics(y, probability, classes)
             return {k: computed[k] for k in SLICE_METRICS}
@@ -128,9 +116,7 @@ class MulticlassTask(Task):
         self, scores: np.ndarray, valid: np.ndarray, classes: Sequence[Any], threshold: float | None
     ) -> pd.DataFrame:
         best = np.argmax(np.nan_to_num(scores, nan=-1.0), axis=1)
-        result = pd.DataFrame(
-            {"prediction": typed_labels(best, classes, valid), "probability": scores.max(axis=1)}
-        )
+        result = pd.DataFrame({"prediction": typed_labels(best, classes, valid), "probability": scores.max(axis=1)})
         for column, values in probability_columns(scores, classes).items():
             result[column] = values
         return result

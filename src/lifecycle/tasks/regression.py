@@ -18,8 +18,8 @@ from sklearn.preprocessing import StandardScaler
 from lifecycle.config import EvaluateSettings, TargetSettings
 from lifecycle.errors import LifecycleError
 from lifecycle.evaluation import figures
-from lifecycle.metrics import regression as metrics
-from lifecycle.tasks.base import Evaluation, PredictionMetric, SliceScore, Task
+from lifecycle.metrics import regression as regression_metrics
+from lifecycle.tasks.base import Array, Classes, Evaluation, PredictionMetric, SliceScore, Task, UnknownCategories
 
 # Points kept in the regression scatter plot data (a small, diffable file), and histogram bins.
 SCATTER_POINTS = 500
@@ -32,21 +32,16 @@ class RegressionPrediction(BaseModel):
     """A regressor's answer for one row (no probability)."""
 
     label: float = Field(description="The predicted value of the target")
-    unknown_categories: list[str] = Field(
-        description="Categorical fields whose value was never seen in training (only with the accept policy)"
-    )
+    unknown_categories: UnknownCategories
 
 
 class RegressionTask(Task):
     name = "regression"
+    metrics = regression_metrics
     classification = False
-    decision_threshold = False
     estimator_noun = "regressor"
-    headline_metrics = metrics.HEADLINE_METRICS
     scores = ("r2",)
     default_metric = "r2"
-    higher_is_better = metrics.HIGHER_IS_BETTER
-    lower_is_better = metrics.LOWER_IS_BETTER
     # Ridge rather than plain least squares: one-hot or ordinal codes can be collinear, which
     # leaves least squares unstable, and alpha=1 on standardised features barely shrinks.
     baselines = {
@@ -55,11 +50,7 @@ class RegressionTask(Task):
     }
     baseline_metrics = ("r2", "rmse", "mae")
     slice_ranked_by = SLICE_METRICS[0]
-    review_figures = {
-        "predicted_vs_actual": "predictions",
-        "residual_histogram": "residual_histogram",
-        "importance": "importance",
-    }
+    review_figures = ("predicted_vs_actual", "residual_histogram", "importance")
     answer = RegressionPrediction
     prediction_metric = PredictionMetric(
         "lifecycle_predicted_value", "Predicted values (buckets: the test target's mean ± k std)", counts_classes=False
@@ -78,25 +69,20 @@ class RegressionTask(Task):
     def target_summary(self, label: pd.Series) -> dict[str, Any]:
         return {"mean": round(float(label.mean()), 6), "std": round(float(label.std()), 6)}
 
-    def model_scores(self, model: BaseEstimator, X: Any, classes: Sequence[Any] | None) -> np.ndarray:
+    def model_scores(self, model: BaseEstimator, X: Any, classes: Classes) -> np.ndarray:
         return np.asarray(model.predict(X), dtype="float64")
 
-    def score_metrics(self, y_true: np.ndarray, scores: np.ndarray, classes: Sequence[Any] | None) -> dict[str, float]:
-        return metrics.score_metrics(y_true, scores)
+    def score_metrics(self, y_true: np.ndarray, scores: np.ndarray, classes: Classes) -> dict[str, float]:
+        return regression_metrics.score_metrics(y_true, scores)
 
     def evaluate(
-        self,
-        y_true: np.ndarray,
-        scores: np.ndarray,
-        classes: Sequence[Any] | None,
-        threshold: float | None,
-        settings: EvaluateSettings,
+        self, y_true: Array, scores: Array, classes: Classes, threshold: float | None, settings: EvaluateSettings
     ) -> Evaluation:
         """MSE, RMSE, MAE, R², median absolute error; predicted-vs-actual and residual plots."""
-        points = metrics.prediction_points(y_true, scores, SCATTER_POINTS, settings.seed)
-        histogram = metrics.residual_histogram(y_true, scores, HISTOGRAM_BINS)
+        points = regression_metrics.prediction_points(y_true, scores, SCATTER_POINTS, settings.seed)
+        histogram = regression_metrics.residual_histogram(y_true, scores, HISTOGRAM_BINS)
         return Evaluation(
-            metrics=metrics.test_metrics(y_true, scores),
+            metrics=regression_metrics.test_metrics(y_true, scores),
             plots={"predictions.json": points, "residual_histogram.json": histogram},
             figures={
                 "predicted_vs_actual": partial(figures.predicted_vs_actual_figure, {"model": points}),
@@ -106,9 +92,9 @@ class RegressionTask(Task):
             predictions=pd.DataFrame({"prediction": scores}),
         )
 
-    def slice_score(self, threshold: float | None, classes: Sequence[Any] | None) -> SliceScore:
+    def slice_score(self, threshold: float | None, classes: Classes) -> SliceScore:
         def score(y: np.ndarray, predicted: np.ndarray) -> dict[str, float]:
-            computed = metrics.score_metrics(y, predicted)
+            computed = regression_metrics.score_metrics(y, predicted)
             return {k: computed[k] for k in SLICE_METRICS}
 
         return score
@@ -119,7 +105,9 @@ class RegressionTask(Task):
         return pd.DataFrame({"prediction": scores})
 
     def intended_use(self, label: str, classes: Sequence[Any], threshold: float | None) -> str:
-        return f"Predicts the value of {label} for one row of the joined input table, from columns known before the event."
+        return (
+            f"Predicts the value of {label} for one row of the joined input table, from columns known before the event."
+        )
 
     def answer_description(self, classes: Sequence[Any]) -> str:
         return "Task: regression; each row's `label` is the predicted value."

@@ -4,7 +4,7 @@ out-of-fold predictions (what the decision threshold and calibration are chosen 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
@@ -48,32 +48,50 @@ class CrossValidation:
         return ~np.isnan(self.oof.reshape(len(self.oof), -1)).any(axis=1)
 
 
-def cross_validation(
-    X: pd.DataFrame,
-    y: pd.Series,
-    settings: TrainSettings,
-    categorical: list[str],
-    splitter: BaseCrossValidator,
-    task: Task = BINARY,
-    classes: Sequence[object] | None = None,
-) -> CrossValidation:
-    """Fit one model per fold; score its training and validation rows.
+@dataclass(frozen=True)
+class ModelSpec:
+    """What decides the model each fold fits: the family and its hyper-parameters, the
+    feature columns that are category codes, the task and its classes (in model-output
+    order; None for regression)."""
 
-    `classes` are the class labels in model-output order (None for regression).
-    """
+    settings: TrainSettings
+    categorical: list[str] = field(default_factory=list)
+    task: Task = BINARY
+    classes: Sequence[object] | None = None
+
+
+@dataclass(frozen=True)
+class FoldScores:
+    """A model fitted on a fold's training rows: the task's metrics on those rows and on the
+    validation rows, and its scores for the validation rows."""
+
+    train: dict[str, float]
+    validation: dict[str, float]
+    predicted: np.ndarray
+
+
+def fit_fold(
+    X: pd.DataFrame, y: pd.Series, spec: ModelSpec, train_rows: np.ndarray, validation_rows: np.ndarray
+) -> FoldScores:
+    """Fit `spec`'s estimator on `train_rows`; score its training and validation rows."""
+    task = spec.task
+    model = build_estimator(spec.settings, spec.categorical, task).fit(X.iloc[train_rows], y.iloc[train_rows])
+    metrics = {}
+    for label, rows in (("train", train_rows), ("validation", validation_rows)):
+        predicted = task.model_scores(model, X.iloc[rows], spec.classes)
+        metrics[label] = task.score_metrics(y.iloc[rows].to_numpy(), predicted, spec.classes)
+    return FoldScores(metrics["train"], metrics["validation"], predicted)
+
+
+def cross_validation(X: pd.DataFrame, y: pd.Series, spec: ModelSpec, splitter: BaseCrossValidator) -> CrossValidation:
+    """Fit one model per fold; score its training and validation rows."""
     scores: dict[str, list[float]] = {}
-    oof = task.no_scores(len(X), classes or [])
+    oof = spec.task.no_scores(len(X), spec.classes or [])
     for train_rows, validation_rows in splitter.split(X, y):
-        model = build_estimator(settings, categorical, task).fit(X.iloc[train_rows], y.iloc[train_rows])
-        for label, rows in (("train", train_rows), ("validation", validation_rows)):
-            predicted = task.model_scores(model, X.iloc[rows], classes)
-            metrics = task.score_metrics(y.iloc[rows].to_numpy(), predicted, classes)
+        fold = fit_fold(X, y, spec, train_rows, validation_rows)
+        for label, metrics in (("train", fold.train), ("validation", fold.validation)):
             for name, value in metrics.items():
                 scores.setdefault(f"{label}_{name}", []).append(value)
-            if label == "validation":
-                oof[rows] = predicted
-    summary = {
-        name: {"mean": rounded(np.mean(v)), "std": rounded(np.std(v))}
-        for name, v in sorted(scores.items())
-    }
+        oof[validation_rows] = fold.predicted
+    summary = {name: {"mean": rounded(np.mean(v)), "std": rounded(np.std(v))} for name, v in sorted(scores.items())}
     return CrossValidation(summary=summary, oof=oof)

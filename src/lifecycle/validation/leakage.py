@@ -122,9 +122,7 @@ def encode_column(series: pd.Series) -> np.ndarray | None:
     """One column as finite floats for a tree, missing values as a sentinel; None if constant."""
     if pd.api.types.is_datetime64_any_dtype(series):
         epoch = pd.Timestamp(0, tz="UTC") if series.dt.tz is not None else pd.Timestamp(0)
-        x = ((series - epoch) / pd.Timedelta(seconds=1)).to_numpy(
-            dtype="float64", na_value=np.nan, copy=True
-        )
+        x = ((series - epoch) / pd.Timedelta(seconds=1)).to_numpy(dtype="float64", na_value=np.nan, copy=True)
     elif pd.api.types.is_bool_dtype(series) or pd.api.types.is_numeric_dtype(series):
         x = series.astype("Float64").to_numpy(dtype="float64", na_value=np.nan, copy=True)
     else:  # categorical: codes of the values' text in sorted order

@@ -50,7 +50,13 @@ def validate_table(
     severity = {**DEFAULT_SEVERITY, **settings.severity}
     role_of = {str(c): _role(frame[c], str(c), target_column, roles) for c in frame.columns}
     table = Table(
-        frame, label, target_column, None if task is None else task_named(task), roles, role_of, settings,
+        frame,
+        label,
+        target_column,
+        None if task is None else task_named(task),
+        roles,
+        role_of,
+        settings,
         source_duplicates,
     )
     findings = [Findings(check.name, severity[check.name]) for check in CHECKS]
@@ -129,9 +135,7 @@ def summary_markdown(report: dict[str, object]) -> str:
             "| column | score |",
             "|---|---|",
         ]
-        lines += [
-            f"| `{s['column']}` | {s['score']:.4f} |" for s in report["single_feature_scores"]
-        ]
+        lines += [f"| `{s['column']}` | {s['score']:.4f} |" for s in report["single_feature_scores"]]
         lines.append("")
     return "\n".join(lines)
 
@@ -142,10 +146,7 @@ def raise_on_errors(report: dict[str, object], report_path: str) -> None:
     if not errors:
         return
     problems = "; ".join(f"[{c['check']}] {c['message']}" for c in errors)
-    raise LifecycleError(
-        f"data validation failed with {len(errors)} error(s) (full report: {report_path}): "
-        f"{problems}"
-    )
+    raise LifecycleError(f"data validation failed with {len(errors)} error(s) (full report: {report_path}): {problems}")
 
 
 def _role(series: pd.Series, name: str, target_column: str, roles: dict) -> str:
@@ -154,9 +155,7 @@ def _role(series: pd.Series, name: str, target_column: str, roles: dict) -> str:
     return "target" if name == target_column else column_kind(series)
 
 
-def _schema(
-    frame: pd.DataFrame, role_of: dict[str, str], roles: dict
-) -> dict[str, dict[str, object]]:
+def _schema(frame: pd.DataFrame, role_of: dict[str, str], roles: dict) -> dict[str, dict[str, object]]:
     schema = {}
     for column in frame.columns:
         name = str(column)
@@ -194,8 +193,7 @@ def _target_summary(label: pd.Series | None, classification: bool | None) -> dic
         counts = class_counts(label)
         total = max(int(counts.sum()), 1)
         summary["classes"] = {
-            str(show_plain(c)): {"rows": int(n), "share": rounded(n / total)}
-            for c, n in counts.items()
+            str(show_plain(c)): {"rows": int(n), "share": rounded(n / total)} for c, n in counts.items()
         }
     elif classification is not None:
         numbers = pd.to_numeric(values, errors="coerce").dropna().astype("float64")

@@ -1,0 +1,142 @@
+"""A real `python -m lifecycle serve` process on 127.0.0.1: load, SIGTERM, tampering, PostgreSQL."""
+
+from __future__ import annotations
+
+import asyncio
+import shutil
+import subprocess
+import sys
+import time
+import uuid
+from pathlib import Path
+
+import httpx
+
+from lifecycle.serving.prediction_log import read_prediction_log
+from tests.support.postgres import drop_table, postgres_url
+from tests.support.project import ROOT
+from tests.support.serving import ServerProcess
+
+CLIENTS = 32
+REQUESTS_PER_CLIENT = 12
+
+
+async def _client(
+    url: str, rows: list[dict], worker: int, requests: int | None, answers: list[tuple[int, str, int]] | None = None
+) -> tuple[list[tuple[int, str, int]], Exception | None]:
+    """Send `requests` requests (or until the server goes away when None).
+
+    Returns (status, request id, rows) per answer, appended to `answers` as they come (so a
+    caller can watch the progress), and the transport error that ended an open-ended client
+    (the server, shutting down, refused or closed its connection).
+    """
+    answers = [] if answers is None else answers
+    async with httpx.AsyncClient(base_url=url, timeout=30) as client:
+        n = 0
+        while requests is None or n < requests:
+            size = 1 + (worker + n) % 5
+            batch = [rows[(worker * 7 + n + i) % len(rows)] for i in range(size)]
+            try:
+                if n % 3 == 2:
+                    response = await client.post("/invocations", json={"dataframe_records": batch})
+                else:
+                    response = await client.post("/predict", json=batch if size > 1 else batch[0])
+            except httpx.TransportError as error:
+                if requests is not None:
+                    raise
+                return answers, error
+            answers.append((response.status_code, response.headers.get("x-request-id", ""), size))
+            n += 1
+    return answers, None
+
+
+def test_many_concurrent_clients_all_answered_and_logged_exactly(
+    bundle_dir: Path, tmp_path: Path, known_rows: list[dict]
+) -> None:
+    url = f"sqlite:///{tmp_path / 'log.sqlite'}"
+    with ServerProcess(bundle_dir, url) as server:
+
+        async def load() -> list[tuple[int, str, int]]:
+            results = await asyncio.gather(
+                *(_client(server.url, known_rows, w, REQUESTS_PER_CLIENT) for w in range(CLIENTS))
+            )
+            return [answer for answers, _ in results for answer in answers]
+
+        answers = asyncio.run(load())
+        bad = httpx.post(f"{server.url}/predict", json={"unknown": 1})  # refused: not logged
+        assert bad.status_code == 422
+        server.stop_gracefully()
+    assert len(answers) == CLIENTS * REQUESTS_PER_CLIENT
+    assert {status for status, _, _ in answers} == {200}
+    log = read_prediction_log(url)
+    assert len(log) == sum(rows for _, _, rows in answers)
+    assert log.groupby("request_id").size().to_dict() == {rid: rows for _, rid, rows in answers}
+
+
+def test_sigterm_during_load_finishes_in_flight_requests_and_loses_nothing(
+    bundle_dir: Path, tmp_path: Path, known_rows: list[dict]
+) -> None:
+    url = f"sqlite:///{tmp_path / 'log.sqlite'}"
+    server = ServerProcess(bundle_dir, url)
+    server.wait_ready()
+
+    async def load_then_terminate() -> list[tuple[list[tuple[int, str, int]], Exception | None]]:
+        progress: list[list[tuple[int, str, int]]] = [[] for _ in range(16)]
+        clients = [asyncio.create_task(_client(server.url, known_rows, w, None, progress[w])) for w in range(16)]
+        deadline = time.monotonic() + 60
+        while sum(map(len, progress)) < 64 and time.monotonic() < deadline:  # under load, however slow
+            await asyncio.sleep(0.05)
+        server.process.terminate()  # SIGTERM while the clients are sending
+        return await asyncio.gather(*clients)
+
+    results = asyncio.run(load_then_terminate())
+    server.stop_gracefully()
+    assert all(error is not None for _, error in results), "every client ran until the server went away"
+    answered = [answer for answers, _ in results for answer in answers]
+    assert len(answered) >= 64, "requests were answered before SIGTERM"
+    assert {status for status, _, _ in answered} == {200}
+    # Every answered request is logged, and nothing the server scored went unanswered.
+    log = read_prediction_log(url)
+    assert log.groupby("request_id").size().to_dict() == {rid: rows for _, rid, rows in answered}
+
+
+def test_tampered_bundle_refuses_to_start_naming_the_file(bundle_dir: Path, tmp_path: Path) -> None:
+    copy = tmp_path / "package"
+    shutil.copytree(bundle_dir, copy)
+    pickle = copy / "pipeline.joblib"
+    data = bytearray(pickle.read_bytes())
+    data[len(data) // 2] ^= 0xFF
+    pickle.write_bytes(bytes(data))
+    done = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "lifecycle",
+            "serve",
+            "--bundle",
+            str(copy),
+            "--log-url",
+            f"sqlite:///{tmp_path / 'l.sqlite'}",
+        ],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert done.returncode == 1
+    assert "Traceback" not in done.stderr
+    assert f"bundle file {pickle} does not match its SHA-256 in the manifest: refusing to load it" in done.stderr
+
+
+def test_server_logs_to_postgresql(bundle_dir: Path, known_rows: list[dict]) -> None:
+    url = postgres_url()
+    table = f"predictions_test_{uuid.uuid4().hex[:8]}"
+    server = ServerProcess(bundle_dir, url, extra=["--log-table", table])
+    try:
+        with server:
+            ids = [httpx.post(f"{server.url}/predict", json=known_rows[:3]).json()["request_id"] for _ in range(10)]
+            server.stop_gracefully()
+        log = read_prediction_log(url, table)
+        assert len(log) == 30 and set(log["request_id"]) == set(ids)
+    finally:
+        drop_table(url, table)

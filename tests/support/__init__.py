@@ -1,0 +1,1 @@
+"""Helpers the tests share: the project tree, pipeline repositories, samples, servers."""

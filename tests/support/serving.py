@@ -1,0 +1,200 @@
+"""Shared pieces of the serving tests (a pytest plugin): the bundle the real pipeline
+packaged, its raw test rows, a real server process, and bundles of the other tasks that the
+package stage wrote for scikit-learn's bundled datasets.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import importlib
+import json
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import time
+from dataclasses import dataclass
+from functools import partial
+from pathlib import Path
+from typing import Any
+
+import httpx
+import numpy as np
+import pandas as pd
+import pytest
+import yaml
+from sklearn.datasets import load_diabetes, load_wine
+
+from lifecycle.packaging.bundle import load_bundle
+from tests.support.http import free_port
+from tests.support.own_data import minimal_params
+from tests.support.pipeline import STAGES, FirstRun
+from tests.support.project import ROOT
+from tests.support.shared import built_once
+
+
+@pytest.fixture(scope="session")
+def bundle_dir(pipeline_run: FirstRun, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A copy of the bundle the real pipeline packaged (the default model)."""
+    copy = tmp_path_factory.mktemp("serving") / "package"
+    shutil.copytree(pipeline_run.repo.path / "models/package", copy)
+    return copy
+
+
+@pytest.fixture(scope="session")
+def raw_test(pipeline_run: FirstRun, bundle_dir: Path) -> pd.DataFrame:
+    """The raw test split, input columns only, as a caller would hold it."""
+    return pd.read_parquet(pipeline_run.repo.path / "data/interim/test.parquet")[load_bundle(bundle_dir).input_columns]
+
+
+def json_rows(frame: pd.DataFrame) -> list[dict[str, Any]]:
+    """Rows as a JSON client sends them (null for missing, ISO 8601 times)."""
+    return json.loads(frame.to_json(orient="records", date_format="iso"))
+
+
+@pytest.fixture(scope="session")
+def known_rows(raw_test: pd.DataFrame, bundle_dir: Path) -> list[dict[str, Any]]:
+    """Test rows whose categories were all seen in training (valid under the reject policy)."""
+    schema = load_bundle(bundle_dir).schema
+    known = pd.Series(True, index=raw_test.index)
+    for column in schema["columns"]:
+        if column["kind"] == "categorical":
+            values = raw_test[column["name"]]
+            known &= values.isna() | values.isin(column["categories"])
+    return json_rows(raw_test[known].head(2000))
+
+
+class ServerProcess:
+    """`python -m lifecycle serve` in a subprocess on a free 127.0.0.1 port."""
+
+    def __init__(self, bundle: Path, log_url: str, extra: list[str] | None = None, cwd: Path = ROOT) -> None:
+        self.port = free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        self.process = subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "lifecycle",
+                "serve",
+                "--bundle",
+                str(bundle),
+                "--port",
+                str(self.port),
+                "--log-url",
+                log_url,
+                *(extra or []),
+            ],
+            cwd=cwd,
+            env={**os.environ, "OMP_NUM_THREADS": "1"},
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
+        )
+
+    def wait_ready(self, timeout: float = 60) -> None:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.process.poll() is not None:
+                raise AssertionError(f"server exited with {self.process.returncode}:\n{self.process.stdout.read()}")
+            try:
+                if httpx.get(f"{self.url}/health", timeout=1).status_code == 200:
+                    return
+            except httpx.TransportError:
+                time.sleep(0.1)
+        raise AssertionError("server did not answer /health in time")
+
+    def terminate(self, timeout: float = 60) -> tuple[int, str]:
+        """SIGTERM, then wait for a graceful exit; returns (exit code, output)."""
+        if self.process.poll() is None:
+            self.process.send_signal(signal.SIGTERM)
+        output, _ = self.process.communicate(timeout=timeout)
+        return self.process.returncode, output
+
+    def stop_gracefully(self) -> str:
+        """SIGTERM; assert a graceful shutdown (uvicorn re-raises the signal once it is done)."""
+        code, output = self.terminate()
+        assert code in (0, -signal.SIGTERM), output
+        assert "prediction log flushed and closed" in output and "Finished server process" in output, output
+        return output
+
+    def __enter__(self) -> ServerProcess:
+        self.wait_ready()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        if self.process.poll() is None:
+            self.terminate()
+
+
+# --- multiclass and regression bundles, packaged by the pipeline's stages ---------------
+
+
+@dataclass(frozen=True)
+class TaskBundle:
+    """A packaged bundle of one task and its test rows as a JSON client sends them."""
+
+    task: str
+    path: Path
+    rows: list[dict[str, Any]]
+    categorical: str  # the name of the bundle's categorical input column
+
+
+def wine_frame() -> tuple[pd.DataFrame, str, str]:
+    """The wine data (3 cultivars) with text labels, plus a categorical colour band.
+
+    Returns (frame, target column, categorical column).
+    """
+    data = load_wine(as_frame=True)
+    frame = data.frame.drop(columns="target")
+    frame["cultivar"] = [str(data.target_names[i]) for i in data.target]
+    bands = pd.qcut(frame["color_intensity"], 3, labels=["light", "medium", "dark"])
+    frame["colour_band"] = bands.astype(str)
+    return frame, "cultivar", "colour_band"
+
+
+def diabetes_frame() -> tuple[pd.DataFrame, str, str]:
+    """The diabetes data (disease progression, a float target) with sex as a category."""
+    frame = load_diabetes(as_frame=True).frame
+    frame["sex"] = np.where(frame["sex"] > 0, "sex_2", "sex_1")
+    return frame, "target", "sex"
+
+
+def package_bundle(folder: Path, frame: pd.DataFrame, target: str, task: str, split: str) -> None:
+    """Run every stage of the pipeline, in process, on `frame` in a project folder of its own
+    (the bundle is what the package stage wrote to models/package)."""
+    (folder / "data/external").mkdir(parents=True)
+    frame.to_csv(folder / "data/external/table.csv", index=False)
+    source = {"kind": "csv", "path": "data/external/table.csv"}
+    target_settings = {"column": target, "name": "label", "task": task}
+    params = minimal_params(
+        source, target_settings, split, featurize={"categorical_encoding": "ordinal", "min_frequency": 1}
+    )
+    (folder / "params.yaml").write_text(yaml.safe_dump(params, sort_keys=False))
+    with contextlib.chdir(folder):
+        for stage in STAGES:
+            importlib.import_module(f"lifecycle.stages.{stage}").main()
+
+
+def task_bundle(folder: Path, task: str) -> TaskBundle:
+    """The bundle `package_bundle` wrote in `folder`, and its raw test rows as a client sends them."""
+    bundle = load_bundle(folder / "models/package")
+    test = pd.read_parquet(folder / "data/interim/test.parquet")[bundle.input_columns]
+    categorical = next(c["name"] for c in bundle.schema["columns"] if c["kind"] == "categorical")
+    return TaskBundle(task, folder / "models/package", json_rows(test), categorical)
+
+
+@pytest.fixture(scope="session")
+def multiclass_bundle(tmp_path_factory: pytest.TempPathFactory) -> TaskBundle:
+    """A multiclass bundle: three wine cultivars, text labels."""
+    frame, target, _ = wine_frame()
+    build = partial(package_bundle, frame=frame, target=target, task="multiclass", split="stratified")
+    return task_bundle(built_once(tmp_path_factory, "multiclass", build), "multiclass")
+
+
+@pytest.fixture(scope="session")
+def regression_bundle(tmp_path_factory: pytest.TempPathFactory) -> TaskBundle:
+    """A regression bundle: diabetes disease progression."""
+    frame, target, _ = diabetes_frame()
+    build = partial(package_bundle, frame=frame, target=target, task="regression", split="random")
+    return task_bundle(built_once(tmp_path_factory, "regression", build), "regression")

@@ -1,0 +1,194 @@
+"""The packaged model's input schema: inferred from the train split, enforced row by row."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from lifecycle.errors import LifecycleError
+from lifecycle.featurization.transformers import MISSING_CATEGORY
+from lifecycle.packaging.schema import infer_schema, validate_rows
+from tests.support.samples import Interim
+
+
+@pytest.fixture(scope="module")
+def schema(interim: Interim, columns: list[str]) -> dict[str, Any]:
+    return infer_schema(interim[0], columns)
+
+
+def entry(schema: dict[str, Any], name: str) -> dict[str, Any]:
+    return next(c for c in schema["columns"] if c["name"] == name)
+
+
+@pytest.fixture
+def rows(interim: Interim, columns: list[str]) -> pd.DataFrame:
+    """Six real train rows as a caller would send them: every column free to hold any value."""
+    return interim[0][columns].iloc[[3, 50, 400, 900, 1500, 2500]].reset_index(drop=True).astype(object)
+
+
+# --- infer_schema ---------------------------------------------------------------------
+
+
+def test_infer_schema_on_train(schema: dict[str, Any], interim: Interim, columns: list[str]) -> None:
+    train = interim[0]
+    assert [c["name"] for c in schema["columns"]] == columns
+    kinds = {c["name"]: c["kind"] for c in schema["columns"]}
+    assert kinds["distance"] == kinds["temp"] == kinds["origin_dep_delay_prev_2h"] == "numeric"
+    assert kinds["dest"] == kinds["carrier"] == kinds["manufacturer"] == "categorical"
+    assert kinds["time_hour"] == "datetime"
+    for column in schema["columns"]:
+        assert column["nullable"] == bool(train[column["name"]].isna().any())
+        assert column["dtype"] == str(train[column["name"]].dtype)
+    distance = entry(schema, "distance")
+    assert (distance["min"], distance["max"]) == (
+        float(train["distance"].min()),
+        float(train["distance"].max()),
+    )
+    assert entry(schema, "temp")["nullable"] and not distance["nullable"]
+    assert entry(schema, "origin")["categories"] == ["EWR", "JFK", "LGA"]
+    assert entry(schema, "dest")["categories"] == sorted(train["dest"].dropna().unique())
+    assert entry(schema, "time_hour")["min"] == train["time_hour"].min().isoformat()
+    assert entry(schema, "time_hour")["max"] < "2013-11-01"
+
+
+def test_infer_schema_all_missing_column(interim: Interim) -> None:
+    """An all-missing numeric column has no finite range: None, never NaN (JSON-safe)."""
+    train = interim[0].assign(empty=np.nan)
+    described = entry(infer_schema(train, ["empty"]), "empty")
+    assert described == {
+        "name": "empty",
+        "kind": "numeric",
+        "dtype": "float64",
+        "nullable": True,
+        "min": None,
+        "max": None,
+    }
+
+
+# --- validate_rows --------------------------------------------------------------------
+
+
+def test_valid_rows_have_no_error(
+    rows: pd.DataFrame, schema: dict[str, Any], interim: Interim, columns: list[str]
+) -> None:
+    coerced, errors = validate_rows(rows, schema)
+    assert errors == [None] * len(rows)
+    assert list(coerced.columns) == columns
+    assert coerced["distance"].dtype == "float64"
+    assert str(coerced["time_hour"].dt.tz) == "UTC"
+    original = interim[0][columns].iloc[[3, 50, 400, 900, 1500, 2500]].reset_index(drop=True)
+    np.testing.assert_array_equal(coerced["distance"].to_numpy(), original["distance"].to_numpy(dtype=float))
+    assert coerced["dest"].tolist() == original["dest"].tolist()
+    assert coerced["time_hour"].tolist() == original["time_hour"].tolist()
+
+
+def test_missing_column_fails_the_batch(rows: pd.DataFrame, schema: dict[str, Any]) -> None:
+    with pytest.raises(LifecycleError) as caught:
+        validate_rows(rows.drop(columns=["dest", "temp"]), schema)
+    assert str(caught.value).startswith("input is missing column(s) ['dest', 'temp']; the model needs ['year', ")
+
+
+def test_per_row_errors(rows: pd.DataFrame, schema: dict[str, Any]) -> None:
+    rows.loc[0, "distance"] = "far"
+    rows.loc[1, "temp"] = np.inf
+    rows.loc[2, "distance"] = np.nan  # distance is never missing in training
+    rows.loc[3, "dest"] = "ZZZ"
+    rows.loc[4, "time_hour"] = "the day after tomorrow"
+    coerced, errors = validate_rows(rows, schema, "reject")
+    assert errors[0] == "distance: expected a finite number, got 'far'"
+    assert errors[1] == "temp: expected a finite number, got inf"
+    assert errors[2] == "distance: missing value (never missing in training)"
+    assert errors[3] == "dest: unknown category 'ZZZ'"
+    assert errors[4] == "time_hour: expected a date-time, got 'the day after tomorrow'"
+    assert errors[5] is None
+    # bad values are not passed on as numbers
+    assert np.isnan(coerced.loc[0, "distance"]) and np.isnan(coerced.loc[1, "temp"])
+
+
+def test_several_errors_in_one_row(rows: pd.DataFrame, schema: dict[str, Any]) -> None:
+    rows.loc[2, "distance"] = "-"
+    rows.loc[2, "origin"] = "XYZ"
+    _, errors = validate_rows(rows, schema)
+    # one message per problem, in schema column order (origin comes before distance)
+    assert errors[2] == "origin: unknown category 'XYZ'; distance: expected a finite number, got '-'"
+    assert errors.count(None) == len(rows) - 1
+
+
+def test_nan_in_nullable_column_is_fine(rows: pd.DataFrame, schema: dict[str, Any]) -> None:
+    rows.loc[0, "temp"] = np.nan
+    rows.loc[1, "temp"] = None
+    coerced, errors = validate_rows(rows, schema)
+    assert errors == [None] * len(rows)
+    assert coerced["temp"].iloc[:2].isna().all()
+
+
+def test_unknown_category_policy(rows: pd.DataFrame, schema: dict[str, Any]) -> None:
+    rows.loc[3, "dest"] = "ZZZ"
+    _, rejected = validate_rows(rows, schema, "reject")
+    coerced, accepted = validate_rows(rows, schema, "accept")
+    assert rejected[3] == "dest: unknown category 'ZZZ'"
+    assert accepted == [None] * len(rows)
+    assert coerced.loc[3, "dest"] == "ZZZ"
+
+
+def test_reject_policy_on_real_test_rows(interim: Interim, schema: dict[str, Any], columns: list[str]) -> None:
+    """Exactly the test rows holding a category unseen in training are rejected."""
+    train, test, _ = interim
+    _, errors = validate_rows(test[columns], schema, "reject")
+    categorical = [c["name"] for c in schema["columns"] if c["kind"] == "categorical"]
+    seen = {c: set(train[c].dropna()) for c in categorical}
+    unseen = np.zeros(len(test), dtype=bool)
+    for column in categorical:
+        unseen |= (test[column].notna() & ~test[column].isin(seen[column])).to_numpy()
+    assert unseen.any()
+    np.testing.assert_array_equal(np.array([e is not None for e in errors]), unseen)
+    assert all("unknown category" in e for e in errors if e is not None)
+    _, accepted = validate_rows(test[columns], schema, "accept")
+    assert accepted == [None] * len(test)
+
+
+def test_strings_are_coerced(rows: pd.DataFrame, schema: dict[str, Any]) -> None:
+    rows.loc[0, "distance"] = "1416"
+    rows.loc[1, "time_hour"] = "2013-05-01 10:00:00"  # naive: read as UTC like the training data
+    rows.loc[2, "time_hour"] = "2013-05-01T06:00:00-04:00"
+    coerced, errors = validate_rows(rows, schema)
+    assert errors == [None] * len(rows)
+    assert coerced.loc[0, "distance"] == 1416.0
+    assert coerced.loc[1, "time_hour"] == pd.Timestamp("2013-05-01 10:00", tz="UTC")
+    assert coerced.loc[2, "time_hour"] == pd.Timestamp("2013-05-01 10:00", tz="UTC")
+
+
+def test_extra_columns_are_ignored(rows: pd.DataFrame, schema: dict[str, Any]) -> None:
+    with_extra = rows.assign(comment="anything", arr_delay="not a number")
+    coerced, errors = validate_rows(with_extra, schema)
+    assert errors == [None] * len(rows)
+    assert "comment" not in coerced.columns and "arr_delay" not in coerced.columns
+
+
+def test_categorical_missing_marker_is_not_special(rows: pd.DataFrame, schema: dict[str, Any]) -> None:
+    """The featurizer's internal missing marker is not a category a caller can send."""
+    rows.loc[0, "manufacturer"] = MISSING_CATEGORY
+    _, errors = validate_rows(rows, schema, "reject")
+    assert errors[0] == f"manufacturer: unknown category {MISSING_CATEGORY!r}"
+
+
+def test_boolean_column() -> None:
+    """A targeted case (the flights data has no boolean input): text and bools are read."""
+    schema = infer_schema(pd.DataFrame({"diverted": [True, False, True]}), ["diverted"])
+    assert entry(schema, "diverted")["kind"] == "boolean"
+    frame = pd.DataFrame({"diverted": [True, "false", "1", "yes", None]})
+    coerced, errors = validate_rows(frame, schema)
+    assert coerced["diverted"].iloc[:3].tolist() == [True, False, True]
+    assert errors[:3] == [None, None, None]
+    assert errors[3] == "diverted: expected true or false, got 'yes'"
+    assert errors[4] == "diverted: missing value (never missing in training)"
+
+
+def test_row_index_is_irrelevant(rows: pd.DataFrame, schema: dict[str, Any]) -> None:
+    shuffled = rows.set_axis([10, 3, 7, 99, 0, 5])
+    shuffled.loc[7, "distance"] = "far"
+    _, errors = validate_rows(shuffled, schema)
+    assert [e is not None for e in errors] == [False, False, True, False, False, False]

@@ -1,0 +1,392 @@
+"""The pull-request review's pure parts: key flattening, direction, changes, the gate, Markdown."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from dvc.repo.metrics.show import _extract_metrics
+from dvc.utils.flatten import flatten as dvc_flatten
+
+from lifecycle.errors import LifecycleError
+from lifecycle.metrics import multiclass as multiclass_metrics
+from lifecycle.metrics import regression as regression_metrics
+from lifecycle.metrics.binary import HEADLINE_METRICS
+from lifecycle.review.comparison import MARKER, Change, compare, direction, flatten, gate, render
+from lifecycle.tasks.registry import HIGHER_IS_BETTER, LOWER_IS_BETTER, task_named
+
+# Shaped like metrics/evaluate.json (abridged), with a list as plot-like data.
+EVALUATE: dict[str, Any] = {
+    "roc_auc": 0.732896,
+    "log_loss": 0.488872,
+    "rows": 54065,
+    "at_0_5": {
+        "f1": 0.369055,
+        "threshold": 0.5,
+        "confusion": {"fn": 10094, "fp": 1593, "tn": 38960, "tp": 3418},
+    },
+    "diagnosis": {
+        "verdict": "good fit",
+        "train": 0.784975,
+        "validation": 0.738291,
+        "train_validation_gap": 0.046684,
+    },
+    "baselines": {"prior": {"roc_auc": 0.5, "brier": 0.187695}},
+    "curve": [{"fpr": 0.0, "tpr": 0.0}, {"fpr": 1.0, "tpr": 1.0}],
+}
+
+
+# --- flatten ----------------------------------------------------------------------------
+
+
+def test_flatten_names_keys_as_dvc_metrics_does() -> None:
+    flat = flatten(EVALUATE)
+    assert flat == dvc_flatten(_extract_metrics(EVALUATE, "metrics/evaluate.json"))
+    assert flat["diagnosis.train"] == 0.784975
+    assert flat["at_0_5.confusion.tp"] == 3418
+    assert flat["diagnosis.verdict"] == "good fit"
+    assert flat["baselines.prior.roc_auc"] == 0.5
+
+
+def test_flatten_drops_lists_and_empty_branches() -> None:
+    flat = flatten({**EVALUATE, "nothing": {}, "none": None, "nested": {"points": [1, 2]}})
+    assert not any(key.startswith(("curve", "nothing", "none", "nested")) for key in flat)
+    without_list = {key: value for key, value in EVALUATE.items() if key != "curve"}
+    assert flat == flatten(without_list) and len(flat) == 15  # 3 + 6 at_0_5 + 4 diagnosis + 2 baselines
+
+
+# --- direction --------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("key", "sign"),
+    [
+        ("roc_auc", 1),
+        ("at_0_5.f1", 1),
+        ("baselines.prior.average_precision", 1),
+        ("log_loss", -1),
+        ("lift.prior.brier", -1),
+        ("cv.validation_roc_auc.mean", 1),
+        ("cv.train_roc_auc.mean", 1),
+        ("cv.validation_log_loss.mean", -1),
+        ("cv.validation_roc_auc.std", 0),  # a spread, not a score
+        ("at_0_5.confusion.tp", 0),
+        ("diagnosis.train", 0),
+        ("rows", 0),
+        ("threshold", 0),
+        ("mean", 0),
+    ],
+)
+def test_direction(key: str, sign: int) -> None:
+    assert direction(key) == sign
+
+
+# --- Change -----------------------------------------------------------------------------
+
+
+def test_change_higher_is_better() -> None:
+    up = Change("metrics/evaluate.json", "roc_auc", 0.70, 0.72)
+    assert up.diff == pytest.approx(0.02)
+    assert up.relative == pytest.approx(0.02 / 0.70)
+    assert up.verdict == "better"
+    assert Change("f", "roc_auc", 0.72, 0.70).verdict == "worse"
+
+
+def test_change_lower_is_better() -> None:
+    assert Change("f", "log_loss", 0.50, 0.45).verdict == "better"
+    assert Change("f", "cv.validation_brier.mean", 0.15, 0.16).verdict == "worse"
+    down = Change("f", "log_loss", -2.0, -3.0)
+    assert down.relative == pytest.approx(-0.5)  # relative to |old|, so the sign is the diff's
+
+
+def test_change_without_direction_or_numbers() -> None:
+    assert Change("f", "roc_auc", 0.7, 0.7).verdict == "same"
+    assert Change("f", "rows", 100, 120).verdict == ""
+    assert Change("f", "rows", 100, 120).diff == 20
+    verdict = Change("f", "diagnosis.verdict", "good fit", "overfit")
+    assert (verdict.diff, verdict.relative, verdict.verdict) == (None, None, "")
+    added = Change("f", "roc_auc", None, 0.7)
+    assert (added.diff, added.verdict) == (None, "")
+    assert Change("f", "roc_auc", 0, 0.5).relative is None  # no relative change from zero
+    assert Change("f", "flag", True, False).diff is None  # booleans are not numbers
+
+
+# --- compare ----------------------------------------------------------------------------
+
+
+def test_compare_lists_changed_added_and_removed_keys() -> None:
+    diagnosis = {**EVALUATE["diagnosis"], "verdict": "overfit"}
+    workspace = {**EVALUATE, "roc_auc": 0.74, "brier": 0.15, "diagnosis": diagnosis}
+    del workspace["rows"]
+    changes = compare(EVALUATE, workspace, "metrics/evaluate.json")
+    assert [c.key for c in changes] == ["brier", "diagnosis.verdict", "roc_auc", "rows"]
+    by_key = {c.key: c for c in changes}
+    assert (by_key["brier"].old, by_key["brier"].new) == (None, 0.15)
+    assert (by_key["rows"].old, by_key["rows"].new) == (54065, None)
+    assert by_key["roc_auc"].verdict == "better"
+    assert all(c.file == "metrics/evaluate.json" for c in changes)
+
+
+def test_compare_everything_when_asked() -> None:
+    changes = compare(EVALUATE, {**EVALUATE, "roc_auc": 0.74}, "f", changed_only=False)
+    assert [c.key for c in changes] == sorted(flatten(EVALUATE))
+    assert sum(c.old != c.new for c in changes) == 1
+    assert compare(EVALUATE, EVALUATE, "f") == []
+
+
+# --- gate -------------------------------------------------------------------------------
+
+
+def test_gate_passes_within_tolerance() -> None:
+    result = gate({"roc_auc": 0.7300}, {"roc_auc": 0.7260}, "roc_auc", 0.005)
+    assert result.passed
+    assert result.summary().startswith("**Gate: PASSED**")
+    assert "0.7300 → 0.7260" in result.summary() and "-0.0040" in result.summary()
+
+
+def test_gate_fails_past_tolerance() -> None:
+    result = gate({"roc_auc": 0.7300}, {"roc_auc": 0.7200}, "roc_auc", 0.005)
+    assert not result.passed
+    assert result.summary().startswith("**Gate: FAILED**")
+
+
+def test_gate_passes_improvements_and_zero_tolerance_equality() -> None:
+    assert gate({"roc_auc": 0.70}, {"roc_auc": 0.80}, "roc_auc", 0.0).passed
+    assert gate({"roc_auc": 0.70}, {"roc_auc": 0.70}, "roc_auc", 0.0).passed
+    assert not gate({"roc_auc": 0.70}, {"roc_auc": 0.6999}, "roc_auc", 0.0).passed
+
+
+def test_gate_on_a_lower_is_better_metric() -> None:
+    assert not gate({"log_loss": 0.48}, {"log_loss": 0.50}, "log_loss", 0.005).passed
+    assert gate({"log_loss": 0.48}, {"log_loss": 0.40}, "log_loss", 0.005).passed
+
+
+def test_gate_reads_nested_metrics() -> None:
+    base = {"diagnosis": {"validation": 0.74}}
+    assert not gate(base, {"diagnosis": {"validation": 0.70}}, "diagnosis.validation", 0.01).passed
+    assert gate(base, {"diagnosis": {"validation": 0.735}}, "diagnosis.validation", 0.01).passed
+
+
+def test_gate_passes_when_the_base_lacks_the_metric() -> None:
+    result = gate({}, {"roc_auc": 0.71}, "roc_auc", 0.005)
+    assert result.passed and result.old is None
+    assert "PASSED" in result.summary() and "base has no value" in result.summary()
+    assert gate({"roc_auc": "n/a"}, {"roc_auc": 0.71}, "roc_auc", 0.005).old is None
+
+
+def test_gate_summary_fails_when_the_workspace_lacks_the_metric() -> None:
+    result = gate({"roc_auc": 0.73}, {"auc": 0.75}, "roc_auc", 0.005)
+    assert result.new is None
+    assert result.summary().startswith("**Gate: FAILED**") and "`roc_auc`" in result.summary()
+
+
+def test_gate_fails_when_the_workspace_lacks_the_metric() -> None:
+    assert not gate({"roc_auc": 0.73}, {"auc": 0.75}, "roc_auc", 0.005).passed
+    assert not gate({}, {}, "roc_auc", 0.005).passed
+
+
+def test_gate_passes_a_drop_equal_to_the_tolerance() -> None:
+    assert gate({"roc_auc": 0.73}, {"roc_auc": 0.725}, "roc_auc", 0.005).passed
+
+
+# --- render -----------------------------------------------------------------------------
+
+
+def review(params: list[Change], passed: bool = True) -> str:
+    workspace = {**EVALUATE, "roc_auc": 0.74 if passed else 0.70}
+    evaluate = compare(EVALUATE, workspace, "metrics/evaluate.json", changed_only=False)
+    worst = {"1": {"slice": "carrier=EV", "roc_auc": 0.61234, "rows": 1500}}
+    return render(
+        base_label="abc1234",
+        gate_result=gate(EVALUATE, workspace, "roc_auc", 0.005),
+        headline=[c for c in evaluate if c.key in ("roc_auc", "log_loss")],
+        other_metrics=[c for c in evaluate if c.key not in ("roc_auc", "log_loss") and c.old != c.new],
+        params=params,
+        diagnosis=(EVALUATE["diagnosis"], {**EVALUATE["diagnosis"], "verdict": "overfit"}),
+        worst_slices=(worst, {}),
+        figures=["review/roc.png"],
+    )
+
+
+def test_render_starts_with_the_marker_and_the_gate_comes_first() -> None:
+    lines = review([], passed=False).splitlines()
+    assert lines[0] == MARKER
+    gate_line = next(i for i, line in enumerate(lines) if line.startswith("**Gate:"))
+    assert "FAILED" in lines[gate_line]
+    first_table = next(i for i, line in enumerate(lines) if line.startswith("|"))
+    assert gate_line < first_table
+    assert gate_line < lines.index("## Headline metrics (test)")
+
+
+def test_render_tables() -> None:
+    markdown = review([])
+    assert "| `roc_auc` | 0.7329 | 0.7400 | +0.0071 | +0.97 % | 🟢 ▲ |" in markdown
+    assert "| `log_loss` | 0.4889 | 0.4889 | +0.0000 | +0.00 % | = |" in markdown
+    assert "| verdict | good fit | overfit |" in markdown
+    assert "| 1 | carrier=EV (0.612, 1,500 rows) | — |" in markdown
+    assert "![review/roc.png](review/roc.png)" in markdown
+    assert "No params changed." in markdown
+
+
+def test_render_lists_params_changes() -> None:
+    params = compare(
+        {"train": {"model": "decision_tree", "seed": 13}},
+        {"train": {"model": "hist_gradient_boosting", "seed": 13}, "report": {"tolerance": 0.01}},
+        "params.yaml",
+    )
+    markdown = review(params)
+    assert "| `train.model` | decision_tree | hist_gradient_boosting |" in markdown
+    assert "| `report.tolerance` | — | 0.0100 |" in markdown
+    assert "train.seed" not in markdown
+    assert "No params changed." not in markdown
+    assert markdown.index("## Params changed") < markdown.index("`train.model`")
+
+
+# --- multiclass and regression ------------------------------------------------------------
+
+# Shaped like each task's metrics/evaluate.json (abridged).
+REGRESSION: dict[str, Any] = {
+    "r2": 0.412345,
+    "rmse": 55.1,
+    "mae": 44.2,
+    "mse": 3036.01,
+    "median_absolute_error": 38.5,
+    "rows": 133,
+    "target_mean": 152.1,
+    "target_std": 77.0,
+    "residual_mean": 1.2,
+    "baselines": {"mean": {"r2": -0.01, "rmse": 77.3, "mae": 66.0}},
+    "lift": {"mean": {"r2": 0.422345, "rmse": -22.2, "mae": -21.8}},
+    "diagnosis": {"verdict": "good fit", "train": 0.55, "validation": 0.43, "test": 0.412345},
+}
+MULTICLASS: dict[str, Any] = {
+    "accuracy": 0.94,
+    "balanced_accuracy": 0.935,
+    "f1_macro": 0.93,
+    "f1_weighted": 0.94,
+    "precision_macro": 0.95,
+    "recall_macro": 0.935,
+    "precision_weighted": 0.945,
+    "recall_weighted": 0.94,
+    "roc_auc_ovr": 0.991,
+    "roc_auc_ovr_weighted": 0.99,
+    "log_loss": 0.21,
+    "rows": 54,
+    "class_share": {"class_0": 0.33, "class_1": 0.4, "class_2": 0.27},
+    "per_class": {"class_0": {"precision": 1.0, "recall": 0.9, "f1": 0.95, "support": 18}},
+    "confusion": {
+        "labels": ["class_0", "class_1", "class_2"],
+        "matrix": [[16, 2, 0], [0, 21, 0], [0, 1, 14]],
+    },
+}
+
+
+def test_the_direction_sets_cover_every_task_headline() -> None:
+    for headline in (
+        HEADLINE_METRICS,
+        multiclass_metrics.HEADLINE_METRICS,
+        regression_metrics.HEADLINE_METRICS,
+    ):
+        assert set(headline) <= HIGHER_IS_BETTER | LOWER_IS_BETTER
+    assert not HIGHER_IS_BETTER & LOWER_IS_BETTER
+
+
+@pytest.mark.parametrize(
+    ("key", "sign"),
+    [
+        ("r2", 1),
+        ("rmse", -1),
+        ("mae", -1),
+        ("mse", -1),
+        ("median_absolute_error", -1),
+        ("lift.mean.rmse", -1),
+        ("baselines.linear_regression.r2", 1),
+        ("cv.validation_r2.mean", 1),
+        ("cv.validation_rmse.mean", -1),
+        ("target_mean", 0),
+        ("target_std", 0),
+        ("residual_mean", 0),
+        ("roc_auc_ovr", 1),
+        ("roc_auc_ovr_weighted", 1),
+        ("f1_macro", 1),
+        ("f1_weighted", 1),
+        ("balanced_accuracy", 1),
+        ("precision_macro", 1),
+        ("recall_weighted", 1),
+        ("cv.validation_f1_macro.mean", 1),
+        ("per_class.class_0.f1", 1),
+        ("per_class.class_0.support", 0),
+        ("class_share.class_0", 0),
+    ],
+)
+def test_direction_of_multiclass_and_regression_metrics(key: str, sign: int) -> None:
+    assert direction(key) == sign
+
+
+@pytest.mark.parametrize(
+    ("task", "base", "metric"),
+    [("regression", REGRESSION, "r2"), ("multiclass", MULTICLASS, "roc_auc_ovr")],
+)
+def test_gate_on_the_task_default_metric(task: str, base: dict[str, Any], metric: str) -> None:
+    assert task_named(task).main_metric(None, "report.main_metric") == metric
+    small_drop = {**base, metric: base[metric] - 0.004}
+    big_drop = {**base, metric: base[metric] - 0.02}
+    assert gate(base, small_drop, metric, 0.005).passed
+    assert not gate(base, big_drop, metric, 0.005).passed
+    assert gate(base, {**base, metric: base[metric] + 0.05}, metric, 0.0).passed
+    failed = gate(base, big_drop, metric, 0.005)
+    assert failed.summary().startswith("**Gate: FAILED**") and f"`{metric}`" in failed.summary()
+
+
+def test_gate_on_a_regression_loss_and_a_wrong_metric() -> None:
+    assert task_named("regression").main_metric("r2", "report.main_metric") == "r2"
+    assert not gate(REGRESSION, {**REGRESSION, "rmse": 60.0}, "rmse", 0.5).passed  # higher error fails
+    assert gate(REGRESSION, {**REGRESSION, "rmse": 50.0}, "rmse", 0.5).passed
+    with pytest.raises(LifecycleError, match="report.main_metric: 'roc_auc' is not a score of a regression task"):
+        task_named("regression").main_metric("roc_auc", "report.main_metric")
+
+
+@pytest.mark.parametrize(("task", "base"), [("regression", REGRESSION), ("multiclass", MULTICLASS)])
+def test_headline_and_verdicts_of_a_task_pair(task: str, base: dict[str, Any]) -> None:
+    better = {
+        k: (v + 0.01 if k in HIGHER_IS_BETTER else v - 0.01) if k in task_named(task).review_metrics() else v
+        for k, v in base.items()
+    }
+    changes = compare(base, better, "metrics/evaluate.json", changed_only=False)
+    headline = [c for c in changes if c.key in task_named(task).review_metrics()]
+    assert sorted(c.key for c in headline) == sorted(task_named(task).review_metrics())
+    assert {c.verdict for c in headline} == {"better"}
+    assert "threshold" not in task_named(task).review_metrics() and "threshold" in task_named("binary").review_metrics()
+
+
+def test_render_shows_the_metric_slices_are_ranked_by() -> None:
+    worst = {"1": {"slice": "sex=sex_1", "r2": 0.3012, "rmse": 60.0, "rows": 70}}
+    markdown = render(
+        base_label="abc1234",
+        gate_result=gate(REGRESSION, REGRESSION, "r2", 0.005),
+        headline=[],
+        other_metrics=[],
+        params=[],
+        diagnosis=(REGRESSION["diagnosis"], REGRESSION["diagnosis"]),
+        worst_slices=(worst, worst),
+        figures=[],
+        ranked_by=("r2", "r2"),
+    )
+    assert "## Worst slices (test R²)" in markdown
+    assert "| 1 | sex=sex_1 (0.301, 70 rows) | sex=sex_1 (0.301, 70 rows) |" in markdown
+    mixed = render(
+        base_label="abc1234",
+        gate_result=gate({}, MULTICLASS, "roc_auc_ovr", 0.005),
+        headline=[],
+        other_metrics=[],
+        params=[],
+        diagnosis=({}, {}),
+        figures=[],
+        worst_slices=(
+            {"1": {"slice": "carrier=EV", "roc_auc": 0.61234, "rows": 1500}},
+            {"1": {"slice": "colour_band=dark", "accuracy": 0.875, "rows": 16}},
+        ),
+        ranked_by=("roc_auc", "accuracy"),
+    )
+    assert "## Worst slices (base by test ROC-AUC, workspace by test accuracy)" in mixed
+    assert "| 1 | carrier=EV (0.612, 1,500 rows) | colour_band=dark (0.875, 16 rows) |" in mixed

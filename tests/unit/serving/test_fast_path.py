@@ -1,0 +1,65 @@
+"""The compiled fast path gives exactly the packaged pipeline's predictions (one inference pipeline)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+from fastapi.testclient import TestClient
+from sklearn.dummy import DummyClassifier
+from sklearn.pipeline import Pipeline
+
+from lifecycle.config import PredictionLogSettings, ServeSettings
+from lifecycle.packaging.bundle import load_bundle
+from lifecycle.serving.app import create_app
+from lifecycle.serving.fast_path import compile_fast_path
+from lifecycle.serving.request_model import RowValidator
+from tests.support.serving import json_rows
+
+pytestmark = pytest.mark.e2e
+
+
+def test_fast_path_equals_the_pipeline_on_the_whole_test_split(bundle_dir: Path, raw_test: pd.DataFrame) -> None:
+    """Bit-for-bit equal probabilities, one row at a time and in one batch, unseen categories included."""
+    bundle = load_bundle(bundle_dir)
+    fast = compile_fast_path(bundle.pipeline, bundle.input_columns)
+    assert fast is not None
+    validator = RowValidator(bundle.schema, "accept", max_rows=len(raw_test))
+    rows = validator.from_python(json_rows(raw_test))  # exactly what the service scores
+    expected = bundle.predict(raw_test, unknown_category="accept")
+    assert expected["error"].isna().all()
+    batch = fast.predict_proba(rows)
+    np.testing.assert_array_equal(batch, expected["probability"].to_numpy())
+    one_by_one = np.concatenate([fast.predict_proba([row]) for row in rows[:500]])
+    np.testing.assert_array_equal(one_by_one, expected["probability"].to_numpy()[:500])
+    np.testing.assert_array_equal(bundle.decide(batch), expected["prediction"].to_numpy(dtype=int))
+
+
+def test_missing_values_take_the_pipeline_imputation(bundle_dir: Path, raw_test: pd.DataFrame) -> None:
+    bundle = load_bundle(bundle_dir)
+    nullable = [c["name"] for c in bundle.schema["columns"] if c["nullable"]]
+    assert nullable, "the flights schema has nullable weather and plane columns"
+    blanked = raw_test.head(200).copy()
+    blanked.loc[blanked.index[::2], nullable] = None
+    rows = RowValidator(bundle.schema, "accept", 1000).from_python(json_rows(blanked))
+    fast = compile_fast_path(bundle.pipeline, bundle.input_columns)
+    np.testing.assert_array_equal(
+        fast.predict_proba(rows), bundle.predict(blanked, unknown_category="accept")["probability"].to_numpy()
+    )
+
+
+def test_other_pipeline_shapes_fall_back_to_the_packaged_pipeline(
+    bundle_dir: Path, tmp_path: Path, known_rows: list[dict]
+) -> None:
+    bundle = load_bundle(bundle_dir)
+    features = bundle.pipeline.named_steps["features"]
+    dummy = Pipeline([("features", features), ("model", DummyClassifier(strategy="prior"))])
+    assert compile_fast_path(dummy, bundle.input_columns) is None
+    log = PredictionLogSettings(url=f"sqlite:///{tmp_path / 'log.sqlite'}")
+    answers = []
+    for fast_path in (True, False):
+        with TestClient(create_app(bundle_dir, ServeSettings(fast_path=fast_path, log=log))) as client:
+            answers.append(client.post("/predict", json=known_rows[:100]).json()["predictions"])
+    assert answers[0] == answers[1]

@@ -1,0 +1,215 @@
+"""The prediction log: batched writes off the request path, nothing lost, readable as a frame."""
+
+from __future__ import annotations
+
+import threading
+import uuid
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pytest
+from sqlalchemy import create_engine, text
+
+from lifecycle.config import PredictionLogSettings
+from lifecycle.errors import LifecycleError
+from lifecycle.serving.prediction_log import PredictionLog, read_prediction_log
+from tests.support.postgres import drop_table, postgres_url
+
+
+def entries(request: int, rows: int) -> list[dict[str, Any]]:
+    request_id = f"{request:032x}"
+    return [
+        {
+            "request_id": request_id,
+            "row_index": i,
+            "logged_at": datetime.now(UTC),
+            "model_version": "v1",
+            "endpoint": "/predict",
+            "input": {"origin": "JFK", "distance": float(request), "time_hour": datetime(2013, 5, 1, tzinfo=UTC)},
+            "prediction": request % 2,
+            "probability": 0.25,
+            "unknown_categories": ["dest"] if i else [],
+            "latency_ms": 1.5,
+        }
+        for i in range(rows)
+    ]
+
+
+def hammer(log: PredictionLog, writers: int, requests: int) -> int:
+    """Append from many threads at once; returns the number of rows appended."""
+
+    def write(worker: int) -> None:
+        for n in range(requests):
+            log.append(entries(worker * requests + n, 1 + n % 3))
+
+    threads = [threading.Thread(target=write, args=(w,)) for w in range(writers)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    return writers * sum(1 + n % 3 for n in range(requests))
+
+
+def test_concurrent_appends_are_all_written_once_sqlite(tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path / 'logs' / 'predictions.sqlite'}"
+    log = PredictionLog(PredictionLogSettings(url=url, batch_rows=50, flush_seconds=0.01))
+    appended = hammer(log, writers=16, requests=40)
+    log.close()  # graceful shutdown: everything queued is written
+    frame = read_prediction_log(url)
+    assert len(frame) == appended
+    assert not frame.duplicated(["request_id", "row_index"]).any()
+    assert frame["request_id"].nunique() == 16 * 40
+    with create_engine(url).connect() as connection:
+        assert connection.execute(text("PRAGMA journal_mode")).scalar() == "wal"
+
+
+def test_reader_returns_inputs_as_columns(tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path / 'log.sqlite'}"
+    log = PredictionLog(PredictionLogSettings(url=url))
+    log.append(entries(7, 2))
+    log.flush()
+    frame = read_prediction_log(url)
+    log.close()
+    assert frame.columns[:9].tolist() == [
+        "request_id",
+        "row_index",
+        "logged_at",
+        "model_version",
+        "endpoint",
+        "prediction",
+        "probability",
+        "unknown_categories",
+        "latency_ms",
+    ]
+    assert frame[["origin", "distance", "time_hour"]].values.tolist() == [["JFK", 7.0, "2013-05-01T00:00:00+00:00"]] * 2
+    assert frame["unknown_categories"].tolist() == [[], ["dest"]]
+    assert str(frame["logged_at"].dt.tz) == "UTC"
+
+
+def test_flush_waits_for_the_batch_without_closing(tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path / 'log.sqlite'}"
+    log = PredictionLog(PredictionLogSettings(url=url, flush_seconds=30))  # would wait 30 s unflushed
+    log.append(entries(1, 3))
+    log.flush()
+    assert len(read_prediction_log(url)) == 3
+    log.append(entries(2, 1))
+    log.close()
+    assert len(read_prediction_log(url)) == 4
+
+
+def test_bad_url_is_named(tmp_path: Path) -> None:
+    with pytest.raises(LifecycleError, match="not a SQLAlchemy URL"):
+        PredictionLog(PredictionLogSettings(url="no url at all"))
+    with pytest.raises(LifecycleError, match="cannot read the prediction log 'predictions'"):
+        read_prediction_log(f"sqlite:///{tmp_path / 'empty.sqlite'}")
+
+
+def test_concurrent_appends_are_all_written_once_postgresql() -> None:
+    url = postgres_url()
+    table = f"predictions_test_{uuid.uuid4().hex[:8]}"
+    log = PredictionLog(PredictionLogSettings(url=url, table=table, batch_rows=50, flush_seconds=0.01))
+    try:
+        appended = hammer(log, writers=8, requests=25)
+        log.close()
+        frame = read_prediction_log(url, table)
+        assert len(frame) == appended and not frame.duplicated(["request_id", "row_index"]).any()
+    finally:
+        drop_table(url, table)
+
+
+# --- every task: labels of any type, regression values, class probabilities ------------
+
+
+def task_entries() -> list[dict[str, Any]]:
+    """One entry per kind of answer: binary, multiclass with text labels, regression."""
+    base = {
+        "request_id": "f" * 32,
+        "logged_at": datetime.now(UTC),
+        "model_version": "v1",
+        "endpoint": "/predict",
+        "input": {"origin": "JFK"},
+        "unknown_categories": [],
+        "latency_ms": 1.0,
+    }
+    return [
+        {**base, "row_index": 0, "prediction": 1, "probability": 0.75},
+        {
+            **base,
+            "row_index": 1,
+            "prediction": "class_2",
+            "probability": 0.5,
+            "probabilities": {"class_0": 0.25, "class_1": 0.25, "class_2": 0.5},
+        },
+        {**base, "row_index": 2, "prediction": 151.25, "probability": None},
+    ]
+
+
+@pytest.mark.parametrize(
+    "rows", [[0, 0], [1, 1], [2, 2], [0, 1, 2]], ids=["binary", "multiclass", "regression", "mixed"]
+)
+def test_predictions_of_every_task_read_back_with_their_types(tmp_path: Path, rows: list[int]) -> None:
+    url = f"sqlite:///{tmp_path / 'log.sqlite'}"
+    log = PredictionLog(PredictionLogSettings(url=url))
+    log.append([task_entries()[i] for i in rows])
+    log.close()
+    frame = read_prediction_log(url)
+    expected = [task_entries()[i] for i in rows]
+    assert frame["prediction"].tolist() == [e["prediction"] for e in expected]
+    assert [type(v) for v in frame["prediction"]] == [type(e["prediction"]) for e in expected]
+    assert frame["probability"].dtype == "float64"
+    assert [None if p != p else p for p in frame["probability"]] == [e["probability"] for e in expected]
+    assert frame["probabilities"].tolist() == [e.get("probabilities") for e in expected]
+    if rows == [2, 2]:
+        assert frame["prediction"].dtype == "float64"
+    if rows == [0, 0]:
+        assert frame["prediction"].dtype == "int64"  # as the integer column read before
+
+
+def old_layout_log(url: str) -> None:
+    """A log written before tasks: an integer prediction, no probabilities column."""
+    columns = (
+        "id INTEGER PRIMARY KEY, request_id VARCHAR(32) NOT NULL, row_index INTEGER NOT NULL, "
+        "logged_at DATETIME NOT NULL, model_version VARCHAR(64) NOT NULL, "
+        "endpoint VARCHAR(32) NOT NULL, input TEXT NOT NULL, prediction INTEGER NOT NULL, "
+        "probability FLOAT NOT NULL, unknown_categories TEXT NOT NULL, latency_ms FLOAT NOT NULL"
+    )
+    values = "1, 'abc', 0, '2024-05-01 10:00:00.000000', 'v0', '/predict', '{\"origin\": \"JFK\"}', 1, 0.8, '[]', 2.5"
+    with create_engine(url).begin() as connection:
+        connection.execute(text(f"CREATE TABLE predictions ({columns})"))
+        connection.execute(text(f"INSERT INTO predictions VALUES ({values})"))
+
+
+def test_a_log_of_the_older_layout_is_read_but_not_written(tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path / 'old.sqlite'}"
+    old_layout_log(url)
+    frame = read_prediction_log(url)
+    assert frame[["prediction", "probability", "origin"]].values.tolist() == [[1, 0.8, "JFK"]]
+    assert frame["probabilities"].tolist() == [None] and frame["prediction"].dtype == "int64"
+    with pytest.raises(LifecycleError, match=r"table 'predictions' .* older layout .*serve.log.table"):
+        PredictionLog(PredictionLogSettings(url=url))
+    log = PredictionLog(PredictionLogSettings(url=url, table="predictions_v2"))  # a new table works
+    log.append(task_entries())
+    log.close()
+    assert read_prediction_log(url, "predictions_v2")["prediction"].tolist() == [
+        1,
+        "class_2",
+        151.25,
+    ]
+
+
+def test_predictions_of_every_task_read_back_with_their_types_postgresql() -> None:
+    url = postgres_url()
+    table = f"predictions_test_{uuid.uuid4().hex[:8]}"
+    log = PredictionLog(PredictionLogSettings(url=url, table=table))
+    try:
+        log.append(task_entries())
+        log.close()
+        frame = read_prediction_log(url, table)
+        assert frame["prediction"].tolist() == [1, "class_2", 151.25]
+        assert frame["probabilities"].tolist() == [None, task_entries()[1]["probabilities"], None]
+        assert frame["probability"].iloc[:2].tolist() == [0.75, 0.5]
+        assert np.isnan(frame["probability"].iloc[2])
+    finally:
+        drop_table(url, table)
