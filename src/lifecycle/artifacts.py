@@ -8,6 +8,7 @@ DVC's hashes) are a function of the content alone.
 
 - `InterimRoles`   data/interim/roles.json     preprocess -> featurize
 - `FeatureRoles`   data/features/roles.json    featurize  -> train, evaluate, package
+- `SearchResult`   metrics/search.json         search     -> train
 - `TrainMetrics`   metrics/train.json          train      -> evaluate, package, review
 - `BundleMetadata` models/package/metadata.json package   -> the bundle's readers
 """
@@ -97,6 +98,29 @@ class MeanStd(Artifact):
     std: float
 
 
+class ChosenModel(Artifact):
+    """A model family and the hyper-parameters chosen for it (those a search varied)."""
+
+    family: str
+    params: dict[str, Any]
+
+
+class SearchResult(Artifact):
+    """metrics/search.json: whether model selection ran and, if it did, what it chose (the best
+    trial's mean and std of the metric over the cross-validation folds) and how the trials
+    ended."""
+
+    enabled: bool
+    metric: str | None = None
+    trials: dict[str, int] | None = None  # trials by how they ended: complete, pruned, failed
+    best: ChosenModel | None = None
+    best_trial: int | None = None
+    score: MeanStd | None = None
+
+    def as_json(self) -> dict[str, Any]:
+        return self.model_dump(mode="json", exclude_none=True)
+
+
 class ThresholdChoice(Artifact):
     """A binary model's decision threshold, chosen on out-of-fold predictions, and how."""
 
@@ -110,14 +134,18 @@ class ThresholdChoice(Artifact):
 
 
 class TrainMetrics(Artifact):
-    """metrics/train.json: cross-validation (mean and std of every metric on train and
-    validation folds), scores of the fitted model on its own training rows, and for a
-    binary task the decision threshold."""
+    """metrics/train.json: the fitted model's family and hyper-parameters and who chose them,
+    cross-validation (mean and std of every metric on train and validation folds), scores of
+    the fitted model on its own training rows, for a binary task the decision threshold, and
+    warnings when the model may be unable to learn."""
 
     task: TaskName
+    model: ChosenModel | None = None  # None: written before the fitted model was recorded
+    chosen_by: Literal["params", "search"] = "params"
     cv: dict[str, MeanStd]
     fit: dict[str, int | float]
     threshold: ThresholdChoice | None = None
+    warnings: list[str] = []  # why the model may be unable to learn, naming the params to change
 
     def cv_mean(self, side: Literal["train", "validation"], metric: str) -> float:
         """The mean over folds of `metric` on the folds' training or validation rows."""
@@ -157,6 +185,8 @@ class BundleMetadata(Artifact):
     threshold: float | None = None
     unknown_category: Literal["reject", "accept"]
     rows: dict[str, int]
+    model: ChosenModel | None = None  # the fitted family and hyper-parameters (None before 0.2)
+    chosen_by: Literal["params", "search"] = "params"
     lineage: Lineage
     params: dict[str, Any]
     metrics: BundleMetrics

@@ -8,13 +8,14 @@ being silently ignored. Each stage reads only its own section (each stage declar
 
 from __future__ import annotations
 
+import typing
 from pathlib import Path
 from typing import Annotated, Literal
 from urllib.parse import urlsplit
 
 import pandas as pd
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import BaseModel, ConfigDict, Discriminator, Field, Tag, ValidationError, model_validator
 
 from lifecycle.errors import LifecycleError
 from lifecycle.paths import PARAMS
@@ -359,6 +360,10 @@ class FeaturizeSettings(Strict):
 
 
 # --- train --------------------------------------------------------------------------
+# Defaults are scikit-learn's own wherever they suit a table of any size, so that a user's
+# table of a few thousand rows learns without tuning; where a fixed number cannot suit
+# every size (a tree's smallest leaf) it is a share of the rows. The default params.yaml
+# sets its own values, tuned for 270,000 flights.
 
 
 class LogisticRegressionParams(Strict):
@@ -367,17 +372,21 @@ class LogisticRegressionParams(Strict):
     class_weight: Literal["balanced"] | None = None
 
 
+# A leaf's smallest size: a number of rows, or a share of the training rows below 1.
+LeafSize = Annotated[int, Field(gt=0)] | Annotated[float, Field(gt=0, lt=1)]
+
+
 class DecisionTreeParams(Strict):
     max_depth: Annotated[int, Field(gt=0)] | None = 8
-    min_samples_leaf: Annotated[int, Field(gt=0)] = 50
+    min_samples_leaf: LeafSize = 0.01
     criterion: Literal["gini", "entropy", "log_loss"] = "gini"
     class_weight: Literal["balanced"] | None = None
 
 
 class RandomForestParams(Strict):
     n_estimators: Annotated[int, Field(gt=0)] = 100
-    max_depth: Annotated[int, Field(gt=0)] | None = 12
-    min_samples_leaf: Annotated[int, Field(gt=0)] = 20
+    max_depth: Annotated[int, Field(gt=0)] | None = None
+    min_samples_leaf: LeafSize = 1
     max_features: float | Literal["sqrt", "log2"] = "sqrt"
     max_samples: Annotated[float, Field(gt=0, le=1)] | None = None
     class_weight: Literal["balanced", "balanced_subsample"] | None = None
@@ -386,15 +395,15 @@ class RandomForestParams(Strict):
 
 class HistGradientBoostingParams(Strict):
     learning_rate: Annotated[float, Field(gt=0)] = 0.1
-    max_iter: Annotated[int, Field(gt=0)] = 300
+    max_iter: Annotated[int, Field(gt=0)] = 100
     max_leaf_nodes: Annotated[int, Field(ge=2)] | None = 31
     max_depth: Annotated[int, Field(gt=0)] | None = None
     min_samples_leaf: Annotated[int, Field(gt=0)] = 20
     l2_regularization: Annotated[float, Field(ge=0)] = 0.0
     max_bins: Annotated[int, Field(ge=2, le=255)] = 255
-    early_stopping: bool = True
+    early_stopping: Literal["auto"] | bool = "auto"  # auto: on above 10,000 training rows
     validation_fraction: Annotated[float, Field(gt=0, lt=1)] = 0.1
-    n_iter_no_change: Annotated[int, Field(gt=0)] = 20
+    n_iter_no_change: Annotated[int, Field(gt=0)] = 10
     class_weight: Literal["balanced"] | None = None
 
 
@@ -448,6 +457,132 @@ class TrainSettings(Strict):
     random_forest: RandomForestParams = RandomForestParams()
     hist_gradient_boosting: HistGradientBoostingParams = HistGradientBoostingParams()
     mlp: MlpParams = MlpParams()
+
+    def family_params(self, family: ModelFamily) -> Strict:
+        """The hyper-parameters of one model family (`train.<family>`)."""
+        return getattr(self, family)
+
+
+# Each model family's hyper-parameters, by the family's params key.
+FAMILY_PARAMS: dict[str, type[Strict]] = {
+    name: TrainSettings.model_fields[name].annotation for name in typing.get_args(ModelFamily)
+}
+
+
+# --- search (model selection) -------------------------------------------------------
+
+Choice = str | int | float | bool | None
+
+
+class Range(Strict):
+    """Sample between `low` and `high`: integers when both bounds are, log-uniformly with `log`."""
+
+    low: int | float
+    high: int | float
+    log: bool = False
+
+    @model_validator(mode="after")
+    def _not_empty(self) -> Range:
+        if not self.low < self.high:
+            raise ValueError(f"empty range: low ({self.low}) must be below high ({self.high})")
+        if self.log and self.low <= 0:
+            raise ValueError(f"a log range needs low > 0, got {self.low}")
+        return self
+
+    @property
+    def integer(self) -> bool:
+        return isinstance(self.low, int) and isinstance(self.high, int)
+
+    def bounds(self) -> tuple[int | float, int | float]:
+        return self.low, self.high
+
+
+class Choices(Strict):
+    """Sample one of `choices`."""
+
+    choices: list[Choice] = Field(min_length=1)
+
+    def bounds(self) -> tuple[Choice, ...]:
+        return tuple(self.choices)
+
+
+def _dimension_kind(value: object) -> str:
+    return "choices" if (isinstance(value, dict) and "choices" in value) or isinstance(value, Choices) else "range"
+
+
+# One dimension of a search space: `{low, high, log}` or `{choices}`.
+Dimension = Annotated[
+    Annotated[Range, Tag("range")] | Annotated[Choices, Tag("choices")], Discriminator(_dimension_kind)
+]
+
+# What the search varies when params name no space for a family: the hyper-parameters that
+# decide how much each family fits, around scikit-learn's defaults.
+DEFAULT_SPACES: dict[str, dict[str, Dimension]] = {
+    "logistic_regression": {"C": Range(low=0.001, high=100.0, log=True)},
+    "decision_tree": {"max_depth": Range(low=2, high=16), "min_samples_leaf": Range(low=1, high=100, log=True)},
+    "random_forest": {
+        "max_features": Choices(choices=["sqrt", 0.3, 0.6, 1.0]),
+        "min_samples_leaf": Range(low=1, high=20, log=True),
+    },
+    "hist_gradient_boosting": {
+        "learning_rate": Range(low=0.01, high=0.3, log=True),
+        "max_iter": Range(low=50, high=500, log=True),
+        "max_leaf_nodes": Range(low=7, high=127, log=True),
+        "min_samples_leaf": Range(low=5, high=200, log=True),
+        "l2_regularization": Choices(choices=[0.0, 0.001, 0.01, 0.1, 1.0, 10.0]),  # 0: the default
+    },
+    "mlp": {
+        "alpha": Range(low=0.000001, high=0.1, log=True),
+        "learning_rate_init": Range(low=0.0001, high=0.01, log=True),
+    },
+}
+
+
+class SearchSettings(Strict):
+    """Model selection: a seeded search across model families and their hyper-parameters,
+    each trial scored by cross-validation on the train split, with folds of the train
+    stage's kind (time-ordered for a time split, stratified otherwise).
+
+    `trials` is the budget (a count, so two runs give the same result); `spaces` overrides
+    a family's ranges key by key over `DEFAULT_SPACES` (`{choices: [v]}` pins a key); keys
+    no space varies keep their defaults. The search reads only this section, so changing
+    `train` never reruns it; with the search on, train fits its choice, and `train.model`
+    and `train.<family>` are not read. With `pruning`, a trial whose first folds score
+    below the median of earlier trials stops early.
+    """
+
+    enabled: bool = False
+    trials: Annotated[int, Field(gt=0)] = 40
+    cv_folds: Annotated[int, Field(ge=2)] = 3
+    families: list[ModelFamily] = Field(
+        default=["logistic_regression", "random_forest", "hist_gradient_boosting"], min_length=1
+    )
+    spaces: dict[ModelFamily, dict[str, Dimension]] = {}
+    pruning: bool = True
+    seed: int = 0
+
+    @model_validator(mode="after")
+    def _known_keys_with_valid_values(self) -> SearchSettings:
+        for family, space in self.spaces.items():
+            params = FAMILY_PARAMS[family]
+            for key, dimension in space.items():
+                if key not in params.model_fields:
+                    raise ValueError(
+                        f"search.spaces.{family}: unknown hyper-parameter {key!r}; "
+                        f"train.{family} has {sorted(params.model_fields)}"
+                    )
+                for value in dimension.bounds():
+                    try:
+                        params.model_validate({key: value})
+                    except ValidationError as error:
+                        raise ValueError(
+                            f"search.spaces.{family}.{key}: {value!r} is not a valid value ({error.errors()[0]['msg']})"
+                        ) from None
+        return self
+
+    def space(self, family: ModelFamily) -> dict[str, Dimension]:
+        """The ranges a family's trials sample: the defaults, overridden key by key."""
+        return {**DEFAULT_SPACES[family], **self.spaces.get(family, {})}
 
 
 # --- evaluate / package -------------------------------------------------------------
@@ -525,7 +660,17 @@ class ServeSettings(Strict):
 
 
 # The sections the pipeline's stages read; the package stage records (and depends on) all of them.
-PIPELINE_SECTIONS = ("sources", "collect", "preprocess", "validation", "featurize", "train", "evaluate", "package")
+PIPELINE_SECTIONS = (
+    "sources",
+    "collect",
+    "preprocess",
+    "validation",
+    "featurize",
+    "search",
+    "train",
+    "evaluate",
+    "package",
+)
 
 
 class Params(Strict):
@@ -536,6 +681,7 @@ class Params(Strict):
     preprocess: PreprocessSettings
     validation: ValidationSettings = ValidationSettings()
     featurize: FeaturizeSettings = FeaturizeSettings()
+    search: SearchSettings = SearchSettings()
     train: TrainSettings = TrainSettings()
     evaluate: EvaluateSettings = EvaluateSettings()
     package: PackageSettings = PackageSettings()
@@ -555,14 +701,15 @@ class Params(Strict):
 # Pydantic puts the tag of a discriminated union (a source's or context's `kind`) into
 # an error's location; the user never wrote it as a key, so messages leave it out. The tag
 # ends the location only for a whole-model check (a value error such as "exactly one of").
-_UNION_TAGS = {"builtin", "csv", "parquet", "jsonl", "sql", "http_api", "count", "past_mean"}
+_UNION_TAGS = {"builtin", "csv", "parquet", "jsonl", "sql", "http_api", "count", "past_mean", "range", "choices"}
 
 
 def _describe(error: ValidationError) -> str:
     """One line per problem, each naming the dotted params key as the user wrote it."""
     lines = []
     for item in error.errors():
-        parts = [str(p) for p in item["loc"] if not str(p).startswith("function-")]
+        # "[key]" marks a bad mapping key (an unknown family under search.spaces): the key is named already
+        parts = [str(p) for p in item["loc"] if not str(p).startswith("function-") and p != "[key]"]
         last = len(parts) - 1 if item["type"] != "value_error" else len(parts)
         key = ".".join(p for i, p in enumerate(parts) if not (p in _UNION_TAGS and 0 < i < last))
         message = item["msg"]

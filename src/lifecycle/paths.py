@@ -30,6 +30,9 @@ FEATURES_TEST = FEATURES_DIR / "test.parquet"
 FEATURE_ROLES = FEATURES_DIR / "roles.json"
 FEATURIZER = MODELS_DIR / "featurizer.joblib"
 
+SEARCH_RESULT = METRICS_DIR / "search.json"
+SEARCH_TRIALS = METRICS_DIR / "search_trials.json"  # not in plots/: evaluate owns that folder
+
 MODEL = MODELS_DIR / "model.joblib"
 TRAIN_METRICS = METRICS_DIR / "train.json"
 TRAIN_LIVE_DIR = METRICS_DIR / "train_live"

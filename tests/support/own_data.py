@@ -20,11 +20,11 @@ from sklearn.datasets import load_breast_cancer, load_diabetes, load_wine
 from tests.support.http import CountingServer, QuietHandler, running
 from tests.support.pipeline import PipelineRepo, make_pipeline_repo
 
-STAGES = ["collect", "preprocess", "featurize", "train", "evaluate", "package"]
+STAGES = ["collect", "preprocess", "featurize", "search", "train", "evaluate", "package"]
 
 # dvc.yaml declares these sections as the stages' params, so DVC needs each key present;
 # `{}` leaves every setting in them at its documented default.
-DEFAULT_SECTIONS = ("collect", "validation", "featurize", "package")
+DEFAULT_SECTIONS = ("collect", "validation", "featurize", "search", "package")
 
 # Small and fast: a few hundred rows, a short boosting run, three folds.
 FAST_TRAIN: dict[str, Any] = {

@@ -32,7 +32,7 @@ E2E_PARAMS = {
     ("evaluate", "importance_rows"): 1000,
     ("evaluate", "importance_repeats"): 2,
 }
-STAGES = ["collect", "preprocess", "featurize", "train", "evaluate", "package"]
+STAGES = ["collect", "preprocess", "featurize", "search", "train", "evaluate", "package"]
 _NOT_COPIED = ("dvc.lock", "metrics/", "tests/", "bench/", "reports/", "data/", "models/")
 _COPIED_DATA = "data/external/"  # git-tracked: the folder of local sources collect depends on
 

@@ -43,8 +43,10 @@ def test_train_metrics_write_no_threshold_for_a_task_without_one(tmp_path: Path)
     metrics.write(tmp_path / "train.json")
     assert json.loads((tmp_path / "train.json").read_text()) == {
         "task": "regression",
+        "chosen_by": "params",
         "cv": {"validation_r2": {"mean": 0.4, "std": 0.01}},
         "fit": {"rows": 10},
+        "warnings": [],
     }
     assert TrainMetrics.read(tmp_path / "train.json").cv_mean("validation", "r2") == 0.4
 

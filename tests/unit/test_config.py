@@ -212,3 +212,63 @@ def test_load_params_reports_unknown_key_from_file(tmp_path: Path, raw_params: d
     )
     with pytest.raises(LifecycleError, match=r"train\.learning_rat: unknown key"):
         load_params(path)
+
+
+def with_search(**search: Any) -> Callable[[dict[str, Any]], None]:
+    return lambda r: r.__setitem__("search", {"enabled": True, **search})
+
+
+@pytest.mark.parametrize(
+    ("search", "expected"),
+    [
+        ({"families": ["xgboost"]}, "search.families.0: "),
+        ({"spaces": {"xgboost": {}}}, "search.spaces.xgboost: "),
+        (
+            {"spaces": {"random_forest": {"depth": {"low": 2, "high": 8}}}},
+            "search.spaces.random_forest: unknown hyper-parameter 'depth'; train.random_forest has [",
+        ),
+        (
+            {"spaces": {"hist_gradient_boosting": {"max_iter": {"low": 50, "high": 50}}}},
+            "search.spaces.hist_gradient_boosting.max_iter: Value error, empty range: low (50) must be below high (50)",
+        ),
+        (
+            {"spaces": {"logistic_regression": {"C": {"low": 0, "high": 10, "log": True}}}},
+            "search.spaces.logistic_regression.C: Value error, a log range needs low > 0",
+        ),
+        (
+            {"spaces": {"random_forest": {"max_features": {"choices": []}}}},
+            "search.spaces.random_forest.max_features.choices: ",
+        ),
+        (
+            {"spaces": {"hist_gradient_boosting": {"learning_rate": {"low": -1.0, "high": 0.5}}}},
+            "search.spaces.hist_gradient_boosting.learning_rate: -1.0 is not a valid value",
+        ),
+        ({"spaces": {"random_forest": {"max_depth": {"lo": 2, "high": 8}}}}, "search.spaces.random_forest.max_depth"),
+        ({"trials": 0}, "search.trials: "),
+        ({"cv_folds": 1}, "search.cv_folds: "),
+    ],
+    ids=[
+        "unknown-family",
+        "unknown-family-space",
+        "unknown-key",
+        "empty-range",
+        "log-from-zero",
+        "no-choices",
+        "invalid-bound",
+        "misspelt-bound",
+        "no-trials",
+        "one-fold",
+    ],
+)
+def test_a_bad_search_names_its_key(raw_params: dict[str, Any], search: dict[str, Any], expected: str) -> None:
+    message = error_for(edited(raw_params, with_search(**search)))
+    assert message.startswith("invalid params: ") and expected in message, message
+
+
+def test_a_search_space_overrides_the_defaults_key_by_key(raw_params: dict[str, Any]) -> None:
+    spaces = {"hist_gradient_boosting": {"max_iter": {"low": 20, "high": 60}, "l2_regularization": {"choices": [0.0]}}}
+    params = parse_params(edited(raw_params, with_search(spaces=spaces)))
+    space = params.search.space("hist_gradient_boosting")
+    assert space["max_iter"].bounds() == (20, 60) and space["max_iter"].integer
+    assert space["l2_regularization"].bounds() == (0.0,)
+    assert space["learning_rate"].bounds() == (0.01, 0.3) and space["learning_rate"].log  # a default kept

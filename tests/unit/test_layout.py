@@ -52,7 +52,7 @@ def test_each_stage_leads_to_its_step_s_folder() -> None:
     """A newcomer reading the lifecycle diagram finds each stage's code by folder name."""
     _, folders = layout_tree()
     for stage in STAGES:
-        steps = [folder for folder, description in folders.items() if description.startswith(f"{stage}:")]
+        steps = [folder for folder, text in folders.items() if stage in text.split(":", 1)[0].split(", ")]
         assert len(steps) == 1, f"no folder of the Layout block says it is the {stage} step"
         stage_module = (PACKAGE / "stages" / f"{stage}.py").read_text(encoding="utf-8")
         assert f"from lifecycle.{steps[0]}." in stage_module, f"stages/{stage}.py does not call into {steps[0]}/"

@@ -2,11 +2,17 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 from lifecycle.config import DiagnosisSettings
 
 
 def diagnose_fit(
-    train_score: float, validation_score: float, test_score: float, settings: DiagnosisSettings
+    train_score: float,
+    validation_score: float,
+    test_score: float,
+    settings: DiagnosisSettings,
+    warnings: Sequence[str] = (),
 ) -> dict[str, object]:
     """A named verdict with the numbers and thresholds that led to it.
 
@@ -14,6 +20,8 @@ def diagnose_fit(
     their gap measures memorisation, not data volume). A low training score is underfit
     whatever the gap: the model cannot even describe the data it sees. The test score
     is reported beside them: a test far below validation points at drift, not fit.
+    `warnings` are train's reasons the model may be unable to learn (params to change): the
+    diagnosis repeats them, since they explain an underfit verdict.
     """
     gap = round(train_score - validation_score, 9)  # a gap equal to the threshold is not over it
     if train_score < settings.underfit_below:
@@ -32,4 +40,5 @@ def diagnose_fit(
         "validation_test_gap": round(validation_score - test_score, 6),
         "underfit_below": settings.underfit_below,
         "overfit_gap": settings.overfit_gap,
+        "warnings": list(warnings),
     }

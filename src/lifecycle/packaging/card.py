@@ -22,12 +22,13 @@ def model_card(metadata: BundleMetadata, schema: dict[str, Any]) -> str:
     )
     sources = ", ".join(f"`{name}` ({s['kind']})" for name, s in params["sources"].items())
     task = task_named(metadata.task)
+    family = metadata.model.family if metadata.model else params["train"]["model"]
     lines = [
         f"# Model card: {target['name']}",
         "",
-        f"Model version `{metadata.model_version}`, a `{params['train']['model']}` "
-        f"{task.estimator_noun} ({task.name}).",
+        f"Model version `{metadata.model_version}`, a `{family}` {task.estimator_noun} ({task.name}).",
         "",
+        *_model_section(metadata),
         "## Intended use",
         "",
         task.intended_use(label, metadata.classes or [], metadata.threshold),
@@ -74,3 +75,25 @@ def model_card(metadata: BundleMetadata, schema: dict[str, Any]) -> str:
         "",
     ]
     return "\n".join(lines)
+
+
+def _short(value: object) -> object:
+    """A float to four significant digits (a search samples `C=0.44103656679709863`); the
+    bundle's metadata.json keeps the exact value."""
+    return f"{value:.4g}" if isinstance(value, float) else value
+
+
+def _model_section(metadata: BundleMetadata) -> list[str]:
+    """The fitted family's hyper-parameters, and whether a search or params.yaml chose them."""
+    if metadata.model is None:
+        return []
+    if metadata.chosen_by == "search":
+        search = metadata.params.get("search", {})
+        origin = (
+            f"Chosen by model selection: {search.get('trials')} trials over {', '.join(search.get('families', []))}, "
+            "scored by cross-validation on the train split."
+        )
+    else:
+        origin = "Set in params.yaml (`train`)."
+    shown = ", ".join(f"`{key}={_short(value)}`" for key, value in sorted(metadata.model.params.items()))
+    return ["## Model", "", f"Family: `{metadata.model.family}`. {origin}", "", f"Hyper-parameters: {shown}.", ""]

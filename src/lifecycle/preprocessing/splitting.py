@@ -9,8 +9,24 @@ from lifecycle.config import SplitSettings
 from lifecycle.errors import LifecycleError
 from lifecycle.preprocessing.tables import require_columns
 
+# A stratified split of a regression target keeps each of this many quantile bins of the
+# target in the same share in train and test (so a small test set spans the whole range).
+REGRESSION_STRATA = 10
 
-def split_rows(frame: pd.DataFrame, split: SplitSettings, target: str) -> tuple[pd.DataFrame, pd.DataFrame]:
+
+def strata(target: pd.Series, classification: bool) -> pd.Series | None:
+    """What a stratified split keeps in proportion: the classes, or a numeric target's
+    quantile bins (None when too few rows for two per bin)."""
+    if classification:
+        return target
+    if len(target) < 2 * REGRESSION_STRATA:
+        return None
+    return pd.qcut(target.rank(method="first"), REGRESSION_STRATA, labels=False)
+
+
+def split_rows(
+    frame: pd.DataFrame, split: SplitSettings, target: str, classification: bool = True
+) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Return (train, test). Time split: train strictly before the cutoff, test from it on,
     both sorted by time; random and stratified splits keep the input order."""
     if split.method == "time":
@@ -35,7 +51,7 @@ def split_rows(frame: pd.DataFrame, split: SplitSettings, target: str) -> tuple[
         ordered = frame.assign(_time=times).sort_values("_time", kind="stable").drop(columns="_time")
         train, test = ordered.loc[~is_test], ordered.loc[is_test]
     else:
-        stratify = frame[target] if split.method == "stratified" else None
+        stratify = strata(frame[target], classification) if split.method == "stratified" else None
         train, test = train_test_split(frame, test_size=split.test_fraction, random_state=split.seed, stratify=stratify)
         train, test = train.sort_index(), test.sort_index()
     if train.empty or test.empty:

@@ -94,7 +94,7 @@ def label_and_split(
     task = task_named(prepared.task)
     labelled[name], classes = task.encode_label(labelled[name], settings.target)
     target = Target(task.name, classes)
-    train, test = split_rows(labelled, settings.split, name)
+    train, test = split_rows(labelled, settings.split, name, task.classification)
     counts = prepared.counts
     report = {
         "input_rows": counts["input_rows"],

@@ -42,6 +42,7 @@ def main() -> None:
         trained.cv_mean("validation", metric),
         metrics[metric],
         settings.diagnosis.model_copy(update={"metric": metric}),
+        trained.warnings,
     )
     baselines = baseline_metrics(train.drop(columns=target), train[target], X_test, y, settings.seed, task)
     metrics["baselines"] = baselines

@@ -34,6 +34,8 @@ def main() -> None:
         threshold=None if trained.threshold is None else trained.threshold.threshold,
         unknown_category=params.package.unknown_category,
         rows={"train": len(train), "test": test_metrics["rows"]},
+        model=trained.model,
+        chosen_by=trained.chosen_by,
         lineage=Lineage(
             data_md5=dvc_md5([paths.INTERIM_TRAIN, paths.INTERIM_TEST, paths.FEATURES_TRAIN, paths.FEATURES_TEST]),
             model_md5=dvc_md5([paths.FEATURIZER, paths.MODEL]),

@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import logging
 
+import numpy as np
 from dvclive import Live
 
 from lifecycle import paths
-from lifecycle.artifacts import FeatureRoles, TrainMetrics
-from lifecycle.config import load_params
+from lifecycle.artifacts import ChosenModel, FeatureRoles, SearchResult, TrainMetrics
+from lifecycle.config import TrainSettings, load_params
 from lifecycle.errors import LifecycleError
 from lifecycle.evaluation import figures
 from lifecycle.stages.runner import run_stage
@@ -16,7 +17,9 @@ from lifecycle.storage import read_parquet, write_joblib, write_json
 from lifecycle.tasks.registry import task_named
 from lifecycle.training.calibration import CalibratedModel
 from lifecycle.training.cross_validation import ModelSpec, cross_validation, cv_splitter
+from lifecycle.training.families import family_settings
 from lifecycle.training.fitting import FitResult, fit_model
+from lifecycle.training.learnability import constant_warnings, leaf_warnings, prior_score
 from lifecycle.training.learning_curve import learning_curve
 from lifecycle.training.thresholds import decision_from_folds
 
@@ -33,8 +36,17 @@ def log_curves(result: FitResult) -> None:
             live.next_step()
 
 
+def chosen_settings(settings: TrainSettings) -> tuple[TrainSettings, str]:
+    """The settings to fit: the search's choice over the params when it ran, else the params."""
+    search = SearchResult.read(paths.SEARCH_RESULT)
+    if not search.enabled or search.best is None:
+        return settings, "params"
+    logger.info("fitting the search's choice: %s %s", search.best.family, search.best.params)
+    return family_settings(settings, search.best.family, search.best.params), "search"
+
+
 def main() -> None:
-    settings = load_params().train
+    settings, chosen_by = chosen_settings(load_params().train)
     roles = FeatureRoles.read(paths.FEATURE_ROLES)
     task, classes = task_named(roles.task), roles.classes
     if not task.decision_threshold and settings.calibration != "none":
@@ -42,13 +54,20 @@ def main() -> None:
     metric = task.default_metric  # the learning curve's; evaluate's diagnosis picks its own
     train = read_parquet(paths.FEATURES_TRAIN)
     X, y = train.drop(columns=roles.target), train[roles.target]
-    categorical = roles.categorical_outputs
     splitter = cv_splitter(roles.split, settings.cv_folds, settings.seed, task)
 
-    spec = ModelSpec(settings, categorical, task, classes)
+    spec = ModelSpec(settings, roles.categorical_outputs, task, classes)
     cv = cross_validation(X, y, spec, splitter)
-    logger.info("%s task; cv validation %s %.4f", task.name, metric, cv.summary[f"validation_{metric}"]["mean"])
-    result = fit_model(X, y, settings, categorical, task)
+    score = cv.summary[f"validation_{metric}"]["mean"]
+    logger.info("%s task; cv validation %s %.4f", task.name, metric, score)
+    smallest_fold = min(len(rows) for rows, _ in splitter.split(X, y))
+    warnings = [
+        *leaf_warnings(settings, smallest_fold),
+        *constant_warnings(settings, metric, score, prior_score(X, y, task, classes, splitter)),
+    ]
+    for warning in warnings:
+        logger.warning("%s", warning)
+    result = fit_model(X, y, settings, roles.categorical_outputs, task)
     log_curves(result)
     model, threshold = result.model, None
     if task.decision_threshold:
@@ -65,9 +84,18 @@ def main() -> None:
         **{f"train_{k}": v for k, v in fitted.items()},
         "rows": int(len(X)),
         "features": int(X.shape[1]),
-        "iterations": int(getattr(result.model, "n_iter_", 1)),
+        "iterations": int(np.max(getattr(result.model, "n_iter_", 1))),  # per class for a linear model
     }
-    TrainMetrics(task=task.name, cv=cv.summary, fit=fit, threshold=threshold).write(paths.TRAIN_METRICS)
+    family = settings.family_params(settings.model).model_dump(mode="json")
+    TrainMetrics(
+        task=task.name,
+        model=ChosenModel(family=settings.model, params=family),
+        chosen_by=chosen_by,
+        cv=cv.summary,
+        fit=fit,
+        threshold=threshold,
+        warnings=warnings,
+    ).write(paths.TRAIN_METRICS)
 
 
 if __name__ == "__main__":

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from sklearn.base import BaseEstimator
 from sklearn.ensemble import (
     HistGradientBoostingClassifier,
@@ -13,7 +15,7 @@ from sklearn.linear_model import LogisticRegression, Ridge
 from sklearn.neural_network import MLPClassifier, MLPRegressor
 from sklearn.tree import DecisionTreeClassifier, DecisionTreeRegressor
 
-from lifecycle.config import TrainSettings
+from lifecycle.config import FAMILY_PARAMS, ModelFamily, TrainSettings
 from lifecycle.tasks.base import Task
 from lifecycle.tasks.binary import BINARY
 
@@ -59,3 +61,10 @@ def build_estimator(settings: TrainSettings, categorical: list[str], task: Task 
     mlp = settings.mlp.model_dump()
     mlp["hidden_layer_sizes"] = tuple(mlp["hidden_layer_sizes"])
     return (MLPRegressor if regression else MLPClassifier)(**mlp, random_state=seed)
+
+
+def family_settings(settings: TrainSettings, family: ModelFamily, chosen: dict[str, Any]) -> TrainSettings:
+    """`settings` with `family` as the model and the `chosen` values (a search's) over
+    `train.<family>`'s; a value of the wrong type fails as the params would."""
+    params = FAMILY_PARAMS[family].model_validate({**settings.family_params(family).model_dump(), **chosen})
+    return settings.model_copy(update={"model": family, family: params})

@@ -28,14 +28,14 @@ class FitResult:
 def iteration_curves(model: BaseEstimator, X: pd.DataFrame, y: pd.Series) -> dict[str, list[float]]:
     """Per-iteration training curves where the family has them, else the final train loss.
 
-    Gradient boosting records the loss on its train and early-stopping validation data;
-    the MLP records its training loss and validation score (accuracy or R²). Other
-    families are fitted in one go, so they get a single point: the log loss (or squared
-    error) on the training data.
+    Gradient boosting with early stopping records the loss on its train and validation
+    data (without it, scikit-learn records none); the MLP records its training loss and
+    validation score (accuracy or R²). Other fits get a single point: the log loss (or
+    squared error) on the training data.
     """
     classifier = hasattr(model, "predict_proba")
     loss = "log_loss" if classifier else "squared_error"
-    if isinstance(model, HistGradientBoostingClassifier | HistGradientBoostingRegressor):
+    if isinstance(model, HistGradientBoostingClassifier | HistGradientBoostingRegressor) and len(model.train_score_):
         curves = {f"train/{loss}": [-float(s) for s in model.train_score_]}
         if len(model.validation_score_):
             curves[f"validation/{loss}"] = [-float(s) for s in model.validation_score_]

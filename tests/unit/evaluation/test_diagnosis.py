@@ -47,7 +47,14 @@ def test_numbers_and_thresholds_are_reported() -> None:
         "validation_test_gap": 0.0501,
         "underfit_below": 0.65,
         "overfit_gap": 0.05,
+        "warnings": [],
     }
+
+
+def test_train_s_warnings_are_repeated_beside_the_verdict() -> None:
+    warning = "train.hist_gradient_boosting.min_samples_leaf (2000) asks for leaves of 2,000 rows, ..."
+    result = diagnose_fit(0.5, 0.5, 0.5, RULES, [warning])
+    assert (result["verdict"], result["warnings"]) == ("underfit", [warning])
 
 
 def test_test_score_never_changes_the_verdict() -> None:

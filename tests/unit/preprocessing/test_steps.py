@@ -407,6 +407,22 @@ def test_stratified_split_preserves_positive_rate(params: Params, raw_tables: di
     assert abs(train["delayed"].mean() - test["delayed"].mean()) <= 1.0 / len(test)
 
 
+def test_stratified_split_of_a_regression_target_keeps_its_range_in_both_sides(
+    interim: tuple[pd.DataFrame, pd.DataFrame, dict],
+) -> None:
+    """Arrival delay as a regression target: a tenth of the test rows in each tenth of the
+    target's range, where a random split leaves that to chance."""
+    frame = interim[0].dropna(subset=["arr_delay"]).reset_index(drop=True)
+    split = SplitSettings(method="stratified", test_fraction=0.2, seed=5)
+    train, test = split_rows(frame, split, "arr_delay", classification=False)
+    assert len(train) + len(test) == len(frame)
+    order = frame["arr_delay"].rank(method="first")
+    for tenth in range(10):
+        rows = frame.loc[(order > tenth * len(frame) / 10) & (order <= (tenth + 1) * len(frame) / 10)]
+        in_test = rows.merge(test, how="inner", on=FLIGHT_KEY)
+        assert abs(len(in_test) - 0.2 * len(rows)) <= 2  # a random split: about ±9
+
+
 def test_time_split_errors(interim: tuple[pd.DataFrame, pd.DataFrame, dict], params: Params) -> None:
     train, _, _ = interim
     split = params.preprocess.split
