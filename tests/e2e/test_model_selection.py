@@ -91,6 +91,18 @@ def test_dvc_plots_show_renders_the_search(repo: PipelineRepo) -> None:
     assert len(values) == TRIALS and {"trial", "score", "family", "params"} <= set(values[0])
 
 
+def test_the_review_report_shows_the_search(repo: PipelineRepo) -> None:
+    repo.run("python", "-m", "lifecycle", "report", "--base", "HEAD")
+    review = (repo.path / "reports/review.md").read_text()
+    model = review.split("## Model\n", 1)[1].split("\n## ", 1)[0]
+    result = read_json(repo, "metrics/search.json")
+    assert f"| family | — | {result['best']['family']} |" in model
+    assert "| chosen by | params | search |" in model
+    assert f"| search | off | {TRIALS} trials (" in model and f"best {result['score']['mean']:.4f} |" in model
+    assert "![review/search.png](review/search.png)" in review
+    assert (repo.path / "reports/review/search.png").read_bytes().startswith(b"\x89PNG")
+
+
 def test_a_train_param_the_search_does_not_decide_reruns_train_alone(repo: PipelineRepo) -> None:
     """Last in the file: it changes the module's repository."""
     repo.set_params({("train", "decision_threshold"): {"rule": "fixed", "value": 0.4}})

@@ -95,6 +95,33 @@ def learning_curve_figure(series: Series, metric: str, target: Path) -> None:
     _save(target, "Learning curve (cross-validation)", draw)
 
 
+def search_figure(series: dict[str, list[dict[str, object]]], metric: str, target: Path) -> None:
+    """Each trial of a model search by its number: its cross-validated score (a pruned
+    trial hollow, at the mean of the folds it ran), and the best score so far."""
+
+    def draw(axes: Axes) -> None:
+        for label, trials in series.items():
+            scored = [t for t in trials if t["score"] is not None]
+            complete = [t for t in scored if t["state"] == "complete"]
+            best = np.maximum.accumulate([t["score"] for t in complete]) if complete else []
+            line = axes.step([t["trial"] for t in complete], best, where="post", label=f"{label}: best so far")
+            color = line[0].get_color()
+            axes.scatter([t["trial"] for t in complete], [t["score"] for t in complete], s=14, color=color)
+            pruned = [t for t in scored if t["state"] == "pruned"]
+            axes.scatter(
+                [t["trial"] for t in pruned],
+                [t["score"] for t in pruned],
+                s=14,
+                facecolors="none",
+                edgecolors=color,
+                label=f"{label}: pruned" if pruned else None,
+            )
+        axes.set(xlabel="trial", ylabel=f"cross-validated {metric}")
+        axes.legend(loc="lower right")
+
+    _save(target, "Model search (train split)", draw)
+
+
 def confusion_figure(confusion: dict[str, int], target: Path) -> None:
     """The binary confusion counts (tn/fp/fn/tp) as a 2x2 matrix: rows actual, columns predicted."""
     matrix = [[confusion["tn"], confusion["fp"]], [confusion["fn"], confusion["tp"]]]

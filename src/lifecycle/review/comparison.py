@@ -157,13 +157,15 @@ def render(
     other_metrics: list[Change],
     params: list[Change],
     diagnosis: tuple[dict[str, Any], dict[str, Any]],
+    model: tuple[dict[str, str], dict[str, str]],
     worst_slices: tuple[dict[str, Any], dict[str, Any]],
     figures: list[str],
     ranked_by: tuple[str, str] = ("roc_auc", "roc_auc"),
 ) -> str:
     """The review as Markdown, gate first.
 
-    `worst_slices` are the `worst` entries of each side's slices.json and `ranked_by`
+    `model` is each side's fitted family, who chose it, its search and warnings (one row
+    each); `worst_slices` are the `worst` entries of each side's slices.json and `ranked_by`
     the metric each side ranks them by (its `ranked_by` key): the value shown per slice.
     """
     lines = [MARKER, f"# Model review: `{base_label}` → workspace", "", gate_result.summary(), ""]
@@ -171,6 +173,8 @@ def render(
     lines += ["## Fit diagnosis", "", "| | base | workspace |", "| --- | --- | --- |"]
     for key in ("verdict", "train", "validation", "test", "train_validation_gap"):
         lines.append(f"| {key} | {_value(diagnosis[0].get(key))} | {_value(diagnosis[1].get(key))} |")
+    lines += ["", "## Model", "", "| | base | workspace |", "| --- | --- | --- |"]
+    lines += [f"| {key} | {model[0].get(key, '—')} | {model[1].get(key, '—')} |" for key in model[1]]
     lines += ["", "## Params changed", ""]
     if params:
         lines += ["| param | base | workspace |", "| --- | --- | --- |"]

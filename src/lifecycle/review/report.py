@@ -64,6 +64,8 @@ class Side:
         self.train = _json_at(revision, paths.TRAIN_METRICS, {})
         self.slices = _json_at(revision, paths.SLICE_METRICS, {})
         self.learning_curve = _json_at(revision, paths.LEARNING_CURVE, [])
+        self.search = _json_at(revision, paths.SEARCH_RESULT, {})
+        self.trials = _json_at(revision, paths.SEARCH_TRIALS, [])
         self.plots = {name: _json_at(revision, paths.plot_data(f"{name}.json"), []) for name in PLOT_DATA}
         params_text = read_at(revision, paths.PARAMS)
         self.params = yaml.safe_load(params_text) if params_text else {}
@@ -76,6 +78,22 @@ class Side:
             return task_named(name)
         except LifecycleError as error:
             raise LifecycleError(f"{paths.TRAIN_METRICS}: {error}") from None
+
+    @property
+    def model(self) -> dict[str, str]:
+        """The fitted model as the review shows it: family, who chose it, the search, warnings."""
+        model = self.train.get("model") or {}
+        search = self.search
+        searched = "off"
+        if search.get("enabled"):
+            ended = ", ".join(f"{n} {state}" for state, n in search["trials"].items() if n)
+            searched = f"{sum(search['trials'].values())} trials ({ended}); best {search['score']['mean']:.4f}"
+        return {
+            "family": model.get("family", "—"),
+            "chosen by": self.train.get("chosen_by", "params"),
+            "search": searched,
+            "warnings": "<br>".join(self.train.get("warnings", [])) or "none",
+        }
 
     @property
     def slices_ranked_by(self) -> str:
@@ -117,10 +135,13 @@ def _overlay_figures(base: Side, workspace: Side, folder: Path) -> list[Path]:
     curves = {
         label: side.learning_curve for label, side in (("base", base), ("workspace", workspace)) if side.learning_curve
     }
+    metric = workspace.task.default_metric
     if curves:
-        metric = workspace.task.default_metric
         figures.learning_curve_figure(curves, metric, folder / "learning_curve.png")
         written.append(folder / "learning_curve.png")
+    if searches := {label: side.trials for label, side in (("base", base), ("workspace", workspace)) if side.trials}:
+        figures.search_figure(searches, metric, folder / "search.png")
+        written.append(folder / "search.png")
     return written
 
 
@@ -160,6 +181,7 @@ def write_report(base: str, settings: ReportSettings, output: Path) -> Gate:
         other_metrics=other,
         params=params,
         diagnosis=(base_side.evaluate.get("diagnosis", {}), workspace.evaluate.get("diagnosis", {})),
+        model=(base_side.model, workspace.model),
         worst_slices=(base_side.slices.get("worst", {}), workspace.slices.get("worst", {})),
         figures=[f"{folder.name}/{p.name}" for p in written],
         ranked_by=(base_side.slices_ranked_by, workspace.slices_ranked_by),

@@ -52,6 +52,7 @@ class Trial:
     family: str
     params: dict[str, Any]
     state: str  # complete | pruned | failed
+    folds: int  # the cross-validation folds it ran: fewer than all when pruned or failed
     mean: float | None = None
     std: float | None = None
     error: str | None = None
@@ -63,6 +64,7 @@ class Trial:
             "family": self.family,
             "params": shown,
             "state": self.state,
+            "folds": self.folds,
             "score": self.mean,
             "std": self.std,
         }
@@ -166,6 +168,7 @@ def run_search(
             frozen.params["family"],
             params,
             state,
+            len(frozen.intermediate_values),
             None if value is None else rounded(value),
             None if std is None else rounded(std),
             frozen.user_attrs.get("error"),

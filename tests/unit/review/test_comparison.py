@@ -192,6 +192,15 @@ def test_gate_passes_a_drop_equal_to_the_tolerance() -> None:
 # --- render -----------------------------------------------------------------------------
 
 
+MODEL_BASE = {"family": "hist_gradient_boosting", "chosen by": "params", "search": "off", "warnings": "none"}
+MODEL_WORKSPACE = {
+    "family": "random_forest",
+    "chosen by": "search",
+    "search": "40 trials (31 complete, 9 pruned); best 0.8412",
+    "warnings": "none",
+}
+
+
 def review(params: list[Change], passed: bool = True) -> str:
     workspace = {**EVALUATE, "roc_auc": 0.74 if passed else 0.70}
     evaluate = compare(EVALUATE, workspace, "metrics/evaluate.json", changed_only=False)
@@ -203,9 +212,17 @@ def review(params: list[Change], passed: bool = True) -> str:
         other_metrics=[c for c in evaluate if c.key not in ("roc_auc", "log_loss") and c.old != c.new],
         params=params,
         diagnosis=(EVALUATE["diagnosis"], {**EVALUATE["diagnosis"], "verdict": "overfit"}),
+        model=(MODEL_BASE, MODEL_WORKSPACE),
         worst_slices=(worst, {}),
         figures=["review/roc.png"],
     )
+
+
+def test_render_shows_each_side_s_model_and_who_chose_it() -> None:
+    section = review([]).split("## Model\n", 1)[1].split("\n## ", 1)[0]
+    assert "| family | hist_gradient_boosting | random_forest |" in section
+    assert "| chosen by | params | search |" in section
+    assert "| search | off | 40 trials (31 complete, 9 pruned); best 0.8412 |" in section
 
 
 def test_render_starts_with_the_marker_and_the_gate_comes_first() -> None:
@@ -368,6 +385,7 @@ def test_render_shows_the_metric_slices_are_ranked_by() -> None:
         other_metrics=[],
         params=[],
         diagnosis=(REGRESSION["diagnosis"], REGRESSION["diagnosis"]),
+        model=({}, {}),
         worst_slices=(worst, worst),
         figures=[],
         ranked_by=("r2", "r2"),
@@ -381,6 +399,7 @@ def test_render_shows_the_metric_slices_are_ranked_by() -> None:
         other_metrics=[],
         params=[],
         diagnosis=({}, {}),
+        model=({}, {}),
         figures=[],
         worst_slices=(
             {"1": {"slice": "carrier=EV", "roc_auc": 0.61234, "rows": 1500}},
