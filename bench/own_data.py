@@ -163,8 +163,8 @@ def _stamp(line: str) -> datetime:
     return datetime.strptime(line[:23], "%Y-%m-%d %H:%M:%S,%f")
 
 
-def run_pipeline(table: Table, frame: pd.DataFrame, workdir: Path) -> tuple[Path, float, str]:
-    """Clone, write the table and params, `dvc repro`: (the clone, wall seconds, the log)."""
+def run_pipeline(table: Table, frame: pd.DataFrame, workdir: Path, *stages: str) -> tuple[Path, float, str]:
+    """Clone, write the table and params, `dvc repro [stages]`: (the clone, wall seconds, the log)."""
     repo = workdir / table.name
     subprocess.run(["git", "clone", "-q", str(ROOT), str(repo)], check=True)
     (repo / "data/external").mkdir(parents=True, exist_ok=True)
@@ -172,7 +172,7 @@ def run_pipeline(table: Table, frame: pd.DataFrame, workdir: Path) -> tuple[Path
     params = params_for(table, f"data/external/{table.name}.csv")
     (repo / "params.yaml").write_text(yaml.safe_dump(params, sort_keys=False))
     start = time.perf_counter()
-    done = subprocess.run(["dvc", "repro"], cwd=repo, env=_env(), capture_output=True, text=True)
+    done = subprocess.run(["dvc", "repro", *stages], cwd=repo, env=_env(), capture_output=True, text=True)
     seconds = time.perf_counter() - start
     log = done.stdout + done.stderr
     if done.returncode != 0:
