@@ -7,6 +7,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 import pytest
 import yaml
@@ -85,6 +86,30 @@ def test_read_rows_errors(tmp_path: Path, interim: tuple[pd.DataFrame, pd.DataFr
         read_rows(broken)
     rows.to_parquet(tmp_path / "rows.pq", index=False)
     assert len(read_rows(tmp_path / "rows.pq")) == 5
+
+
+def test_predict_refuses_impossible_values_in_plain_words(
+    bundle_dir: Path, tmp_path: Path, raw_test: pd.DataFrame
+) -> None:
+    """The batch command shares the service's rules: an impossible number or an infinity
+    fails its row with a message that names the field and the allowed values, plainly
+    (a CSV's numbers are numpy scalars, never shown as `np.float64(inf)`); the rest is scored."""
+    rows = raw_test.head(4).astype({"minute": float})
+    rows.loc[rows.index[0], "month"] = 13
+    rows.loc[rows.index[1], "temp"] = np.inf  # written as "inf", which pandas reads back as infinity
+    rows.loc[rows.index[2], "minute"] = 30.5
+    rows.to_csv(tmp_path / "rows.csv", index=False)
+    done = predict(tmp_path, "rows.csv", bundle_dir)
+    assert done.returncode == 0, done.stderr
+    scored = pd.read_csv(tmp_path / "out.csv")
+    assert scored["error"].tolist()[:3] == [
+        "month: expected a whole number from 1 to 12, got 13",
+        "temp: expected a finite number, got inf",
+        "minute: expected a whole number from 0 to 59 (every training value was one), got 30.5",
+    ]
+    assert pd.isna(scored["error"].iloc[3]) and 0 <= scored["probability"].iloc[3] <= 1
+    assert scored["prediction"].iloc[:3].isna().all()
+    assert "scored 4 rows (3 rejected by the schema)" in done.stderr
 
 
 def test_predict_missing_bundle(tmp_path: Path) -> None:

@@ -1,4 +1,5 @@
-"""A real `python -m lifecycle serve` process on 127.0.0.1: load, SIGTERM, tampering, PostgreSQL."""
+"""A real `python -m lifecycle serve` process on 127.0.0.1: load, SIGTERM, tampering, PostgreSQL,
+impossible and unseen values."""
 
 from __future__ import annotations
 
@@ -12,6 +13,7 @@ from pathlib import Path
 
 import httpx
 
+from lifecycle.packaging.bundle import load_bundle
 from lifecycle.serving.prediction_log import read_prediction_log
 from tests.support.postgres import drop_table, postgres_url
 from tests.support.project import ROOT
@@ -140,3 +142,35 @@ def test_server_logs_to_postgresql(bundle_dir: Path, known_rows: list[dict]) -> 
         assert len(log) == 30 and set(log["request_id"]) == set(ids)
     finally:
         drop_table(url, table)
+
+
+def test_impossible_values_are_refused_and_unseen_ones_flagged(
+    bundle_dir: Path, tmp_path: Path, known_rows: list[dict]
+) -> None:
+    """The declared domains and whole numbers refuse (422 naming row, field and range); a
+    value merely beyond the training range (the test months, by the time split) is scored,
+    flagged in the answer and logged."""
+    row = next(r for r in known_rows if r["month"] == 11)  # the first test rows are October's last hours
+    schema = load_bundle(bundle_dir).schema
+    seen = {c["name"]: (c["min"], c["max"]) for c in schema["columns"] if c["kind"] == "numeric"}
+    beyond = [n for n, (low, high) in seen.items() if row[n] is not None and not low <= row[n] <= high]
+    impossible = [("month", 13), ("hour", 25), ("minute", 99), ("minute", 30.5), ("distance", -5)]
+    with ServerProcess(bundle_dir, f"sqlite:///{tmp_path / 'log.sqlite'}") as server:
+        refused = httpx.post(f"{server.url}/predict", json=[{**row, name: value} for name, value in impossible])
+        scored = httpx.post(f"{server.url}/predict", json=row)
+        output = server.stop_gracefully()
+    assert refused.status_code == 422
+    assert [(p["row"], p["field"], p["message"]) for p in refused.json()["problems"]] == [
+        (0, "month", "expected a whole number from 1 to 12, got 13"),
+        (1, "hour", "expected a whole number from 0 to 23, got 25"),
+        (2, "minute", "expected a whole number from 0 to 59, got 99"),
+        (3, "minute", "expected a whole number from 0 to 59 (every training value was one), got 30.5"),
+        (4, "distance", "expected a whole number of at least 0, got -5"),
+    ]
+    assert scored.status_code == 200
+    assert "month" in beyond  # after the split's cutoff
+    [answer] = scored.json()["predictions"]
+    assert answer["beyond_training_range"] == beyond and 0 <= answer["probability"] <= 1
+    request_id = scored.headers["x-request-id"]
+    flagged = f"request {request_id}: values beyond the training range (scored, flagged): row 0: {', '.join(beyond)}"
+    assert flagged in output

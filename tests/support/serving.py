@@ -13,6 +13,7 @@ import shutil
 import signal
 import subprocess
 import sys
+import threading
 import time
 from dataclasses import dataclass
 from functools import partial
@@ -91,12 +92,28 @@ class ServerProcess:
             stderr=subprocess.STDOUT,
             text=True,
         )
+        # Read the output as it comes: the server logs a line per request, and a full pipe
+        # nobody reads would block its logging, and with it every request.
+        self.lines: list[str] = []
+        self.reader = threading.Thread(target=self._read, daemon=True)
+        self.reader.start()
+
+    def _read(self) -> None:
+        assert self.process.stdout is not None
+        for line in self.process.stdout:
+            self.lines.append(line)
+
+    def output(self) -> str:
+        """Everything the server wrote (all of it once the process has exited)."""
+        if self.process.poll() is not None:
+            self.reader.join()
+        return "".join(self.lines)
 
     def wait_ready(self, timeout: float = 60) -> None:
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if self.process.poll() is not None:
-                raise AssertionError(f"server exited with {self.process.returncode}:\n{self.process.stdout.read()}")
+                raise AssertionError(f"server exited with {self.process.returncode}:\n{self.output()}")
             try:
                 if httpx.get(f"{self.url}/health", timeout=1).status_code == 200:
                     return
@@ -108,8 +125,8 @@ class ServerProcess:
         """SIGTERM, then wait for a graceful exit; returns (exit code, output)."""
         if self.process.poll() is None:
             self.process.send_signal(signal.SIGTERM)
-        output, _ = self.process.communicate(timeout=timeout)
-        return self.process.returncode, output
+        self.process.wait(timeout=timeout)
+        return self.process.returncode, self.output()
 
     def stop_gracefully(self) -> str:
         """SIGTERM; assert a graceful shutdown (uvicorn re-raises the signal once it is done)."""

@@ -40,7 +40,9 @@ def _describe(service: Service) -> str:
         "Predictions of the packaged model for raw rows. Every field of a row is documented "
         f"in the `{ROW_MODEL_NAME}` schema with its type and allowed values. "
         f"{service.bundle.task.answer_description(service.scorer.classes or [])} Unknown categories: "
-        f"`{service.policy}`. Limits: {settings.max_rows} rows, {settings.max_body_bytes} bytes per request."
+        f"`{service.policy}`. Numbers outside a field's domain, or fractions where training held only "
+        "whole numbers, are refused; numbers merely beyond the training range are scored and listed in "
+        f"`beyond_training_range`. Limits: {settings.max_rows} rows, {settings.max_body_bytes} bytes per request."
     )
 
 

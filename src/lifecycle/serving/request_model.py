@@ -5,6 +5,8 @@ does) or turns NaN into a silent imputation returns confident predictions for in
 the caller never meant. Every field here has the exact JSON type training saw:
 
 - numeric: a JSON number (an integer is fine), finite; nullable only if training had nulls;
+  inside the column's declared domain, and whole where training had only whole numbers
+  (`NumericRule`); a value merely beyond the training range is scored and flagged;
 - categorical: a string; with the `reject` policy one of the training categories (the
   OpenAPI enum lists them); with `accept` any string, an unseen one flagged in the answer;
 - datetime: an ISO 8601 string (a time without an offset is read as UTC);
@@ -24,8 +26,10 @@ from pydantic import AfterValidator, BeforeValidator, ConfigDict, Field, TypeAda
 from pydantic.types import StrictBool, StrictStr
 from typing_extensions import NotRequired, TypedDict
 
+from lifecycle.packaging.schema import NumericRule
 from lifecycle.serving.errors import InputError
 from lifecycle.serving.schemas import Problem
+from lifecycle.validation.display import show
 
 ROW_MODEL_NAME = "InputRow"
 # Far beyond any physical quantity, yet small enough that differences and scaling stay finite.
@@ -49,12 +53,38 @@ def _in_range(value: datetime) -> datetime:
     return value
 
 
+def _possible(rule: NumericRule) -> AfterValidator:
+    """Refuse a value outside the column's domain, or a fraction in a whole-number column."""
+
+    def check(value: float) -> float:
+        if (reason := rule.refusal(value)) is not None:
+            raise ValueError(reason)
+        return value
+
+    return AfterValidator(check)
+
+
+def _numeric_schema(rule: NumericRule) -> dict[str, Any]:
+    """The domain and whole-number-ness in OpenAPI terms (JSON Schema's integer admits 12.0)."""
+    schema: dict[str, Any] = {"type": "integer"} if rule.integer else {}
+    if rule.low is not None:
+        schema["minimum"] = rule.low
+    if rule.high is not None:
+        schema["maximum"] = rule.high
+    return schema
+
+
 def _field_type(column: dict[str, Any], policy: str) -> Any:
     """The annotated type of one schema column."""
     kind, name = column["kind"], column["name"]
     if kind == "numeric":
-        low, high = column.get("min"), column.get("max")
-        seen = f" (training range {low} to {high})" if low is not None and high is not None else ""
+        rule = NumericRule.of(column)
+        low, high = rule.seen_low, rule.seen_high
+        seen = (
+            f"; training range {show(low)} to {show(high)}, values beyond it are scored and flagged"
+            if low is not None and high is not None
+            else ""
+        )
         base: Any = Annotated[
             float,
             Field(
@@ -62,8 +92,10 @@ def _field_type(column: dict[str, Any], policy: str) -> Any:
                 allow_inf_nan=False,
                 ge=-NUMERIC_LIMIT,
                 le=NUMERIC_LIMIT,
-                description=f"{name}: a number{seen}",
+                description=f"{name}: {rule.expected()}{seen}",
+                json_schema_extra=_numeric_schema(rule),
             ),
+            _possible(rule),
         ]
     elif kind == "categorical":
         categories = column["categories"]

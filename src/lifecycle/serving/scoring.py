@@ -22,6 +22,7 @@ import pandas as pd
 
 from lifecycle.artifacts import Label
 from lifecycle.packaging.bundle import Bundle
+from lifecycle.packaging.schema import NumericRule
 from lifecycle.serving.fast_path import FastPath, compile_fast_path
 from lifecycle.tasks.classification import native
 
@@ -29,22 +30,33 @@ logger = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
+class Flags:
+    """What one row holds that training never saw; the row is scored all the same."""
+
+    unknown_categories: list[str]  # categories never seen (the `accept` policy lets them through)
+    beyond_training_range: list[str]  # numbers inside the domain but beyond the training range
+
+    def as_json(self) -> dict[str, list[str]]:
+        return {"unknown_categories": self.unknown_categories, "beyond_training_range": self.beyond_training_range}
+
+
+@dataclass(frozen=True)
 class Scores:
     """One entry per row, aligned with the request's rows.
 
-    `labels` are class labels, or predicted values for regression. `probabilities` is the
-    positive class's probability (binary) or the predicted class's (multiclass), None for
-    regression; `class_probabilities` maps each class (as text) to its probability, for
-    multiclass only.
+    `labels` are class labels, or predicted values for regression. `flags` names, per row,
+    the fields whose value training never saw. `probabilities` is the positive class's
+    probability (binary) or the predicted class's (multiclass), None for regression;
+    `class_probabilities` maps each class (as text) to its probability, for multiclass only.
     """
 
     labels: list[Label | float]  # class labels, or predicted values for regression
-    unknown_categories: list[list[str]]
+    flags: list[Flags]
     probabilities: list[float] | None = None
     class_probabilities: list[dict[str, float]] | None = None
 
     @classmethod
-    def from_predictions(cls, scored: pd.DataFrame, unknown: list[list[str]], classes: Sequence[Any]) -> Scores:
+    def from_predictions(cls, scored: pd.DataFrame, flags: list[Flags], classes: Sequence[Any]) -> Scores:
         """From `Bundle.predict`'s columns, whatever the task: `prediction`, and `probability`
         and `probability_<class>` where the task answers them."""
         class_columns = [f"probability_{c}" for c in classes]
@@ -55,7 +67,7 @@ class Scores:
             class_probabilities = [dict(zip(names, row)) for row in matrix.tolist()]
         probabilities = scored["probability"].to_numpy(dtype=np.float64).tolist() if "probability" in scored else None
         return cls(
-            [native(label) for label in scored["prediction"].tolist()], unknown, probabilities, class_probabilities
+            [native(label) for label in scored["prediction"].tolist()], flags, probabilities, class_probabilities
         )
 
     def probability(self, row: int) -> float | None:
@@ -73,8 +85,7 @@ class Scores:
                 answer["probability"] = self.probabilities[row]
             if self.class_probabilities is not None:
                 answer["probabilities"] = self.class_probabilities[row]
-            answer["unknown_categories"] = self.unknown_categories[row]
-            answers.append(answer)
+            answers.append(answer | self.flags[row].as_json())
         return answers
 
 
@@ -90,6 +101,7 @@ class Scorer:
         self.categories = {
             c["name"]: frozenset(c["categories"]) for c in bundle.schema["columns"] if c["kind"] == "categorical"
         }
+        self.numeric = [NumericRule.of(c) for c in bundle.schema["columns"] if c["kind"] == "numeric"]
 
     def _predict(self, rows: Sequence[dict[str, Any]]) -> pd.DataFrame:
         frame = pd.DataFrame.from_records(list(rows), columns=self.bundle.input_columns)
@@ -100,15 +112,21 @@ class Scorer:
             raise RuntimeError(f"validated rows failed the bundle's schema: {errors.iloc[0]}")
         return scored
 
+    def flags(self, row: dict[str, Any]) -> Flags:
+        """The row's categories never seen in training (the `accept` policy) and its numbers
+        beyond the training range (inside the domain: the request model refused the rest)."""
+        categories, numbers = self.categories.items(), self.numeric
+        return Flags(
+            [name for name, known in categories if (value := row[name]) is not None and value not in known],
+            [rule.name for rule in numbers if (value := row[rule.name]) is not None and rule.beyond_training(value)],
+        )
+
     def score(self, rows: Sequence[dict[str, Any]]) -> Scores:
-        """Predict every row; flag categories never seen in training (the `accept` policy)."""
-        unknown = [
-            [name for name, known in self.categories.items() if (value := row[name]) is not None and value not in known]
-            for row in rows
-        ]
+        """Predict every row, flagging what training never saw."""
+        flags = [self.flags(row) for row in rows]
         if self.fast is None:
-            return Scores.from_predictions(self._predict(rows), unknown, self.bundle.classes)
+            return Scores.from_predictions(self._predict(rows), flags, self.bundle.classes)
         assert self.classes is not None
         probability = self.fast.predict_proba(rows)
         labels = [self.classes[index] for index in self.bundle.decide(probability).tolist()]
-        return Scores(labels, unknown, probabilities=probability.tolist())
+        return Scores(labels, flags, probabilities=probability.tolist())

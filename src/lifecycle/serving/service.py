@@ -93,12 +93,19 @@ class Service:
                     "prediction": label,
                     "probability": scores.probability(index),
                     "probabilities": scores.class_probability(index),
-                    "unknown_categories": unknown,
+                    "unknown_categories": flags.unknown_categories,
                     "latency_ms": latency_ms,
                 }
-                for index, (row, label, unknown) in enumerate(zip(rows, scores.labels, scores.unknown_categories))
+                for index, (row, label, flags) in enumerate(zip(rows, scores.labels, scores.flags))
             ]
         )
+        beyond = {index: flags.beyond_training_range for index, flags in enumerate(scores.flags)}
+        if any(beyond.values()):
+            logger.info(
+                "request %s: values beyond the training range (scored, flagged): %s",
+                request_id,
+                "; ".join(f"row {index}: {', '.join(names)}" for index, names in beyond.items() if names),
+            )
         return request_id, scores
 
     def metadata(self) -> dict[str, Any]:

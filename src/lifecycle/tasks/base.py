@@ -32,10 +32,17 @@ SliceScore = Callable[[np.ndarray, np.ndarray], dict[str, float]]
 Array = np.ndarray
 # The class labels in model-output order (None: regression).
 Classes = Sequence[Any] | None
-# The answer field every task's row answer ends with.
+# The answer fields every task's row answer ends with.
 UnknownCategories = Annotated[
     list[str],
     Field(description="Categorical fields whose value was never seen in training (only with the accept policy)"),
+]
+BeyondTrainingRange = Annotated[
+    list[str],
+    Field(
+        description="Numeric fields whose value lies beyond the training range (inside the field's domain, "
+        "so scored, but the model never saw such a value)"
+    ),
 ]
 
 

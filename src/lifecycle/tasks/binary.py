@@ -24,7 +24,15 @@ from lifecycle.errors import LifecycleError
 from lifecycle.evaluation import figures
 from lifecycle.metrics import binary as binary_metrics
 from lifecycle.metrics.rounding import rounded
-from lifecycle.tasks.base import Array, Classes, Evaluation, PredictionMetric, SliceScore, UnknownCategories
+from lifecycle.tasks.base import (
+    Array,
+    BeyondTrainingRange,
+    Classes,
+    Evaluation,
+    PredictionMetric,
+    SliceScore,
+    UnknownCategories,
+)
 from lifecycle.tasks.classification import ClassificationTask, native, typed_labels
 
 logger = logging.getLogger(__name__)
@@ -39,6 +47,7 @@ class BinaryPrediction(BaseModel):
     )
     probability: float = Field(description="Probability of the positive class, in [0, 1]")
     unknown_categories: UnknownCategories
+    beyond_training_range: BeyondTrainingRange
 
 
 def decide(probability: np.ndarray, threshold: float) -> np.ndarray:

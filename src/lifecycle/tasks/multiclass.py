@@ -20,7 +20,15 @@ from lifecycle.artifacts import Label
 from lifecycle.config import EvaluateSettings, TargetSettings
 from lifecycle.evaluation import figures
 from lifecycle.metrics import multiclass as multiclass_metrics
-from lifecycle.tasks.base import Array, Classes, Evaluation, PredictionMetric, SliceScore, UnknownCategories
+from lifecycle.tasks.base import (
+    Array,
+    BeyondTrainingRange,
+    Classes,
+    Evaluation,
+    PredictionMetric,
+    SliceScore,
+    UnknownCategories,
+)
 from lifecycle.tasks.classification import ClassificationTask, native, typed_labels
 
 # What a slice reports, the first ranking the worst slices (one-vs-rest AUC is undefined
@@ -38,6 +46,7 @@ class MulticlassPrediction(BaseModel):
         "/metadata's `classes`; they sum to 1"
     )
     unknown_categories: UnknownCategories
+    beyond_training_range: BeyondTrainingRange
 
 
 def probability_columns(probability: np.ndarray, classes: Sequence[Any]) -> dict[str, np.ndarray]:

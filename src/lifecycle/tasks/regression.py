@@ -19,7 +19,16 @@ from lifecycle.config import EvaluateSettings, TargetSettings
 from lifecycle.errors import LifecycleError
 from lifecycle.evaluation import figures
 from lifecycle.metrics import regression as regression_metrics
-from lifecycle.tasks.base import Array, Classes, Evaluation, PredictionMetric, SliceScore, Task, UnknownCategories
+from lifecycle.tasks.base import (
+    Array,
+    BeyondTrainingRange,
+    Classes,
+    Evaluation,
+    PredictionMetric,
+    SliceScore,
+    Task,
+    UnknownCategories,
+)
 
 # Points kept in the regression scatter plot data (a small, diffable file), and histogram bins.
 SCATTER_POINTS = 500
@@ -33,6 +42,7 @@ class RegressionPrediction(BaseModel):
 
     label: float = Field(description="The predicted value of the target")
     unknown_categories: UnknownCategories
+    beyond_training_range: BeyondTrainingRange
 
 
 class RegressionTask(Task):

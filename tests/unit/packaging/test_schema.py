@@ -2,15 +2,17 @@
 
 from __future__ import annotations
 
+import copy
 from typing import Any
 
 import numpy as np
 import pandas as pd
 import pytest
 
+from lifecycle.config import Params
 from lifecycle.errors import LifecycleError
 from lifecycle.featurization.transformers import MISSING_CATEGORY
-from lifecycle.packaging.schema import infer_schema, validate_rows
+from lifecycle.packaging.schema import NumericRule, infer_schema, validate_rows
 from tests.support.samples import Interim
 
 
@@ -65,7 +67,73 @@ def test_infer_schema_all_missing_column(interim: Interim) -> None:
         "nullable": True,
         "min": None,
         "max": None,
+        "integer": False,
     }
+
+
+@pytest.fixture(scope="module")
+def declared(interim: Interim, columns: list[str], params: Params) -> dict[str, Any]:
+    """The schema as the package stage writes it: with params.yaml's declared domains."""
+    return infer_schema(interim[0], columns, expectations=params.validation.columns)
+
+
+def test_schema_carries_declared_domains_and_whole_numbers(declared: dict[str, Any], interim: Interim) -> None:
+    month, minute, distance, temp = (entry(declared, n) for n in ("month", "minute", "distance", "temp"))
+    assert month["domain"] == {"min": 1, "max": 12} and month["integer"]
+    assert (month["min"], month["max"]) == (1, 10)  # a time split: November and December are test months
+    assert minute["domain"] == {"min": 0, "max": 59} and minute["integer"]
+    assert distance["domain"] == {"min": 0, "max": None} and distance["integer"]
+    assert "domain" not in temp and not temp["integer"]  # nothing declared; 10.94 °F is no whole number
+    assert interim[0]["temp"].dropna().mod(1).ne(0).any()
+
+
+IMPOSSIBLE = [
+    ("month", 13, "month: expected a whole number from 1 to 12, got 13"),
+    ("hour", 25, "hour: expected a whole number from 0 to 23, got 25"),
+    ("minute", 99, "minute: expected a whole number from 0 to 59, got 99"),
+    ("minute", 59.5, "minute: expected a whole number from 0 to 59, got 59.5"),
+    ("minute", 30.5, "minute: expected a whole number from 0 to 59 (every training value was one), got 30.5"),
+    ("distance", -5, "distance: expected a whole number of at least 0, got -5"),
+]
+
+
+@pytest.mark.parametrize(("field", "value", "message"), IMPOSSIBLE)
+def test_impossible_numbers_are_refused_naming_the_domain(
+    rows: pd.DataFrame, declared: dict[str, Any], field: str, value: float, message: str
+) -> None:
+    rows.loc[1, field] = value
+    _, errors = validate_rows(rows, declared)
+    assert errors == [None, message, None, None, None, None]
+
+
+def test_numbers_beyond_training_but_inside_the_domain_are_scored(rows: pd.DataFrame, declared: dict[str, Any]) -> None:
+    """December was never trained on (the time split), yet it is a month: no error, a flag."""
+    rows.loc[0, "month"] = 12
+    rows.loc[1, "distance"] = 9000  # farther than any training flight
+    _, errors = validate_rows(rows, declared)
+    assert errors == [None] * len(rows)
+    rules = {c["name"]: NumericRule.of(c) for c in declared["columns"] if c["kind"] == "numeric"}
+    assert rules["month"].beyond_training(12) and rules["distance"].beyond_training(9000)
+    assert not rules["month"].beyond_training(10) and rules["month"].refusal(12) is None
+
+
+def test_a_bundle_without_domains_refuses_no_number(rows: pd.DataFrame, schema: dict[str, Any]) -> None:
+    """Bundles packaged before domains were recorded keep scoring every finite number."""
+    earlier = copy.deepcopy(schema)
+    for column in earlier["columns"]:
+        column.pop("integer", None)
+    rows.loc[0, "month"] = 13
+    rows.loc[1, "minute"] = 59.5
+    _, errors = validate_rows(rows, earlier)
+    assert errors == [None] * len(rows)
+
+
+def test_messages_show_plain_values_not_numpy_reprs(rows: pd.DataFrame, schema: dict[str, Any]) -> None:
+    """A CSV's numeric column arrives as float64: its values are numpy scalars, shown plainly."""
+    frame = rows.assign(temp=np.array([np.inf, -np.inf, 3.5, 1.0, 2.0, 4.0]))
+    assert frame["temp"].dtype == "float64"
+    _, errors = validate_rows(frame, schema)
+    assert errors[:2] == ["temp: expected a finite number, got inf", "temp: expected a finite number, got -inf"]
 
 
 # --- validate_rows --------------------------------------------------------------------

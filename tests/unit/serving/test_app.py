@@ -248,7 +248,10 @@ def test_openapi_documents_every_field_type_and_allowed_values(client: TestClien
         if column["kind"] == "categorical" and not column["nullable"]:
             assert field["enum"] == column["categories"]
         if column["kind"] == "numeric" and not column["nullable"]:
-            assert field["type"] == "number"
+            assert field["type"] == ("integer" if column["integer"] else "number")
+            low, high = (column.get("domain", {}).get(side) for side in ("min", "max"))
+            assert field["minimum"] == (-1e15 if low is None else low)
+            assert field["maximum"] == (1e15 if high is None else high)
     body = document["paths"]["/predict"]["post"]["requestBody"]["content"]["application/json"]["schema"]
     assert {"$ref": "#/components/schemas/InputRow"} in body["anyOf"]
     assert "/invocations" in document["paths"] and client.get("/docs").status_code == 200

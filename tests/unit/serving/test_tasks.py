@@ -36,8 +36,8 @@ from tests.support.serving import ServerProcess, TaskBundle
 
 TASKS = ("multiclass", "regression")
 KEYS = {
-    "multiclass": ["label", "probability", "probabilities", "unknown_categories"],
-    "regression": ["label", "unknown_categories"],
+    "multiclass": ["label", "probability", "probabilities", "unknown_categories", "beyond_training_range"],
+    "regression": ["label", "unknown_categories", "beyond_training_range"],
 }
 
 
@@ -61,22 +61,29 @@ def client(task_bundle: TaskBundle, tmp_path: Path) -> Iterator[TestClient]:
         yield test_client
 
 
+def beyond_training_range(schema: dict[str, Any], row: dict[str, Any]) -> list[str]:
+    """The numeric fields of `row` outside the training range the schema records."""
+    numeric = [c for c in schema["columns"] if c["kind"] == "numeric"]
+    return [c["name"] for c in numeric if row[c["name"]] is not None and not c["min"] <= row[c["name"]] <= c["max"]]
+
+
 def expected_answers(bundle_dir: Path, rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    """What the service must answer for `rows`, built from `Bundle.predict` alone."""
+    """What the service must answer for `rows`, built from `Bundle.predict` and the schema alone."""
     bundle = load_bundle(bundle_dir)
     scored = bundle.predict(pd.DataFrame(rows))
     assert scored["error"].isna().all()
     answers = []
-    for _, row in scored.iterrows():
+    for (_, row), sent in zip(scored.iterrows(), rows, strict=True):
+        flags = {"unknown_categories": [], "beyond_training_range": beyond_training_range(bundle.schema, sent)}
         if not bundle.task.classification:
-            answers.append({"label": float(row["prediction"]), "unknown_categories": []})
+            answers.append({"label": float(row["prediction"]), **flags})
             continue
         answers.append(
             {
                 "label": row["prediction"],
                 "probability": float(row["probability"]),
                 "probabilities": {str(c): float(row[f"probability_{c}"]) for c in bundle.classes},
-                "unknown_categories": [],
+                **flags,
             }
         )
     return answers
