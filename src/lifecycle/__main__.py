@@ -29,6 +29,7 @@ def _parser() -> argparse.ArgumentParser:
     predict.add_argument("--chunk-rows", default=CHUNK_ROWS, type=int, help="rows scored at a time (bounds memory)")
     serve = commands.add_parser("serve", help="serve the packaged model over HTTP (settings: params.yaml `serve`)")
     serve.add_argument("--bundle", default=paths.PACKAGE_DIR, type=Path, help="model bundle folder")
+    serve.add_argument("--host", help="override serve.host (the address to listen on; 0.0.0.0: every interface)")
     serve.add_argument("--port", type=int, help="override serve.port")
     serve.add_argument("--log-url", help="override serve.log.url (a SQLAlchemy URL)")
     serve.add_argument("--log-table", help="override serve.log.table")
@@ -57,7 +58,8 @@ def _serve(args: argparse.Namespace) -> None:
     settings = load_params().serve
     log_updates = {"url": args.log_url, "table": args.log_table}
     log = settings.log.model_copy(update={k: v for k, v in log_updates.items() if v})
-    updates = {"log": log, **({"port": args.port} if args.port else {})}
+    address = {"host": args.host, "port": args.port}
+    updates = {"log": log, **{k: v for k, v in address.items() if v}}
     serve(args.bundle, settings.model_copy(update=updates))
 
 

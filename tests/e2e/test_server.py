@@ -1,9 +1,11 @@
 """A real `python -m lifecycle serve` process on 127.0.0.1: load, SIGTERM, tampering, PostgreSQL,
-impossible and unseen values."""
+impossible and unseen values, access log, MLflow's /ping and /version, `--host`."""
 
 from __future__ import annotations
 
 import asyncio
+import importlib.metadata
+import re
 import shutil
 import subprocess
 import sys
@@ -12,6 +14,7 @@ import uuid
 from pathlib import Path
 
 import httpx
+import pytest
 
 from lifecycle.packaging.bundle import load_bundle
 from lifecycle.serving.prediction_log import read_prediction_log
@@ -149,7 +152,7 @@ def test_impossible_values_are_refused_and_unseen_ones_flagged(
 ) -> None:
     """The declared domains and whole numbers refuse (422 naming row, field and range); a
     value merely beyond the training range (the test months, by the time split) is scored,
-    flagged in the answer and logged."""
+    flagged in the answer and logged; every request gets one access log line."""
     row = next(r for r in known_rows if r["month"] == 11)  # the first test rows are October's last hours
     schema = load_bundle(bundle_dir).schema
     seen = {c["name"]: (c["min"], c["max"]) for c in schema["columns"] if c["kind"] == "numeric"}
@@ -174,3 +177,23 @@ def test_impossible_values_are_refused_and_unseen_ones_flagged(
     request_id = scored.headers["x-request-id"]
     flagged = f"request {request_id}: values beyond the training range (scored, flagged): row 0: {', '.join(beyond)}"
     assert flagged in output
+    for response in (refused, scored):
+        line = f"POST /predict {response.status_code} "
+        [access] = [text for text in output.splitlines() if f"request_id={response.headers['x-request-id']}" in text]
+        assert line in access and re.search(r" \d+\.\d\d ms request_id=[0-9a-f]{32}$", access), access
+
+
+def test_mlflow_ping_and_version_on_the_host_given(bundle_dir: Path, tmp_path: Path) -> None:
+    """`--host` chooses the address (another loopback address here: nothing answers on
+    127.0.0.1), and the two requests MLflow's ScoringServerClient sends before scoring
+    (`wait_server_ready` polls GET /ping, `get_version` reads GET /version's text) work."""
+    with ServerProcess(bundle_dir, f"sqlite:///{tmp_path / 'log.sqlite'}", host="127.0.0.2") as server:
+        assert server.url.startswith("http://127.0.0.2:")
+        ping = httpx.get(f"{server.url}/ping")
+        version = httpx.get(f"{server.url}/version")
+        with pytest.raises(httpx.ConnectError):
+            httpx.get(f"http://127.0.0.1:{server.port}/ping")
+        server.stop_gracefully()
+    assert ping.status_code == 200 and ping.json() == {"status": "alive"}
+    assert version.status_code == 200 and version.headers["content-type"].startswith("text/plain")
+    assert version.text == importlib.metadata.version("lifecycle")

@@ -17,10 +17,10 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any, TypeVar
 
 
-def free_port() -> int:
-    """A port nothing listens on at 127.0.0.1 right now."""
+def free_port(host: str = "127.0.0.1") -> int:
+    """A port nothing listens on at `host` right now."""
     with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
+        probe.bind((host, 0))
         return probe.getsockname()[1]
 
 

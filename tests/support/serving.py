@@ -67,11 +67,13 @@ def known_rows(raw_test: pd.DataFrame, bundle_dir: Path) -> list[dict[str, Any]]
 
 
 class ServerProcess:
-    """`python -m lifecycle serve` in a subprocess on a free 127.0.0.1 port."""
+    """`python -m lifecycle serve` in a subprocess on a free port of `host` (a loopback address)."""
 
-    def __init__(self, bundle: Path, log_url: str, extra: list[str] | None = None, cwd: Path = ROOT) -> None:
-        self.port = free_port()
-        self.url = f"http://127.0.0.1:{self.port}"
+    def __init__(
+        self, bundle: Path, log_url: str, extra: list[str] | None = None, cwd: Path = ROOT, host: str = "127.0.0.1"
+    ) -> None:
+        self.port = free_port(host)
+        self.url = f"http://{host}:{self.port}"
         self.process = subprocess.Popen(
             [
                 sys.executable,
@@ -80,6 +82,8 @@ class ServerProcess:
                 "serve",
                 "--bundle",
                 str(bundle),
+                "--host",
+                host,
                 "--port",
                 str(self.port),
                 "--log-url",

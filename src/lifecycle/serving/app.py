@@ -22,6 +22,7 @@ from fastapi.openapi.utils import get_openapi
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from lifecycle.config import ServeSettings
+from lifecycle.serving.access_log import AccessLogMiddleware
 from lifecycle.serving.errors import InputError
 from lifecycle.serving.prometheus import MetricsMiddleware
 from lifecycle.serving.request_model import ROW_MODEL_NAME
@@ -95,6 +96,7 @@ def create_app(bundle_dir: Path, settings: ServeSettings) -> FastAPI:
     )
     app.state.service = service
     app.add_middleware(MetricsMiddleware, metrics=service.metrics)
+    app.add_middleware(AccessLogMiddleware)  # outermost: its latency covers the metrics too
     _handle_errors(app)
     app.include_router(prediction_router(service.bundle.task, settings.max_rows))
     app.include_router(operations)

@@ -1,5 +1,7 @@
-"""The service's routes: prediction (/predict, /invocations) and operations (/health, /ready,
-/metadata, /metrics), each reading the app's `Service` through a dependency.
+"""The service's routes: prediction (/predict, /invocations) and operations (/health and
+/ping, /ready, /version, /metadata, /metrics), each reading the app's `Service` through a
+dependency. /ping, /version and /invocations answer as MLflow's scoring server does, so
+MLflow's clients and tooling work unchanged.
 
 Request bodies are read and validated by hand rather than by FastAPI's body parameters,
 so that a body's size, content type, JSON syntax, row count and every field get their own
@@ -8,11 +10,13 @@ precise 4xx answer; the OpenAPI document still describes them (`openapi_extra`).
 
 from __future__ import annotations
 
+import importlib.metadata
 import json
 import time
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Request, Response
+from fastapi.responses import PlainTextResponse
 
 from lifecycle.errors import LifecycleError
 from lifecycle.packaging.bundle import verify_bundle
@@ -31,18 +35,18 @@ from lifecycle.serving.service import Service, get_service
 from lifecycle.tasks.base import Task
 
 JSON_TYPE, CSV_TYPE = "application/json", "text/csv"
+SERVICE_VERSION = importlib.metadata.version("lifecycle")
 ROW_REF = {"$ref": f"#/components/schemas/{ROW_MODEL_NAME}"}
 Served = Annotated[Service, Depends(get_service)]
 
 
-def json_response(payload: dict[str, Any], request_id: str | None = None, status: int = 200) -> Response:
+def json_response(payload: dict[str, Any], status: int = 200) -> Response:
     """A JSON answer (NaN refused, so a bad number can never reach a client as invalid JSON)."""
-    headers = {"x-request-id": request_id} if request_id else None
-    return Response(json.dumps(payload, allow_nan=False), status_code=status, media_type=JSON_TYPE, headers=headers)
+    return Response(json.dumps(payload, allow_nan=False), status_code=status, media_type=JSON_TYPE)
 
 
 def error_response(status: int, body: ErrorBody) -> Response:
-    return json_response(body.model_dump(), status=status)
+    return json_response(body.model_dump(), status)
 
 
 def _media_type(request: Request) -> str:
@@ -85,10 +89,10 @@ def prediction_router(task: Task, max_rows: int) -> APIRouter:
         if _media_type(request) != JSON_TYPE:
             raise InputError(415, f"expected Content-Type {JSON_TYPE}, got {request.headers.get('content-type')!r}")
         rows = service.validator.from_json(await _read_body(request, service.settings.max_body_bytes))
-        request_id, scores = await service.score(rows, "/predict", started)
+        request_id = request.state.request_id
+        scores = await service.score(rows, "/predict", request_id, started)
         return json_response(
-            {"request_id": request_id, "model_version": service.version, "predictions": scores.answers()},
-            request_id,
+            {"request_id": request_id, "model_version": service.version, "predictions": scores.answers()}
         )
 
     @router.post(
@@ -116,8 +120,8 @@ def prediction_router(task: Task, max_rows: int) -> APIRouter:
         kinds = {c["name"]: c["kind"] for c in service.bundle.schema["columns"]}
         raw = rows_from_json(body) if media == JSON_TYPE else rows_from_csv(body, kinds)
         rows = service.validator.from_python(raw)
-        request_id, scores = await service.score(rows, "/invocations", started)
-        return json_response({"predictions": scores.answers()}, request_id)
+        scores = await service.score(rows, "/invocations", request.state.request_id, started)
+        return json_response({"predictions": scores.answers()})
 
     return router
 
@@ -126,8 +130,19 @@ operations = APIRouter()
 
 
 @operations.get("/health", summary="The process is alive")
+@operations.get("/ping", summary="The process is alive (MLflow's name for /health: its client polls it)")
 async def health() -> dict[str, str]:
+    """Alive means the bundle is loaded: the service refuses to start without it."""
     return {"status": "alive"}
+
+
+@operations.get(
+    "/version",
+    summary="The version of this service's software, as text (like MLflow's /version; the model's is in /metadata)",
+    response_class=PlainTextResponse,
+)
+async def version() -> str:
+    return SERVICE_VERSION
 
 
 @operations.get(

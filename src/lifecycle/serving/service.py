@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import logging
 import time
-import uuid
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -26,7 +25,7 @@ from lifecycle.serving.scoring import Scorer, Scores
 
 logger = logging.getLogger(__name__)
 
-ENDPOINTS = ("/predict", "/invocations", "/health", "/ready", "/metadata", "/metrics")
+ENDPOINTS = ("/predict", "/invocations", "/health", "/ping", "/ready", "/version", "/metadata", "/metrics")
 # Up to this many rows are scored on the event loop (well under a millisecond each with
 # the fast path); larger requests go to the thread pool so they never stall the loop.
 INLINE_ROWS = 64
@@ -70,15 +69,15 @@ class Service:
             log=PredictionLog(settings.log),
         )
 
-    async def score(self, rows: list[dict[str, Any]], endpoint: str, started: float) -> tuple[str, Scores]:
-        """Score validated rows, count them in the metrics and queue them for the log."""
+    async def score(self, rows: list[dict[str, Any]], endpoint: str, request_id: str, started: float) -> Scores:
+        """Score validated rows, count them in the metrics and queue them for the log
+        under the request's id (given by the access log middleware)."""
         scorer = self.scorer
         if len(rows) <= INLINE_ROWS and scorer.fast:
             scores = scorer.score(rows)
         else:
             scores = await run_in_threadpool(scorer.score, rows)
         latency_ms = (time.perf_counter() - started) * 1000
-        request_id = uuid.uuid4().hex
         self.metrics.observe_predictions(scores.labels, scores.probabilities)
         stamp, version = now(), self.version
         self.log.append(
@@ -106,7 +105,7 @@ class Service:
                 request_id,
                 "; ".join(f"row {index}: {', '.join(names)}" for index, names in beyond.items() if names),
             )
-        return request_id, scores
+        return scores
 
     def metadata(self) -> dict[str, Any]:
         """What /metadata answers: version, task, lineage, params, metrics, limits and schema."""
