@@ -197,3 +197,28 @@ def test_mlflow_ping_and_version_on_the_host_given(bundle_dir: Path, tmp_path: P
     assert ping.status_code == 200 and ping.json() == {"status": "alive"}
     assert version.status_code == 200 and version.headers["content-type"].startswith("text/plain")
     assert version.text == importlib.metadata.version("lifecycle")
+
+
+def test_docs_load_only_files_the_server_serves(bundle_dir: Path, tmp_path: Path) -> None:
+    """/docs and /redoc reference no other host (no CDN: they work offline), and every
+    script, style sheet and icon they reference answers 200 from the server itself."""
+    with ServerProcess(bundle_dir, f"sqlite:///{tmp_path / 'log.sqlite'}") as server:
+        pages = {path: httpx.get(f"{server.url}{path}") for path in ("/docs", "/redoc")}
+        referenced = {
+            url
+            for page in pages.values()
+            for url in re.findall(r"""(?:src|href|url)\s*[=:]\s*['"]([^'"]+)['"]""", page.text)
+        }
+        assets = {url: httpx.get(f"{server.url}{url}") for url in referenced if url.startswith("/")}
+        server.stop_gracefully()
+    assert {path: page.status_code for path, page in pages.items()} == {"/docs": 200, "/redoc": 200}
+    assert not [path for path, page in pages.items() if "://" in page.text], "a page names another host"
+    assert referenced == set(assets), f"references to other hosts: {referenced - set(assets)}"
+    kinds = {url: response.headers["content-type"].split(";")[0] for url, response in assets.items()}
+    assert all(response.status_code == 200 for response in assets.values()), kinds
+    assert {url for url, kind in kinds.items() if kind.endswith("javascript")} == {
+        "/docs-static/swagger-ui-bundle.js",
+        "/docs-static/redoc.standalone.js",
+    }
+    assert kinds["/docs-static/swagger-ui.css"] == "text/css" and kinds["/openapi.json"] == "application/json"
+    assert "SwaggerUIBundle" in assets["/docs-static/swagger-ui-bundle.js"].text

@@ -23,6 +23,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from lifecycle.config import ServeSettings
 from lifecycle.serving.access_log import AccessLogMiddleware
+from lifecycle.serving.docs import mount_docs
 from lifecycle.serving.errors import InputError
 from lifecycle.serving.prometheus import MetricsMiddleware
 from lifecycle.serving.request_model import ROW_MODEL_NAME
@@ -92,7 +93,12 @@ def create_app(bundle_dir: Path, settings: ServeSettings) -> FastAPI:
             logger.info("prediction log flushed and closed")
 
     app = FastAPI(
-        title="lifecycle model service", version=service.version, description=_describe(service), lifespan=lifespan
+        title="lifecycle model service",
+        version=service.version,
+        description=_describe(service),
+        lifespan=lifespan,
+        docs_url=None,  # mount_docs serves /docs and /redoc from installed files, not a CDN
+        redoc_url=None,
     )
     app.state.service = service
     app.add_middleware(MetricsMiddleware, metrics=service.metrics)
@@ -100,6 +106,7 @@ def create_app(bundle_dir: Path, settings: ServeSettings) -> FastAPI:
     _handle_errors(app)
     app.include_router(prediction_router(service.bundle.task, settings.max_rows))
     app.include_router(operations)
+    mount_docs(app)
 
     def openapi() -> dict[str, Any]:
         """FastAPI's document plus the generated row model the request bodies refer to."""
