@@ -97,6 +97,10 @@ def test_bundle_metadata_records_lineage_matching_dvc_lock(bundle_dir: Path, pip
     assert metadata["libraries"]["scikit-learn"]
     card = (bundle_dir / "MODEL_CARD.md").read_text()
     assert "## Intended use" in card and "## Limitations" in card and "roc_auc" in card
+    assert card.startswith("# Model card: delayed\n")
+    assert "Outcome columns never used as features: `dep_time`, `dep_delay`," in card
+    assert "The context columns `origin_departures_this_hour`, `dest_arrivals_this_hour`," in card
+    assert "as calibrated as the calibration plot shows" in card
 
 
 def test_predict_cli_scores_a_csv_and_flags_bad_rows(pipeline_run: FirstRun, tmp_path: Path) -> None:

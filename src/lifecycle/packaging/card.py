@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from lifecycle.artifacts import BundleMetadata
+from lifecycle.config import TargetSettings
 from lifecycle.tasks.registry import task_named
 
 
@@ -23,8 +24,10 @@ def model_card(metadata: BundleMetadata, schema: dict[str, Any]) -> str:
     sources = ", ".join(f"`{name}` ({s['kind']})" for name, s in params["sources"].items())
     task = task_named(metadata.task)
     family = metadata.model.family if metadata.model else params["train"]["model"]
+    outcomes = params["preprocess"].get("outcome_columns", [])
+    context = [feature["name"] for feature in params["preprocess"].get("context", [])]
     lines = [
-        f"# Model card: {target['name']}",
+        f"# Model card: {_title(target)}",
         "",
         f"Model version `{metadata.model_version}`, a `{family}` {task.estimator_noun} ({task.name}).",
         "",
@@ -45,9 +48,7 @@ def model_card(metadata: BundleMetadata, schema: dict[str, Any]) -> str:
             else ""
         )
         + f"; {metadata.rows['train']:,} train rows, {metadata.rows['test']:,} test rows.",
-        "Outcome columns never used as features: "
-        + ", ".join(f"`{c}`" for c in params["preprocess"]["outcome_columns"])
-        + ".",
+        *([f"Outcome columns never used as features: {_listed(outcomes)}."] if outcomes else []),
         "",
         "## Metrics",
         "",
@@ -68,13 +69,29 @@ def model_card(metadata: BundleMetadata, schema: dict[str, Any]) -> str:
         "- Trained on the period and population of the training data; behaviour outside it "
         "(new categories, values outside the training ranges in schema.json) is unvalidated.",
         f"- Categories never seen in training are handled by the `{metadata.unknown_category}` policy.",
-        "- Probabilities are as calibrated as the calibration plot shows; check it before "
-        "treating them as frequencies.",
-        "- Context columns (recent delays, congestion) must be computed by the caller exactly "
-        "as preprocess computes them, from the past only.",
+        f"- {task.reliability_note}",
+        *(
+            [
+                f"- The context columns {_listed(context)} must be computed by the caller exactly "
+                "as preprocess computes them, from the past only."
+            ]
+            if context
+            else []
+        ),
         "",
     ]
     return "\n".join(lines)
+
+
+def _title(target: dict[str, Any]) -> str:
+    """The label's own name when params give one, else the column it comes from (the default
+    name, `target`, is the pipeline's internal column and says nothing to a reader)."""
+    named = target["name"] != TargetSettings.model_fields["name"].default
+    return target["name"] if named else target["column"]
+
+
+def _listed(columns: list[str]) -> str:
+    return ", ".join(f"`{column}`" for column in columns)
 
 
 def _short(value: object) -> object:

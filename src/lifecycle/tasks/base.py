@@ -82,8 +82,9 @@ class Task(ABC):
     classification: ClassVar[bool]
     # A decision threshold (and optional calibration) chosen on out-of-fold predictions.
     decision_threshold: ClassVar[bool] = False
-    # How the model card calls the fitted model.
+    # How the model card calls the fitted model, and what it says of trusting its outputs.
     estimator_noun: ClassVar[str]
+    reliability_note: ClassVar[str]
     # Higher-is-better metrics: the only kind a fit verdict or a review gate can read.
     scores: ClassVar[tuple[str, ...]]
     # The score the fit diagnosis, learning curve, importance and gate use unless params say.

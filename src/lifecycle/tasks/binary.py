@@ -93,6 +93,9 @@ class BinaryTask(ClassificationTask):
     slice_ranked_by = "roc_auc"
     slices_need_two_classes = True  # ROC-AUC is undefined on a slice of one class
     review_figures = ("roc", "precision_recall", "calibration", "importance")
+    reliability_note = (
+        "Probabilities are as calibrated as the calibration plot shows; check it before treating them as frequencies."
+    )
     answer = BinaryPrediction
     prediction_metric = PredictionMetric(
         "lifecycle_prediction_probability", "Predicted probability of the positive class", counts_classes=True

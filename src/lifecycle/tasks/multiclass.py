@@ -62,6 +62,10 @@ class MulticlassTask(ClassificationTask):
     baseline_metrics = ("accuracy", "f1_macro", "roc_auc_ovr", "log_loss")
     slice_ranked_by = SLICE_METRICS[0]
     review_figures = ("importance",)
+    reliability_note = (
+        "Class probabilities are not checked for calibration (no plot does it for more than two "
+        "classes): treat them as scores that rank the classes, not as frequencies."
+    )
     answer = MulticlassPrediction
     prediction_metric = PredictionMetric(
         "lifecycle_predicted_class_probability", "Probability of the predicted class", counts_classes=True

@@ -50,6 +50,10 @@ class RegressionTask(Task):
     metrics = regression_metrics
     classification = False
     estimator_noun = "regressor"
+    reliability_note = (
+        "Predictions are point estimates with no interval; the residual histogram and the "
+        "predicted-against-actual plot show how far they miss on the test split."
+    )
     scores = ("r2",)
     default_metric = "r2"
     # Ridge rather than plain least squares: one-hot or ordinal codes can be collinear, which
