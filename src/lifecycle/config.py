@@ -632,6 +632,9 @@ class ReportSettings(Strict):
 
     main_metric: str | None = None  # null: the task's default (lifecycle.tasks)
     tolerance: Annotated[float, Field(ge=0)] = 0.005
+    allow_overfit: bool = False  # a change that makes the fit verdict overfit fails unless true
+    slice_min_rows: Annotated[int, Field(ge=1)] = 500  # slices this large are checked for regressions
+    slice_tolerance: Annotated[float, Field(ge=0)] = 0.02  # a larger drop of the slice metric is listed
     base_branch: str = "main"
 
 

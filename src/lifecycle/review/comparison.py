@@ -6,6 +6,7 @@ from disk for the workspace) and writes the Markdown and figures.
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -43,12 +44,17 @@ def direction(key: str) -> int:
 
 @dataclass(frozen=True)
 class Change:
-    """One metric or param in base and workspace; numbers get a difference."""
+    """One metric or param in base and workspace; numbers get a difference.
+
+    `noise` is the metric's cross-validated standard deviation where one is known: a change
+    smaller than it is within what another split of the same data would give.
+    """
 
     file: str
     key: str
     old: Any
     new: Any
+    noise: float | None = None
 
     @property
     def diff(self) -> float | None:
@@ -64,12 +70,15 @@ class Change:
 
     @property
     def verdict(self) -> str:
-        """'better', 'worse', 'same' or '' (unknown direction or not numeric)."""
+        """'better', 'worse', 'same', 'noise' (smaller than `noise`) or '' (unknown direction
+        or not numeric)."""
         sign = direction(self.key)
         if self.diff is None or sign == 0:
             return ""
         if self.diff == 0:
             return "same"
+        if self.noise is not None and abs(self.diff) < self.noise:
+            return "noise"
         return "better" if self.diff * sign > 0 else "worse"
 
 
@@ -77,24 +86,51 @@ def _number(value: Any) -> bool:
     return isinstance(value, (int, float)) and not isinstance(value, bool)
 
 
-def compare(base: dict[str, Any], workspace: dict[str, Any], file: str, changed_only: bool = True) -> list[Change]:
-    """Every key present in either side (flattened), changed ones only by default."""
+def compare(
+    base: dict[str, Any],
+    workspace: dict[str, Any],
+    file: str,
+    changed_only: bool = True,
+    noise: Mapping[str, float] | None = None,
+) -> list[Change]:
+    """Every key present in either side (flattened), changed ones only by default; `noise`
+    maps a metric name (a key's last part) to its cross-validated std."""
     old, new = flatten(base), flatten(workspace)
-    changes = [Change(file, key, old.get(key), new.get(key)) for key in sorted(set(old) | set(new))]
+    noise = noise or {}
+    changes = [
+        Change(file, key, old.get(key), new.get(key), noise.get(key.rsplit(".", 1)[-1]))
+        for key in sorted(set(old) | set(new))
+    ]
     return [c for c in changes if not changed_only or c.old != c.new]
+
+
+def cv_noise(train_metrics: dict[str, Any]) -> dict[str, float]:
+    """Each metric's cross-validated std from train.json (`cv.validation_<metric>.std`)."""
+    return {
+        key.removeprefix("validation_"): summary["std"]
+        for key, summary in train_metrics.get("cv", {}).items()
+        if key.startswith("validation_") and _number(summary.get("std"))
+    }
 
 
 @dataclass(frozen=True)
 class Gate:
-    """Whether the main metric dropped by more than the tolerance."""
+    """Whether the main metric dropped by more than the tolerance, or the fit became overfit.
+
+    `verdicts` are the fit diagnosis's verdicts of base and workspace: a change that turns a
+    fit that was not overfit into an overfit one fails unless `allow_overfit` (a model can
+    gain test score and still stop generalising the way its cross-validation promised).
+    """
 
     metric: str
     old: float | None
     new: float | None
     tolerance: float
+    verdicts: tuple[str | None, str | None] = (None, None)
+    allow_overfit: bool = False
 
     @property
-    def passed(self) -> bool:
+    def metric_passed(self) -> bool:
         if self.new is None:
             return False
         if self.old is None:
@@ -103,25 +139,68 @@ class Gate:
         # Rounded: metrics carry 6 decimals, and a drop equal to the tolerance must pass.
         return round((self.new - self.old) * sign, 9) >= -self.tolerance
 
+    @property
+    def became_overfit(self) -> bool:
+        old, new = self.verdicts
+        return old is not None and old != "overfit" and new == "overfit"
+
+    @property
+    def passed(self) -> bool:
+        return self.metric_passed and (self.allow_overfit or not self.became_overfit)
+
     def summary(self) -> str:
-        if self.new is None:
-            return f"**Gate: FAILED**: the workspace has no `{self.metric}` metric."
-        if self.old is None:
-            return f"**Gate: PASSED**: `{self.metric}` = {self.new:.4f}; the base has no value to compare."
         status = "PASSED" if self.passed else "FAILED"
-        return (
-            f"**Gate: {status}**: `{self.metric}` {self.old:.4f} → {self.new:.4f} "
-            f"({self.new - self.old:+.4f}; tolerance {self.tolerance:g})."
-        )
+        if self.new is None:
+            line = f"**Gate: FAILED**: the workspace has no `{self.metric}` metric."
+        elif self.old is None:
+            line = f"**Gate: {status}**: `{self.metric}` = {self.new:.4f}; the base has no value to compare."
+        else:
+            line = (
+                f"**Gate: {status}**: `{self.metric}` {self.old:.4f} → {self.new:.4f} "
+                f"({self.new - self.old:+.4f}; tolerance {self.tolerance:g})."
+            )
+        old, new = self.verdicts
+        if old is None or old == new:
+            return line
+        flip = f"**Fit verdict changed: {old} → {new}**"
+        if self.became_overfit:
+            accepted = "accepted (`report.allow_overfit`)" if self.allow_overfit else "fails the gate"
+            flip += f": {accepted}; see the fit diagnosis below"
+        return f"{line}\n\n{flip}."
 
 
-def gate(base: dict[str, Any], workspace: dict[str, Any], metric: str, tolerance: float) -> Gate:
-    """The gate on `metric` (a dotted key of the evaluate metrics)."""
+def gate(
+    base: dict[str, Any], workspace: dict[str, Any], metric: str, tolerance: float, allow_overfit: bool = False
+) -> Gate:
+    """The gate on `metric` (a dotted key of the evaluate metrics) and the fit verdicts."""
     old, new = flatten(base).get(metric), flatten(workspace).get(metric)
-    return Gate(metric, old if _number(old) else None, new if _number(new) else None, tolerance)
+    verdicts = (base.get("diagnosis", {}).get("verdict"), workspace.get("diagnosis", {}).get("verdict"))
+    return Gate(
+        metric, old if _number(old) else None, new if _number(new) else None, tolerance, verdicts, allow_overfit
+    )
 
 
-ARROWS = {"better": "🟢 ▲", "worse": "🔴 ▼", "same": "=", "": ""}
+def slice_regressions(base: dict[str, Any], workspace: dict[str, Any], min_rows: int, tolerance: float) -> list[str]:
+    """Slices (slices.json `by_column`) of at least `min_rows` test rows whose ranking metric
+    got worse by more than `tolerance`, worst first: an average can rise while a group of
+    users loses, and the reviewer should see it before the tables."""
+    metric = workspace.get("ranked_by")
+    if metric is None or metric != base.get("ranked_by"):
+        return []
+    sign = direction(metric) or 1
+    found = []
+    for column, values in workspace.get("by_column", {}).items():
+        for value, new in values.items():
+            old = base.get("by_column", {}).get(column, {}).get(value)
+            if not old or new.get("rows", 0) < min_rows or not (_number(old.get(metric)) and _number(new.get(metric))):
+                continue
+            drop = (old[metric] - new[metric]) * sign
+            if drop > tolerance:
+                found.append((drop, f"`{column}={value}` {old[metric]:.4f} → {new[metric]:.4f} ({new['rows']:,} rows)"))
+    return [text for _, text in sorted(found, reverse=True)]
+
+
+ARROWS = {"better": "🟢 ▲", "worse": "🔴 ▼", "noise": "≈ (within CV std)", "same": "=", "": ""}
 
 
 def _value(value: Any) -> str:
@@ -135,7 +214,9 @@ def _value(value: Any) -> str:
 def _signed(value: float | None, percent: bool = False) -> str:
     if value is None:
         return ""
-    return f"{value * 100:+.2f} %" if percent else f"{value:+.4f}"
+    if percent:
+        return f"{value * 100:+.2f} %"
+    return f"{value:+d}" if isinstance(value, int) else f"{value:+.4f}"
 
 
 def metrics_table(changes: list[Change]) -> list[str]:
@@ -161,14 +242,17 @@ def render(
     worst_slices: tuple[dict[str, Any], dict[str, Any]],
     figures: list[str],
     ranked_by: tuple[str, str] = ("roc_auc", "roc_auc"),
+    regressed_slices: Sequence[str] = (),
 ) -> str:
-    """The review as Markdown, gate first.
+    """The review as Markdown, gate first, then the slices that got worse (`regressed_slices`).
 
     `model` is each side's fitted family, who chose it, its search and warnings (one row
     each); `worst_slices` are the `worst` entries of each side's slices.json and `ranked_by`
     the metric each side ranks them by (its `ranked_by` key): the value shown per slice.
     """
     lines = [MARKER, f"# Model review: `{base_label}` → workspace", "", gate_result.summary(), ""]
+    if regressed_slices:
+        lines += ["**Slices that got worse:** " + "; ".join(regressed_slices) + ".", ""]
     lines += ["## Headline metrics (test)", "", *metrics_table(headline), ""]
     lines += ["## Fit diagnosis", "", "| | base | workspace |", "| --- | --- | --- |"]
     for key in ("verdict", "train", "validation", "test", "train_validation_gap"):

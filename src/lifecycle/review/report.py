@@ -19,7 +19,7 @@ from lifecycle import paths
 from lifecycle.config import ReportSettings
 from lifecycle.errors import LifecycleError
 from lifecycle.evaluation import figures
-from lifecycle.review.comparison import Change, Gate, compare, gate, render
+from lifecycle.review.comparison import Change, Gate, compare, cv_noise, gate, render, slice_regressions
 from lifecycle.storage import write_json, write_text
 from lifecycle.tasks.base import Task
 from lifecycle.tasks.binary import BINARY
@@ -164,13 +164,16 @@ def write_report(base: str, settings: ReportSettings, output: Path) -> Gate:
         raise LifecycleError(f"{paths.EVALUATE_METRICS} not found: run `dvc repro` before the report")
     task = workspace.task
     headline_names = task.review_metrics()
-    evaluate = compare(base_side.evaluate, workspace.evaluate, str(paths.EVALUATE_METRICS), changed_only=False)
+    noise = cv_noise(workspace.train)
+    evaluate = compare(
+        base_side.evaluate, workspace.evaluate, str(paths.EVALUATE_METRICS), changed_only=False, noise=noise
+    )
     headline = [c for c in evaluate if c.key in headline_names]
     other = [c for c in evaluate if c.key not in headline_names and c.old != c.new]
     other += compare(base_side.train, workspace.train, str(paths.TRAIN_METRICS))
     params = compare(base_side.params, workspace.params, str(paths.PARAMS))
     metric = task.main_metric(settings.main_metric, "report.main_metric")
-    result = gate(base_side.evaluate, workspace.evaluate, metric, settings.tolerance)
+    result = gate(base_side.evaluate, workspace.evaluate, metric, settings.tolerance, settings.allow_overfit)
     folder = output.with_suffix("")
     written = _overlay_figures(base_side, workspace, folder)
     label = _git("rev-parse", "--short", base).strip()
@@ -185,6 +188,9 @@ def write_report(base: str, settings: ReportSettings, output: Path) -> Gate:
         worst_slices=(base_side.slices.get("worst", {}), workspace.slices.get("worst", {})),
         figures=[f"{folder.name}/{p.name}" for p in written],
         ranked_by=(base_side.slices_ranked_by, workspace.slices_ranked_by),
+        regressed_slices=slice_regressions(
+            base_side.slices, workspace.slices, settings.slice_min_rows, settings.slice_tolerance
+        ),
     )
     write_text(markdown, output)
     write_json(
@@ -196,6 +202,8 @@ def write_report(base: str, settings: ReportSettings, output: Path) -> Gate:
                 "old": result.old,
                 "new": result.new,
                 "tolerance": result.tolerance,
+                "verdicts": {"base": result.verdicts[0], "workspace": result.verdicts[1]},
+                "became_overfit": result.became_overfit,
                 "passed": result.passed,
             },
             "metrics": [_as_json(c) for c in headline + other],

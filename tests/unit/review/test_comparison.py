@@ -12,7 +12,18 @@ from lifecycle.errors import LifecycleError
 from lifecycle.metrics import multiclass as multiclass_metrics
 from lifecycle.metrics import regression as regression_metrics
 from lifecycle.metrics.binary import HEADLINE_METRICS
-from lifecycle.review.comparison import MARKER, Change, compare, direction, flatten, gate, render
+from lifecycle.review.comparison import (
+    MARKER,
+    Change,
+    compare,
+    cv_noise,
+    direction,
+    flatten,
+    gate,
+    metrics_table,
+    render,
+    slice_regressions,
+)
 from lifecycle.tasks.registry import HIGHER_IS_BETTER, LOWER_IS_BETTER, task_named
 
 # Shaped like metrics/evaluate.json (abridged), with a list as plot-like data.
@@ -189,6 +200,64 @@ def test_gate_passes_a_drop_equal_to_the_tolerance() -> None:
     assert gate({"roc_auc": 0.73}, {"roc_auc": 0.725}, "roc_auc", 0.005).passed
 
 
+def _diagnosed(score: float, verdict: str) -> dict[str, Any]:
+    return {"roc_auc": score, "diagnosis": {"verdict": verdict}}
+
+
+def test_a_flip_to_overfit_fails_the_gate_although_the_metric_rose() -> None:
+    result = gate(_diagnosed(0.73, "good fit"), _diagnosed(0.74, "overfit"), "roc_auc", 0.005)
+    assert result.metric_passed and result.became_overfit and not result.passed
+    assert result.summary().startswith("**Gate: FAILED**")
+    assert "**Fit verdict changed: good fit → overfit**: fails the gate" in result.summary()
+
+
+def test_params_can_accept_a_flip_to_overfit() -> None:
+    result = gate(_diagnosed(0.73, "good fit"), _diagnosed(0.74, "overfit"), "roc_auc", 0.005, allow_overfit=True)
+    assert result.passed and "accepted (`report.allow_overfit`)" in result.summary()
+
+
+def test_other_verdict_changes_are_reported_not_gated() -> None:
+    staying = gate(_diagnosed(0.73, "overfit"), _diagnosed(0.73, "overfit"), "roc_auc", 0.005)
+    assert staying.passed and not staying.became_overfit and "verdict" not in staying.summary()
+    better = gate(_diagnosed(0.73, "overfit"), _diagnosed(0.74, "good fit"), "roc_auc", 0.005)
+    assert better.passed and "**Fit verdict changed: overfit → good fit**." in better.summary()
+    unknown_base = gate({"roc_auc": 0.73}, _diagnosed(0.74, "overfit"), "roc_auc", 0.005)
+    assert unknown_base.passed  # nothing to compare: an older base without a diagnosis
+
+
+def test_a_change_smaller_than_the_cv_std_is_noise() -> None:
+    noise = cv_noise({"cv": {"validation_roc_auc": {"mean": 0.74, "std": 0.016}, "train_roc_auc": {"std": 0.5}}})
+    assert noise == {"roc_auc": 0.016}
+    small, large = (compare({"roc_auc": 0.7330}, {"roc_auc": new}, "m", noise=noise)[0] for new in (0.7323, 0.7100))
+    assert small.verdict == "noise" and large.verdict == "worse"
+    assert "≈ (within CV std)" in metrics_table([small])[-1] and "🔴" in metrics_table([large])[-1]
+    assert compare({"log_loss": 0.48}, {"log_loss": 0.47}, "m", noise=noise)[0].verdict == "better"
+
+
+def test_counts_change_by_whole_numbers() -> None:
+    (change,) = compare({"confusion": {"fn": 10094}}, {"confusion": {"fn": 10041}}, "m")
+    assert "| -53 |" in metrics_table([change])[-1]
+
+
+SLICES_BASE = {
+    "ranked_by": "roc_auc",
+    "by_column": {"carrier": {"VX": {"roc_auc": 0.70, "rows": 900}, "UA": {"roc_auc": 0.70, "rows": 9000},
+                              "OO": {"roc_auc": 0.80, "rows": 30}}},
+}  # fmt: skip
+
+
+def test_slices_that_dropped_are_listed_worst_first() -> None:
+    workspace = {
+        "ranked_by": "roc_auc",
+        "by_column": {"carrier": {"VX": {"roc_auc": 0.65, "rows": 900}, "UA": {"roc_auc": 0.67, "rows": 9000},
+                                  "OO": {"roc_auc": 0.50, "rows": 30}}},
+    }  # fmt: skip
+    found = slice_regressions(SLICES_BASE, workspace, min_rows=500, tolerance=0.02)
+    assert found == ["`carrier=VX` 0.7000 → 0.6500 (900 rows)", "`carrier=UA` 0.7000 → 0.6700 (9,000 rows)"]
+    assert slice_regressions(SLICES_BASE, workspace, min_rows=500, tolerance=0.04) == [found[0]]
+    assert slice_regressions(SLICES_BASE, {**workspace, "ranked_by": "f1"}, 500, 0.02) == []  # not comparable
+
+
 # --- render -----------------------------------------------------------------------------
 
 
@@ -215,6 +284,7 @@ def review(params: list[Change], passed: bool = True) -> str:
         model=(MODEL_BASE, MODEL_WORKSPACE),
         worst_slices=(worst, {}),
         figures=["review/roc.png"],
+        regressed_slices=["`carrier=VX` 0.7000 → 0.6500 (900 rows)"],
     )
 
 
@@ -233,6 +303,8 @@ def test_render_starts_with_the_marker_and_the_gate_comes_first() -> None:
     first_table = next(i for i, line in enumerate(lines) if line.startswith("|"))
     assert gate_line < first_table
     assert gate_line < lines.index("## Headline metrics (test)")
+    slices_line = lines.index("**Slices that got worse:** `carrier=VX` 0.7000 → 0.6500 (900 rows).")
+    assert gate_line < slices_line < first_table
 
 
 def test_render_tables() -> None:
