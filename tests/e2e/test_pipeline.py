@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import shutil
 import subprocess
 from pathlib import Path
@@ -81,3 +82,27 @@ def test_a_second_run_from_scratch_gives_the_same_lock(pipeline_run: FirstRun, t
     repo.run("git", "checkout", "HEAD", "--", "data/external")  # collect's source folder
     assert repo.repro() == STAGES
     assert (repo.path / "dvc.lock").read_text() == pipeline_run.lock
+
+
+def test_reverting_an_experiment_restores_every_stage_from_the_run_cache(pipeline_clone: PipelineRepo) -> None:
+    """Back to params already run, DVC checks out the outputs it saved instead of rerunning:
+    every stage is in its run cache (no plain `cache: false` out keeps one out)."""
+    repo = pipeline_clone
+    repo.set_params({("train", "hist_gradient_boosting", "learning_rate"): 0.2})  # a value no other test runs
+    assert repo.repro() == ["train", "evaluate", "package"]
+    repo.run("git", "checkout", "--", "params.yaml")
+    output = repo.run("dvc", "repro").stdout
+    assert re.findall(r"Running stage '([^']+)'", output) == []
+    restored = re.findall(r"Stage '([^']+)' is cached - skipping run, checking out outputs", output)
+    assert restored == ["train", "evaluate", "package"]
+    assert repo.run("git", "status", "--porcelain").stdout == ""  # git-tracked metrics restored too
+    assert repo.run("dvc", "status", "--json").stdout.strip() == "{}"
+
+
+def test_dvc_plots_show_loads_every_plot(pipeline_clone: PipelineRepo) -> None:
+    """Every declared plot file exists (empty where the task has no such plot): no warning."""
+    done = pipeline_clone.run("dvc", "plots", "show", "--json")
+    shown = json.loads(done.stdout)
+    assert not shown.get("errors") and "failed to load" not in done.stderr, shown.get("errors")
+    for plot in ("metrics/plots/roc.json", "learning_curve", "metrics/plots/importance.json"):
+        assert shown["data"][plot], plot

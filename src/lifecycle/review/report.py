@@ -27,7 +27,7 @@ from lifecycle.tasks.registry import task_named
 
 logger = logging.getLogger(__name__)
 
-# Plot data files (metrics/plots/<name>.json) the review can overlay; a task writes some.
+# Plot data files (metrics/plots/<name>.json) the review can overlay; empty where a task has none.
 PLOT_DATA = ("roc", "precision_recall", "calibration", "importance", "predictions", "residual_histogram")
 
 
