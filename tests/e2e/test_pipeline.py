@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pytest
 
+from lifecycle.review.comparison import flatten
 from tests.support.pipeline import STAGES, FirstRun, PipelineRepo, SecondRun
 
 
@@ -97,6 +98,18 @@ def test_reverting_an_experiment_restores_every_stage_from_the_run_cache(pipelin
     assert restored == ["train", "evaluate", "package"]
     assert repo.run("git", "status", "--porcelain").stdout == ""  # git-tracked metrics restored too
     assert repo.run("dvc", "status", "--json").stdout.strip() == "{}"
+
+
+def test_dvc_shows_headline_metrics_not_every_detail(pipeline_run: FirstRun) -> None:
+    """Dtypes, null counts and slices are lists of rows, which `dvc metrics show` leaves out."""
+    shown = json.loads(pipeline_run.repo.run("dvc", "metrics", "show", "--json").stdout)
+    metrics = {file: flatten(data["data"]) for file, data in shown[""]["data"].items()}
+    assert sum(map(len, metrics.values())) <= 150
+    assert len(metrics["metrics/collect.json"]) == 6  # rows and columns of each source
+    assert set(metrics["metrics/slices.json"]) == {"ranked_by"}
+    evaluate, train = metrics["metrics/evaluate.json"], metrics["metrics/train.json"]
+    assert {"roc_auc", "average_precision", "diagnosis.verdict", "diagnosis.train_validation_gap"} <= set(evaluate)
+    assert {"cv.validation_roc_auc.mean", "cv.validation_roc_auc.std", "cv.train_roc_auc.mean"} <= set(train)
 
 
 def test_dvc_plots_show_loads_every_plot(pipeline_clone: PipelineRepo) -> None:

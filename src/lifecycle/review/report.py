@@ -96,6 +96,13 @@ class Side:
         }
 
     @property
+    def worst_slices(self) -> dict[str, dict[str, Any]]:
+        """The worst slices by rank ("1" first); slices.json lists them in rank order, and kept
+        them keyed by rank before it did (a base revision may still)."""
+        worst = self.slices.get("worst", [])
+        return {str(rank): entry for rank, entry in enumerate(worst, start=1)} if isinstance(worst, list) else worst
+
+    @property
     def slices_ranked_by(self) -> str:
         """The metric slices.json ranks its worst slices by (ROC-AUC before it said so)."""
         return self.slices.get("ranked_by", "roc_auc")
@@ -182,7 +189,7 @@ def write_report(base: str, settings: ReportSettings, output: Path) -> Gate:
         params=params,
         diagnosis=(base_side.evaluate.get("diagnosis", {}), workspace.evaluate.get("diagnosis", {})),
         model=(base_side.model, workspace.model),
-        worst_slices=(base_side.slices.get("worst", {}), workspace.slices.get("worst", {})),
+        worst_slices=(base_side.worst_slices, workspace.worst_slices),
         figures=[f"{folder.name}/{p.name}" for p in written],
         ranked_by=(base_side.slices_ranked_by, workspace.slices_ranked_by),
     )
