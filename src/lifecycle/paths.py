@@ -14,16 +14,18 @@ EVALUATION_DIR = Path("data/evaluation")
 MODELS_DIR = Path("models")
 METRICS_DIR = Path("metrics")
 PLOTS_DIR = METRICS_DIR / "plots"
-TRAIN_FIGURES_DIR = Path("reports/train")
-EVALUATE_FIGURES_DIR = Path("reports/evaluate")
+REPORTS_DIR = Path("reports")
+TRAIN_FIGURES_DIR = REPORTS_DIR / "train"
+EVALUATE_FIGURES_DIR = REPORTS_DIR / "evaluate"
 
 COLLECT_SUMMARY = METRICS_DIR / "collect.json"
 INTERIM_TRAIN = INTERIM_DIR / "train.parquet"
 INTERIM_TEST = INTERIM_DIR / "test.parquet"
 INTERIM_ROLES = INTERIM_DIR / "roles.json"
 PREPROCESS_REPORT = METRICS_DIR / "preprocess.json"
-VALIDATION_REPORT = METRICS_DIR / "validation.json"
-VALIDATION_SUMMARY = METRICS_DIR / "validation.md"
+# DVC-cached, for reading: the counts are in PREPROCESS_REPORT, which git tracks
+VALIDATION_REPORT = REPORTS_DIR / "validation.json"
+VALIDATION_SUMMARY = REPORTS_DIR / "validation.md"
 
 FEATURES_TRAIN = FEATURES_DIR / "train.parquet"
 FEATURES_TEST = FEATURES_DIR / "test.parquet"
@@ -39,6 +41,17 @@ TRAIN_LIVE_DIR = METRICS_DIR / "train_live"
 LEARNING_CURVE = METRICS_DIR / "learning_curve.json"
 
 EVALUATE_METRICS = METRICS_DIR / "evaluate.json"
+# Every plot data file evaluate writes, whatever the task (dvc.yaml declares each, with its
+# chart); a task writes `[]` or an empty table for the plots that do not apply to it.
+PLOT_FILES = (
+    "roc.json",
+    "precision_recall.json",
+    "calibration.json",
+    "confusion.csv",
+    "importance.json",
+    "predictions.json",
+    "residual_histogram.json",
+)
 SLICE_METRICS = METRICS_DIR / "slices.json"
 TEST_PREDICTIONS = EVALUATION_DIR / "predictions.parquet"
 

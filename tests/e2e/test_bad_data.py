@@ -9,7 +9,7 @@ Each case asserts a non-zero exit, exactly one error line from the failing stage
 the column, file or host and the problem, no traceback, and nothing half-written under
 data/: no snapshot for a source collect could not read, no train/test split, no
 temporary file of an interrupted atomic write. Validation failures also leave
-metrics/validation.json with status "failed" naming the column. One repository serves
+reports/validation.json with status "failed" naming the column. One repository serves
 every case; data, outputs, the lock file and DVC's cache (whose run cache would restore an
 earlier snapshot) are removed between cases.
 """
@@ -270,13 +270,13 @@ def test_bad_data_stops_with_one_precise_message(
     assert leftovers(root / "data") == [] and leftovers(root / "metrics") == []
     if case.check is None:
         return
-    report = bad_repo.read_json("metrics/validation.json")
+    report = bad_repo.read_json("reports/validation.json")
     assert report["status"] == "failed"
     failed = [c for c in report["checks"] if c["severity"] == "error"]
     assert [(c["check"], c["column"]) for c in failed] == [(case.check, case.column)]
     assert failed[0]["message"] in message
-    assert case.column in (root / "metrics/validation.md").read_text()
-    assert "metrics/validation.md" in message  # the message points at the full report
+    assert case.column in (root / "reports/validation.md").read_text()
+    assert "reports/validation.md" in message  # the message points at the full report
 
 
 def test_missing_target_lists_the_available_columns(outcomes: Callable[[Case], Outcome]) -> None:

@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import json
+import re
 import shutil
 import subprocess
 from pathlib import Path
 
 import pytest
 
+from lifecycle.review.comparison import flatten
 from tests.support.pipeline import STAGES, FirstRun, PipelineRepo, SecondRun
 
 
@@ -81,3 +83,39 @@ def test_a_second_run_from_scratch_gives_the_same_lock(pipeline_run: FirstRun, t
     repo.run("git", "checkout", "HEAD", "--", "data/external")  # collect's source folder
     assert repo.repro() == STAGES
     assert (repo.path / "dvc.lock").read_text() == pipeline_run.lock
+
+
+def test_reverting_an_experiment_restores_every_stage_from_the_run_cache(pipeline_clone: PipelineRepo) -> None:
+    """Back to params already run, DVC checks out the outputs it saved instead of rerunning:
+    every stage is in its run cache (no plain `cache: false` out keeps one out)."""
+    repo = pipeline_clone
+    repo.set_params({("train", "hist_gradient_boosting", "learning_rate"): 0.2})  # a value no other test runs
+    assert repo.repro() == ["train", "evaluate", "package"]
+    repo.run("git", "checkout", "--", "params.yaml")
+    output = repo.run("dvc", "repro").stdout
+    assert re.findall(r"Running stage '([^']+)'", output) == []
+    restored = re.findall(r"Stage '([^']+)' is cached - skipping run, checking out outputs", output)
+    assert restored == ["train", "evaluate", "package"]
+    assert repo.run("git", "status", "--porcelain").stdout == ""  # git-tracked metrics restored too
+    assert repo.run("dvc", "status", "--json").stdout.strip() == "{}"
+
+
+def test_dvc_shows_headline_metrics_not_every_detail(pipeline_run: FirstRun) -> None:
+    """Dtypes, null counts and slices are lists of rows, which `dvc metrics show` leaves out."""
+    shown = json.loads(pipeline_run.repo.run("dvc", "metrics", "show", "--json").stdout)
+    metrics = {file: flatten(data["data"]) for file, data in shown[""]["data"].items()}
+    assert sum(map(len, metrics.values())) <= 150
+    assert len(metrics["metrics/collect.json"]) == 6  # rows and columns of each source
+    assert set(metrics["metrics/slices.json"]) == {"ranked_by"}
+    evaluate, train = metrics["metrics/evaluate.json"], metrics["metrics/train.json"]
+    assert {"roc_auc", "average_precision", "diagnosis.verdict", "diagnosis.train_validation_gap"} <= set(evaluate)
+    assert {"cv.validation_roc_auc.mean", "cv.validation_roc_auc.std", "cv.train_roc_auc.mean"} <= set(train)
+
+
+def test_dvc_plots_show_loads_every_plot(pipeline_clone: PipelineRepo) -> None:
+    """Every declared plot file exists (empty where the task has no such plot): no warning."""
+    done = pipeline_clone.run("dvc", "plots", "show", "--json")
+    shown = json.loads(done.stdout)
+    assert not shown.get("errors") and "failed to load" not in done.stderr, shown.get("errors")
+    for plot in ("metrics/plots/roc.json", "learning_curve", "metrics/plots/importance.json"):
+        assert shown["data"][plot], plot

@@ -53,6 +53,10 @@ def test_experiment_commands_run_as_written(pipeline_clone: PipelineRepo) -> Non
         assert "ERROR" not in done.stderr, f"{command}: {done.stderr}"
     shown = repo.run("dvc", "exp", "show", "--json").stdout
     assert "random_forest" in shown
+    table = next(c for c in commands if c.startswith("dvc exp show"))
+    columns = repo.run("bash", "-c", f"{table} --csv").stdout.splitlines()[0].split(",")
+    assert len(columns) <= 60, columns  # plain `dvc exp show` has hundreds
+    assert {"train.model", "roc_auc", "cv.validation_roc_auc.mean", "diagnosis.validation"} <= set(columns)
 
 
 def test_predict_commands_run_as_written(pipeline_clone: PipelineRepo) -> None:

@@ -109,7 +109,7 @@ def write_task_metrics(task: str, noise: float) -> None:
         result = REGRESSION.evaluate(y, predicted, None, None, EvaluateSettings(seed=0))
         slices = {
             "ranked_by": "r2",
-            "worst": {"1": {"slice": "sex=sex_1", "r2": 0.5 - noise, "rows": 235}},
+            "worst": [{"slice": "sex=sex_1", "r2": 0.5 - noise, "rows": 235}],
         }
     else:
         data = load_wine()
@@ -120,7 +120,7 @@ def write_task_metrics(task: str, noise: float) -> None:
         result = MULTICLASS.evaluate(y, probability, classes, None, EvaluateSettings())
         slices = {
             "ranked_by": "accuracy",
-            "worst": {"1": {"slice": "colour_band=dark", "accuracy": 0.9, "rows": 59}},
+            "worst": [{"slice": "colour_band=dark", "accuracy": 0.9, "rows": 59}],
         }
     result.metrics["diagnosis"] = {"verdict": "good fit", "train": 0.9, "validation": 0.8}
     write_json({"task": task, "cv": {}}, paths.TRAIN_METRICS)

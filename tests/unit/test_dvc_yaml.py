@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 import yaml
 
+from lifecycle import paths
 from lifecycle.config import PIPELINE_SECTIONS
 from lifecycle.packaging.inference import PICKLED_MODULES
 from tests.support.project import ROOT
@@ -119,3 +120,18 @@ def test_git_tracked_metrics_and_plot_data_are_not_cached() -> None:
                         assert options.get("cache") is False, path
                 else:
                     assert not entry.startswith("metrics/"), f"{entry} must be cache: false"
+
+
+def test_no_plain_output_is_uncached() -> None:
+    """DVC keeps no run cache of a stage with a plain `cache: false` out (metrics and plots
+    are exempt), and then reverting an experiment's params reruns the stage."""
+    for name, stage in STAGES.items():
+        for entry in stage.get("outs", []):
+            if isinstance(entry, dict):
+                path, options = next(iter(entry.items()))
+                assert options.get("cache", True), f"{name}: {path} is a plain cache: false out"
+
+
+def test_evaluate_declares_every_plot_file_it_writes() -> None:
+    declared = [p.removeprefix("metrics/plots/") for p in _declared(STAGES["evaluate"]["plots"])]
+    assert [p for p in declared if not p.startswith("reports/")] == list(paths.PLOT_FILES)

@@ -92,7 +92,7 @@ def input_columns(
     if not columns:
         raise LifecycleError(
             "featurize: no input columns are left after excluding outcomes, the target, "
-            "featurize.exclude and the columns dropped by role (see metrics/validation.md)"
+            "featurize.exclude and the columns dropped by role (see reports/validation.md)"
         )
     return columns
 

@@ -27,7 +27,7 @@ from lifecycle.tasks.registry import task_named
 
 logger = logging.getLogger(__name__)
 
-# Plot data files (metrics/plots/<name>.json) the review can overlay; a task writes some.
+# Plot data files (metrics/plots/<name>.json) the review can overlay; empty where a task has none.
 PLOT_DATA = ("roc", "precision_recall", "calibration", "importance", "predictions", "residual_histogram")
 
 
@@ -94,6 +94,13 @@ class Side:
             "search": searched,
             "warnings": "<br>".join(self.train.get("warnings", [])) or "none",
         }
+
+    @property
+    def worst_slices(self) -> dict[str, dict[str, Any]]:
+        """The worst slices by rank ("1" first); slices.json lists them in rank order, and kept
+        them keyed by rank before it did (a base revision may still)."""
+        worst = self.slices.get("worst", [])
+        return {str(rank): entry for rank, entry in enumerate(worst, start=1)} if isinstance(worst, list) else worst
 
     @property
     def slices_ranked_by(self) -> str:
@@ -185,7 +192,7 @@ def write_report(base: str, settings: ReportSettings, output: Path) -> Gate:
         params=params,
         diagnosis=(base_side.evaluate.get("diagnosis", {}), workspace.evaluate.get("diagnosis", {})),
         model=(base_side.model, workspace.model),
-        worst_slices=(base_side.slices.get("worst", {}), workspace.slices.get("worst", {})),
+        worst_slices=(base_side.worst_slices, workspace.worst_slices),
         figures=[f"{folder.name}/{p.name}" for p in written],
         ranked_by=(base_side.slices_ranked_by, workspace.slices_ranked_by),
         regressed_slices=slice_regressions(

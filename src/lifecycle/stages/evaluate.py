@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import logging
 
+import pandas as pd
+
 from lifecycle import paths
 from lifecycle.artifacts import FeatureRoles, TrainMetrics
 from lifecycle.config import load_params
@@ -65,12 +67,18 @@ def main() -> None:
 
 
 def write_outputs(result: Evaluation, slices: dict[str, object], importance: list[dict[str, object]]) -> None:
-    """Metrics and plot data (git-tracked), PNGs and predictions (DVC-cached)."""
+    """Metrics and plot data (git-tracked), PNGs and predictions (DVC-cached).
+
+    Every file of `paths.PLOT_FILES` is written, empty where the task has no such plot:
+    dvc.yaml declares each, and a declared file that is missing fails `dvc plots show`.
+    """
     write_json(result.metrics, paths.EVALUATE_METRICS)
     write_json(slices, paths.SLICE_METRICS)
-    for name, data in {**result.plots, "importance.json": importance}.items():
+    plots = {**result.plots, "importance.json": importance}
+    for name in paths.PLOT_FILES:
+        data = plots.get(name, [])
         if name.endswith(".csv"):
-            write_csv(data, paths.plot_data(name))
+            write_csv(pd.DataFrame(data), paths.plot_data(name))
         else:
             write_json(data, paths.plot_data(name))
     write_parquet(result.predictions, paths.TEST_PREDICTIONS)

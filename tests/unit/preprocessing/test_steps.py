@@ -45,10 +45,11 @@ def test_summarize_table_on_real_planes(raw_tables: dict[str, pd.DataFrame]) -> 
     planes = raw_tables["planes"]
     summary = summarize_table(planes)
     assert (summary["rows"], summary["columns"]) == planes.shape
-    assert list(summary["dtypes"]) == list(planes.columns)
-    assert summary["dtypes"]["seats"] == "int64"
-    assert summary["nulls"]["speed"] == int(planes["speed"].isna().sum()) > 0
-    assert summary["nulls"]["tailnum"] == 0
+    profile = {row["column"]: row for row in summary["profile"]}
+    assert list(profile) == list(planes.columns)
+    assert profile["seats"]["dtype"] == "int64"
+    assert profile["speed"]["nulls"] == int(planes["speed"].isna().sum()) > 0
+    assert profile["tailnum"]["nulls"] == 0
 
 
 def test_drop_exact_duplicates_counts(raw_tables: dict[str, pd.DataFrame]) -> None:
