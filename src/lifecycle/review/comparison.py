@@ -188,16 +188,26 @@ def slice_regressions(base: dict[str, Any], workspace: dict[str, Any], min_rows:
     if metric is None or metric != base.get("ranked_by"):
         return []
     sign = direction(metric) or 1
+    before = _slice_rows(base)
     found = []
-    for column, values in workspace.get("by_column", {}).items():
-        for value, new in values.items():
-            old = base.get("by_column", {}).get(column, {}).get(value)
-            if not old or new.get("rows", 0) < min_rows or not (_number(old.get(metric)) and _number(new.get(metric))):
-                continue
-            drop = (old[metric] - new[metric]) * sign
-            if drop > tolerance:
-                found.append((drop, f"`{column}={value}` {old[metric]:.4f} → {new[metric]:.4f} ({new['rows']:,} rows)"))
+    for (column, value), new in _slice_rows(workspace).items():
+        old = before.get((column, value))
+        if not old or new.get("rows", 0) < min_rows or not (_number(old.get(metric)) and _number(new.get(metric))):
+            continue
+        drop = (old[metric] - new[metric]) * sign
+        if drop > tolerance:
+            found.append((drop, f"`{column}={value}` {old[metric]:.4f} → {new[metric]:.4f} ({new['rows']:,} rows)"))
     return [text for _, text in sorted(found, reverse=True)]
+
+
+def _slice_rows(slices: dict[str, Any]) -> dict[tuple[str, str], dict[str, Any]]:
+    """(column, value) -> the slice's metrics, from `by_column` as slices.json writes it (a
+    list of rows per column) or as earlier revisions wrote it (a dict keyed by value)."""
+    rows: dict[tuple[str, str], dict[str, Any]] = {}
+    for column, values in slices.get("by_column", {}).items():
+        entries = values if isinstance(values, list) else [{"value": v, **m} for v, m in values.items()]
+        rows.update({(column, str(entry["value"])): entry for entry in entries})
+    return rows
 
 
 ARROWS = {"better": "🟢 ▲", "worse": "🔴 ▼", "noise": "≈ (within CV std)", "same": "=", "": ""}
