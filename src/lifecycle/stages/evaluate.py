@@ -46,6 +46,7 @@ def main() -> None:
         settings.diagnosis.model_copy(update={"metric": metric}),
         trained.warnings,
     )
+    logger.info("test %s %.4f; fitting the baselines %s", metric, metrics[metric], sorted(task.baselines))
     baselines = baseline_metrics(train.drop(columns=target), train[target], X_test, y, settings.seed, task)
     metrics["baselines"] = baselines
     metrics["lift"] = lift(metrics, baselines)
@@ -53,6 +54,7 @@ def main() -> None:
     raw_test = read_parquet(paths.INTERIM_TEST)
     slices = slice_metrics(raw_test, y, scores, settings.slices, task, threshold, classes)
     sample = raw_test.sample(n=min(settings.importance_rows, len(raw_test)), random_state=settings.seed)
+    logger.info("permutation importance: %d rows, %d repeats per column", len(sample), settings.importance_repeats)
     pipeline = inference_pipeline(read_joblib(paths.FEATURIZER), model)
     importance = raw_column_importance(
         pipeline,

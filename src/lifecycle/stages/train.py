@@ -67,6 +67,7 @@ def main() -> None:
     ]
     for warning in warnings:
         logger.warning("%s", warning)
+    logger.info("fitting %s on all %s train rows", settings.model, f"{len(X):,}")
     result = fit_model(X, y, settings, roles.categorical_outputs, task)
     log_curves(result)
     model, threshold = result.model, None
@@ -76,6 +77,7 @@ def main() -> None:
         logger.info("decision threshold %.4f", threshold.threshold)
     write_joblib(model, paths.MODEL)
 
+    logger.info("learning curve: %d training-set sizes", len(settings.learning_curve.fractions))
     curve = learning_curve(X, y, spec, splitter)
     write_json(curve, paths.LEARNING_CURVE)
     figures.learning_curve_figure({"model": curve}, metric, paths.figure("learning_curve", paths.TRAIN_FIGURES_DIR))

@@ -3,6 +3,8 @@ out-of-fold predictions (what the decision threshold and calibration are chosen 
 
 from __future__ import annotations
 
+import logging
+import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
@@ -15,6 +17,8 @@ from lifecycle.metrics.rounding import rounded
 from lifecycle.tasks.base import Task
 from lifecycle.tasks.binary import BINARY
 from lifecycle.training.families import build_estimator
+
+logger = logging.getLogger(__name__)
 
 
 def cv_splitter(split_method: str, folds: int, seed: int, task: Task = BINARY) -> BaseCrossValidator:
@@ -84,11 +88,23 @@ def fit_fold(
 
 
 def cross_validation(X: pd.DataFrame, y: pd.Series, spec: ModelSpec, splitter: BaseCrossValidator) -> CrossValidation:
-    """Fit one model per fold; score its training and validation rows."""
+    """Fit one model per fold; score its training and validation rows. Each fold logs a line:
+    on a large table a fold takes tens of seconds, and a silent stage looks stuck."""
     scores: dict[str, list[float]] = {}
     oof = spec.task.no_scores(len(X), spec.classes or [])
-    for train_rows, validation_rows in splitter.split(X, y):
+    metric, folds = spec.task.default_metric, splitter.get_n_splits()
+    for number, (train_rows, validation_rows) in enumerate(splitter.split(X, y), start=1):
+        start = time.perf_counter()
         fold = fit_fold(X, y, spec, train_rows, validation_rows)
+        logger.info(
+            "cross-validation fold %d/%d: %s rows, validation %s %.4f in %.1f s",
+            number,
+            folds,
+            f"{len(train_rows):,}",
+            metric,
+            fold.validation[metric],
+            time.perf_counter() - start,
+        )
         for label, metrics in (("train", fold.train), ("validation", fold.validation)):
             for name, value in metrics.items():
                 scores.setdefault(f"{label}_{name}", []).append(value)

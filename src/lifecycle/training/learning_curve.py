@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import logging
+
 import numpy as np
 import pandas as pd
 from sklearn.model_selection import BaseCrossValidator
 
 from lifecycle.metrics.rounding import rounded
 from lifecycle.training.cross_validation import ModelSpec, fit_fold
+
+logger = logging.getLogger(__name__)
 
 
 def learning_curve(
@@ -26,7 +30,8 @@ def learning_curve(
         X, y = X.iloc[keep], y.iloc[keep]
     folds = list(splitter.split(X, y))
     points = []
-    for fraction in sorted(curve.fractions):
+    fractions = sorted(curve.fractions)
+    for number, fraction in enumerate(fractions, start=1):
         train_scores, validation_scores, sizes = [], [], []
         for train_rows, validation_rows in folds:
             used = train_rows[len(train_rows) - max(2, int(round(fraction * len(train_rows)))) :]
@@ -43,5 +48,13 @@ def learning_curve(
                     "train_score": rounded(np.mean(train_scores)),
                     "validation_score": rounded(np.mean(validation_scores)),
                 }
+            )
+            logger.info(
+                "learning curve point %d/%d: %s rows, validation %s %.4f",
+                number,
+                len(fractions),
+                f"{points[-1]['train_size']:,}",
+                metric,
+                points[-1]["validation_score"],
             )
     return points
