@@ -95,7 +95,8 @@ def validate_table(
 
 
 def summary_markdown(report: dict[str, object]) -> str:
-    """A readable summary: status, every failed check's message, target, best single features."""
+    """A readable summary: status, every failed check's message, target, best single features,
+    and every column's role with the reason it was given (declared or inferred)."""
     counts = report["counts"]
     lines = [
         "# Data validation",
@@ -136,6 +137,13 @@ def summary_markdown(report: dict[str, object]) -> str:
             "|---|---|",
         ]
         lines += [f"| `{s['column']}` | {s['score']:.4f} |" for s in report["single_feature_scores"]]
+        lines.append("")
+    if report.get("schema"):
+        lines += ["## Column roles", "", "| column | role | why | dtype | missing |", "|---|---|---|---|---|"]
+        lines += [
+            f"| `{name}` | {entry['role']} | {entry['reason']} | {entry['dtype']} | {entry['missing_share']:.1%} |"
+            for name, entry in report["schema"].items()
+        ]
         lines.append("")
     return "\n".join(lines)
 

@@ -309,3 +309,7 @@ def test_summary_markdown_holds_status_and_every_message(flights: pd.DataFrame, 
     for check in report["checks"]:
         assert check["message"] in text
     assert "Skipped: `leakage` (severity off)." in text
+    roles = text.split("## Column roles\n", 1)[1]
+    assert len([line for line in roles.splitlines() if line.startswith("| `")]) == len(flights.columns)
+    entry = report["schema"]["arr_delay"]
+    assert f"| `arr_delay` | {entry['role']} | {entry['reason']} | {entry['dtype']} |" in roles
