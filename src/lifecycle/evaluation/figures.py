@@ -131,18 +131,22 @@ def confusion_figure(confusion: dict[str, int], target: Path) -> None:
 def class_confusion_figure(labels: list[str], matrix: list[list[int]], target: Path) -> None:
     """A k x k heatmap of counts, rows actual and columns predicted, in the order of `labels`.
 
-    Counts are written in the cells because colour alone cannot tell 3 from 30. The figure
-    grows with k (up to a limit) so that the tick labels and counts stay legible.
+    Counts are written in the cells because colour alone cannot tell 3 from 30, in white on
+    the darker half of the scale (as scikit-learn's ConfusionMatrixDisplay does) so that a
+    large count stays readable on dark blue. The figure grows with k (up to a limit) so that
+    the tick labels and counts stay legible.
     """
     k = len(labels)
     counts = np.asarray(matrix, dtype=int).reshape(k, k)
     side = min(4.5 + 0.4 * max(k - 2, 0), 12.0)
+    dark = (counts.max() + counts.min()) / 2
 
     def draw(axes: Axes) -> None:
         axes.imshow(counts, cmap="Blues")
         for row in range(k):
             for column in range(k):
-                axes.text(column, row, f"{counts[row, column]:,}", ha="center", va="center")
+                colour = "white" if counts[row, column] > dark else "black"
+                axes.text(column, row, f"{counts[row, column]:,}", ha="center", va="center", color=colour)
         axes.set(xlabel="predicted", ylabel="actual")
         if k > 4:  # long or many labels would overlap
             axes.set_xticks(range(k), labels, rotation=45, ha="right", rotation_mode="anchor")

@@ -267,3 +267,14 @@ def test_binary_confusion_figure_is_the_two_class_case(tmp_path: Path) -> None:
     figures.class_confusion_figure(["0", "1"], [[1234, 56], [789, 4321]], tmp_path / "two.png")
     assert read_png(tmp_path / "binary.png") == (400, 450)
     assert (tmp_path / "binary.png").read_bytes() == (tmp_path / "two.png").read_bytes()
+
+
+def test_counts_on_dark_cells_are_written_in_white(tmp_path: Path) -> None:
+    """The largest count sits on the darkest blue: in black it could not be read."""
+    figures.confusion_figure({"tn": 38960, "fp": 1593, "fn": 10094, "tp": 3418}, tmp_path / "confusion.png")
+    pixels = matplotlib.image.imread(tmp_path / "confusion.png")[..., :3]
+    navy = np.abs(pixels - np.array([8, 48, 107]) / 255).max(axis=2) < 0.05  # the top of the Blues scale
+    rows, columns = np.nonzero(navy)
+    cell = pixels[rows.min() : rows.max() + 1, columns.min() : columns.max() + 1]
+    assert (cell.min(axis=2) > 0.9).sum() > 20  # white text inside the dark cell
+    assert (cell.max(axis=2) < 0.1).sum() == 0  # and no black
