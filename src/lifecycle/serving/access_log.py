@@ -6,6 +6,9 @@ log files each scored row under it, and the access line ends with it, so one gre
 request's line, its logged rows and what the client saw. Uvicorn's own access log is off
 (it knows neither the id nor the latency); this line goes through `logging` like every
 other message of the service.
+
+The same pass feeds the Prometheus request metrics: one wrapper per request measures the
+status and the latency once, for the log line and for the counters.
 """
 
 from __future__ import annotations
@@ -16,17 +19,21 @@ import uuid
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from lifecycle.serving.prometheus import ServiceMetrics
+
 logger = logging.getLogger(__name__)
 
 REQUEST_ID_HEADER = b"x-request-id"
 
 
 class AccessLogMiddleware:
-    """Assigns each HTTP request an id (`request.state.request_id`) and logs
-    `METHOD /path status latency ms request_id=...` once the answer is sent."""
+    """Assigns each HTTP request an id (`request.state.request_id`); once the answer is sent,
+    counts and times it in `metrics` (4xx from validation and 404s included) and logs
+    `METHOD /path status latency ms request_id=...`."""
 
-    def __init__(self, app: ASGIApp) -> None:
+    def __init__(self, app: ASGIApp, metrics: ServiceMetrics) -> None:
         self.app = app
+        self.metrics = metrics
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -47,7 +54,8 @@ class AccessLogMiddleware:
         try:
             await self.app(scope, receive, send_with_id)
         finally:
-            latency_ms = (time.perf_counter() - started) * 1000
+            seconds = time.perf_counter() - started
+            self.metrics.observe_request(scope["path"], scope["method"], status, seconds)
             logger.info(
-                "%s %s %d %.2f ms request_id=%s", scope["method"], scope["path"], status, latency_ms, request_id
+                "%s %s %d %.2f ms request_id=%s", scope["method"], scope["path"], status, seconds * 1000, request_id
             )

@@ -25,7 +25,6 @@ from lifecycle.config import ServeSettings
 from lifecycle.serving.access_log import AccessLogMiddleware
 from lifecycle.serving.docs import mount_docs
 from lifecycle.serving.errors import InputError
-from lifecycle.serving.prometheus import MetricsMiddleware
 from lifecycle.serving.request_model import ROW_MODEL_NAME
 from lifecycle.serving.routes import error_response, operations, prediction_router
 from lifecycle.serving.schemas import ErrorBody, Problem
@@ -101,8 +100,7 @@ def create_app(bundle_dir: Path, settings: ServeSettings) -> FastAPI:
         redoc_url=None,
     )
     app.state.service = service
-    app.add_middleware(MetricsMiddleware, metrics=service.metrics)
-    app.add_middleware(AccessLogMiddleware)  # outermost: its latency covers the metrics too
+    app.add_middleware(AccessLogMiddleware, metrics=service.metrics)
     _handle_errors(app)
     app.include_router(prediction_router(service.bundle.task, settings.max_rows))
     app.include_router(operations)

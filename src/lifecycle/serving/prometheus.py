@@ -25,14 +25,12 @@ What the model predicts, by task:
 from __future__ import annotations
 
 import math
-import time
 from collections import Counter as Tally
 from collections.abc import Sequence
 from typing import Any
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
 from prometheus_client.exposition import CONTENT_TYPE_LATEST
-from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from lifecycle.tasks.base import Task
 from lifecycle.tasks.binary import BINARY
@@ -146,29 +144,3 @@ class ServiceMetrics:
     def exposition(self) -> bytes:
         """The Prometheus text format of every metric."""
         return generate_latest(self.registry)
-
-
-class MetricsMiddleware:
-    """Counts every HTTP answer (including 4xx from validation and 404s) and times it."""
-
-    def __init__(self, app: ASGIApp, metrics: ServiceMetrics) -> None:
-        self.app = app
-        self.metrics = metrics
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
-            return
-        started = time.perf_counter()
-        status = 500
-
-        async def send_and_record(message: Message) -> None:
-            nonlocal status
-            if message["type"] == "http.response.start":
-                status = message["status"]
-            await send(message)
-
-        try:
-            await self.app(scope, receive, send_and_record)
-        finally:
-            self.metrics.observe_request(scope["path"], scope["method"], status, time.perf_counter() - started)
