@@ -4,15 +4,25 @@
 PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
+PLOTS := .dvc/plots
 
 .PHONY: setup repro test bench serve clean
 
-setup: $(VENV)/.installed
+setup: $(VENV)/.installed $(PLOTS)/page.html
 
 $(VENV)/.installed: requirements.txt requirements-dev.txt constraints.txt pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet -r requirements-dev.txt -e .
 	touch $@
+
+# The `dvc plots show` page with Vega inlined (pinned npm packages), so plots render
+# offline; set in .dvc/config.local only once written. Without npm, DVC's CDN page stays.
+$(PLOTS)/page.html: $(VENV)/.installed $(PLOTS)/package-lock.json src/lifecycle/review/plots_page.py
+	if command -v npm >/dev/null 2>&1; then \
+	  npm ci --prefix $(PLOTS) --no-audit --no-fund --loglevel=error || echo "npm ci failed: plots will load Vega from its CDN"; \
+	else echo "npm not found: plots will load Vega from its CDN"; fi
+	$(BIN)/python -m lifecycle.review.plots_page $(PLOTS)/node_modules $@
+	$(BIN)/dvc config --local plots.html_template plots/page.html
 
 repro: setup
 	PATH="$(abspath $(BIN)):$$PATH" $(BIN)/dvc repro
