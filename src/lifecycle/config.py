@@ -270,6 +270,8 @@ class PreprocessSettings(Strict):
 
     base: str
     joins: list[JoinSettings] = []
+    # values that mean "missing" (pandas' `na_values`): a list for every column, or {column: [...]}
+    na_values: list[str | int | float] | dict[str, list[str | int | float]] = []
     dtypes: dict[str, Literal["datetime", "float", "int", "string", "category", "bool"]] = {}
     context: list[ContextSettings] = []
     target: TargetSettings

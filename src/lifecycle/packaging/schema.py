@@ -25,6 +25,7 @@ import pandas as pd
 from lifecycle.artifacts import ColumnRole
 from lifecycle.config import ColumnExpectation
 from lifecycle.errors import LifecycleError
+from lifecycle.preprocessing.missing import NaValues, sentinel_mask, sentinels_for
 from lifecycle.validation.display import show
 
 Kind = Literal["numeric", "categorical", "datetime", "boolean"]
@@ -129,13 +130,16 @@ def infer_schema(
     columns: list[str],
     roles: dict[str, ColumnRole] | None = None,
     expectations: Mapping[str, ColumnExpectation] | None = None,
+    na_values: NaValues | None = None,
 ) -> dict[str, Any]:
     """Columns, kinds, training dtypes, nullability, categories and numeric ranges, and the
     role preprocess inferred (or params declared) for each column, with its reason.
 
     A numeric column also records whether training held only whole numbers (`integer`) and
     its `domain` where `expectations` (params' `validation.columns`) declare one, so the
-    bundle alone knows which values are impossible (see `NumericRule`).
+    bundle alone knows which values are impossible (see `NumericRule`). A column's
+    sentinels (`preprocess.na_values`) are recorded as `na_values`: they mean missing in a
+    request too.
     """
     expectations = expectations or {}
     described = []
@@ -148,6 +152,8 @@ def infer_schema(
             "dtype": str(series.dtype),
             "nullable": bool(series.isna().any()),
         }
+        if sentinels := sentinels_for(na_values or [], name):
+            entry["na_values"] = sentinels
         if roles is not None:
             entry["role"] = roles[name].role
             entry["reason"] = roles[name].reason
@@ -197,7 +203,8 @@ def validate_rows(
     A missing column fails the whole batch (LifecycleError). Per row: a value of the wrong
     type, NaN or infinity, a number outside the column's domain or a fraction where training
     had only whole numbers (`NumericRule`), a null where training had none, or (with the
-    `reject` policy) a category never seen in training. Extra columns are ignored.
+    `reject` policy) a category never seen in training. A column's sentinels (`na_values`)
+    are missing values, as in training. Extra columns are ignored.
     """
     names = [c["name"] for c in schema["columns"]]
     missing = [n for n in names if n not in frame.columns]
@@ -208,6 +215,7 @@ def validate_rows(
     for column in schema["columns"]:
         name, kind = column["name"], column["kind"]
         raw = frame[name].reset_index(drop=True)
+        raw = raw.mask(sentinel_mask(raw, column.get("na_values", [])))
         if kind == "numeric":
             values, bad = _numeric(raw)
             expected = "a finite number"

@@ -17,6 +17,7 @@ from lifecycle.config import PreprocessSettings, ValidationSettings
 from lifecycle.errors import LifecycleError
 from lifecycle.preprocessing.context import add_context
 from lifecycle.preprocessing.labels import Target, derive_target, raw_label
+from lifecycle.preprocessing.missing import mark_missing
 from lifecycle.preprocessing.roles import apply_roles, dropped_columns, infer_roles, infer_task
 from lifecycle.preprocessing.splitting import split_rows
 from lifecycle.preprocessing.tables import coerce_dtypes, drop_exact_duplicates, join_table, require_columns
@@ -36,18 +37,22 @@ class Prepared:
 
 
 def prepare(tables: dict[str, pd.DataFrame], settings: PreprocessSettings) -> Prepared:
-    """Dedupe, join, coerce, add context; infer the task and the column roles.
+    """Read sentinels as missing, dedupe, join, coerce, add context; infer the task and the
+    column roles.
 
-    Order matters: duplicates go before the joins (so no base row is multiplied), and
+    Order matters: sentinels go first (a placeholder must not decide a column's type or
+    role), duplicates before the joins (so no base row is multiplied), and
     context features are computed on every scheduled row, including those later
     excluded for lacking a target (a cancelled flight still congested its airport).
     """
     deduped = {}
     duplicates = {}
+    sentinels = {}
     for name, frame in tables.items():
         if frame.empty:
             raise LifecycleError(f"raw table {name!r} is empty")
-        deduped[name], duplicates[name] = drop_exact_duplicates(frame)
+        marked, sentinels[name] = mark_missing(frame, settings.na_values)
+        deduped[name], duplicates[name] = drop_exact_duplicates(marked)
     joined = deduped[settings.base]
     joins = {}
     for join in settings.joins:
@@ -60,6 +65,7 @@ def prepare(tables: dict[str, pd.DataFrame], settings: PreprocessSettings) -> Pr
     task = None if label is None else infer_task(label, settings.target, settings.role_inference)
     counts = {
         "input_rows": {name: int(len(frame)) for name, frame in tables.items()},
+        "na_values": {name: found for name, found in sentinels.items() if found},
         "exact_duplicates": duplicates,
         "duplicate_join_keys": {name: c["right_duplicate_keys"] for name, c in joins.items()},
         "inner_join": {name: c["dropped_by_inner_join"] for name, c in joins.items()},
@@ -98,6 +104,7 @@ def label_and_split(
     counts = prepared.counts
     report = {
         "input_rows": counts["input_rows"],
+        "read_as_missing": counts["na_values"],  # cells holding a `preprocess.na_values` sentinel
         "dropped": {
             "exact_duplicates": counts["exact_duplicates"],
             "missing_target": without_target,

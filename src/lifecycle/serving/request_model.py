@@ -10,7 +10,8 @@ the caller never meant. Every field here has the exact JSON type training saw:
 - categorical: a string; with the `reject` policy one of the training categories (the
   OpenAPI enum lists them); with `accept` any string, an unseen one flagged in the answer;
 - datetime: an ISO 8601 string (a time without an offset is read as UTC);
-- boolean: true or false.
+- boolean: true or false;
+- any kind: a sentinel declared in `preprocess.na_values` ("unknown", -999) is a null.
 
 A row is a TypedDict, so a validated row is a plain dict the scorer reads directly.
 """
@@ -27,6 +28,7 @@ from pydantic.types import StrictBool, StrictStr
 from typing_extensions import NotRequired, TypedDict
 
 from lifecycle.packaging.schema import NumericRule
+from lifecycle.preprocessing.missing import is_sentinel
 from lifecycle.serving.errors import InputError
 from lifecycle.serving.schemas import Problem
 from lifecycle.validation.display import show
@@ -121,9 +123,20 @@ def _field_type(column: dict[str, Any], policy: str) -> Any:
         base = Annotated[StrictBool, Field(description=f"{name}: true or false")]
     else:
         raise ValueError(f"schema column {name!r} has unknown kind {kind!r}")
+    if sentinels := column.get("na_values"):
+        base = Annotated[base | None, BeforeValidator(_missing_if_sentinel(sentinels))]
     if column["nullable"]:
         return NotRequired[base | None]
     return base
+
+
+def _missing_if_sentinel(sentinels: list[Any]) -> Any:
+    """A value that means missing in training (`preprocess.na_values`) means missing here."""
+
+    def read(value: Any) -> Any:
+        return None if is_sentinel(value, sentinels) else value
+
+    return read
 
 
 def row_type(schema: dict[str, Any], policy: str) -> type:

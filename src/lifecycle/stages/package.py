@@ -25,7 +25,7 @@ def main() -> None:
     train = read_parquet(paths.INTERIM_TRAIN)
     test_metrics = read_json(paths.EVALUATE_METRICS)
     pipeline = inference_pipeline(read_joblib(paths.FEATURIZER), read_joblib(paths.MODEL))
-    schema = infer_schema(train, roles.inputs, roles.roles, params.validation.columns)
+    schema = infer_schema(train, roles.inputs, roles.roles, params.validation.columns, params.preprocess.na_values)
     metadata = BundleMetadata(
         model_version=file_digest(paths.MODEL)[:12],
         target=roles.target,

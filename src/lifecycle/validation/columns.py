@@ -14,7 +14,7 @@ from lifecycle.validation.base import Findings, Table, check
 from lifecycle.validation.display import did_you_mean, examples, most_frequent
 
 # A number as text: optional sign, digits with optional decimals (or only decimals), an
-# optional exponent; surrounding spaces are allowed. "1,234", "12 kg" and "n/a" are not.
+# optional exponent; surrounding spaces are allowed. "1,234", "12 kg" and "unknown" are not.
 _NUMBER = re.compile(r"\s*[-+]?(\d+(\.\d*)?|\.\d+)([eE][-+]?\d+)?\s*")
 
 
@@ -70,8 +70,8 @@ def dtype(table: Table, findings: Findings) -> None:
 @check("error")
 def mixed_types(table: Table, findings: Findings) -> None:
     """a text column holds several kinds of values: numbers and text in one JSON/SQL column,
-    or (from CSV) mostly numbers with some text such as `n/a` or `12 kg`; fix the cells, or
-    declare the column's role
+    or (from CSV) mostly numbers with some text such as `unknown` or `12 kg`; fix the cells,
+    declare the placeholder in `preprocess.na_values`, or declare the column's role
 
     A text (object or string dtype) column fails when (a) it holds Python values of
     different types (numbers and text, booleans and text, ...: what JSON, SQL or API

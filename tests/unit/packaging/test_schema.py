@@ -12,7 +12,7 @@ import pytest
 from lifecycle.config import Params
 from lifecycle.errors import LifecycleError
 from lifecycle.featurization.transformers import MISSING_CATEGORY
-from lifecycle.packaging.schema import NumericRule, infer_schema, validate_rows
+from lifecycle.packaging.schema import NumericRule, column_kind, infer_schema, validate_rows
 from tests.support.samples import Interim
 
 
@@ -260,3 +260,23 @@ def test_row_index_is_irrelevant(rows: pd.DataFrame, schema: dict[str, Any]) -> 
     shuffled.loc[7, "distance"] = "far"
     _, errors = validate_rows(shuffled, schema)
     assert [e is not None for e in errors] == [False, False, True, False, False, False]
+
+
+# --- sentinels (`preprocess.na_values`) -------------------------------------------------
+
+
+def test_sentinels_are_missing_in_a_batch_as_in_training(interim: Interim, columns: list[str]) -> None:
+    """The schema carries a column's sentinels, and a batch row holding one reads as missing;
+    the same text in a column without sentinels stays an error."""
+    train = interim[0]
+    nullable = next(c for c in columns if column_kind(train[c]) == "numeric" and train[c].isna().any())
+    other = next(c for c in columns if column_kind(train[c]) == "numeric" and c != nullable)
+    schema = infer_schema(train, columns, na_values={nullable: ["unknown", -999]})
+    assert entry(schema, nullable)["na_values"] == ["unknown", -999] and "na_values" not in entry(schema, other)
+
+    rows = train[columns].iloc[:3].reset_index(drop=True).astype(object)
+    rows.loc[0, nullable], rows.loc[1, nullable], rows.loc[2, other] = "unknown", -999, "unknown"
+    coerced, errors = validate_rows(rows, schema)
+    assert coerced[nullable].iloc[:2].isna().all()
+    assert errors[:2] == [None, None]
+    assert errors[2] == f"{other}: expected a finite number, got 'unknown'"

@@ -19,6 +19,7 @@ from lifecycle.config import (
     ValidationSettings,
 )
 from lifecycle.errors import LifecycleError
+from lifecycle.preprocessing.missing import mark_missing
 from lifecycle.preprocessing.roles import DECLARED, infer_roles
 from lifecycle.preprocessing.tables import coerce_dtypes, join_table
 from lifecycle.validation.registry import DEFAULT_SEVERITY
@@ -152,6 +153,22 @@ def test_numbers_with_a_few_text_markers_are_mixed_types(flights: pd.DataFrame, 
     declared = check_flights(read, params, distance="categorical")
     assert declared["schema"]["distance"]["reason"] == DECLARED
     assert failed(declared, "mixed_types") == []
+
+
+def test_a_placeholder_is_mixed_types_until_declared_in_na_values(flights: pd.DataFrame, params: Params) -> None:
+    """The README's example: `unknown` in a CSV's numeric column stops preprocess (pandas
+    reads `n/a` as missing by itself), and `preprocess.na_values` makes it missing."""
+    dirty = flights.copy()
+    dirty["distance"] = dirty["distance"].astype(str)
+    dirty.loc[[3, 50, 400], "distance"] = "unknown"
+    dirty.loc[[7], "distance"] = "n/a"
+    read = pd.read_csv(io.StringIO(dirty.to_csv(index=False)))
+    read["time_hour"] = pd.to_datetime(read["time_hour"], utc=True)
+    [mixed] = failed(check_flights(read, params), "mixed_types")
+    assert (mixed["column"], mixed["value"]) == ("distance", 3)
+    marked, counts = mark_missing(read, ["unknown"])
+    assert counts == {"distance": 3} and marked["distance"].isna().sum() == 4
+    assert failed(check_flights(marked, params), "mixed_types") == []
 
 
 def test_python_objects_of_several_types_are_mixed_types(flights: pd.DataFrame, params: Params) -> None:
