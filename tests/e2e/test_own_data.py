@@ -327,8 +327,8 @@ def test_task_metrics_and_plots(run: Run) -> None:
         assert 0.85 < evaluate["precision_macro"] <= 1.0
         assert 0.85 < evaluate["recall_weighted"] <= 1.0
         assert 0.95 < evaluate["roc_auc_ovr"] <= 1.0
-        assert sorted(evaluate["per_class"]) == labels
-        assert sum(c["support"] for c in evaluate["per_class"].values()) == evaluate["rows"]
+        assert [row["class"] for row in evaluate["per_class"]] == labels
+        assert sum(c["support"] for c in evaluate["per_class"]) == evaluate["rows"]
         assert evaluate["confusion"]["labels"] == labels
         assert sum(map(sum, evaluate["confusion"]["matrix"])) == evaluate["rows"]
         assert _plot_files(repo) == {"confusion.csv", "importance.json"}

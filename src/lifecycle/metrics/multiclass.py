@@ -130,11 +130,12 @@ def score_metrics(y_true: np.ndarray, probability: np.ndarray, classes: Sequence
 
 
 def test_metrics(y_true: np.ndarray, probability: np.ndarray, classes: Sequence) -> dict[str, object]:
-    """Headline scores plus what a reader needs to interpret them: rows, how common each
-    class is, per-class precision/recall/F1/support and the confusion matrix.
+    """Headline scores plus what a reader needs to interpret them: rows, and per class its
+    share of the test rows, precision, recall, F1 and support, and the confusion matrix.
 
-    Every class of the model is listed, even one absent from the test set (support 0), so
-    the keys do not change between runs and `dvc metrics diff` compares like with like.
+    The per-class detail is a list of rows, one per class of the model (even one absent
+    from the test set, support 0): `dvc metrics show` and `dvc exp show` list headline
+    numbers only, not 5 columns per class, and the file still diffs line by line in git.
     """
     y_true = np.asarray(y_true)
     probability = np.asarray(probability, dtype=float)
@@ -146,16 +147,17 @@ def test_metrics(y_true: np.ndarray, probability: np.ndarray, classes: Sequence)
     return {
         **scores,
         "rows": int(len(y_true)),
-        "class_share": {name: rounded(np.mean(y_true == c)) for name, c in zip(names, labels)},
-        "per_class": {
-            name: {
+        "per_class": [
+            {
+                "class": name,
+                "share": rounded(np.mean(y_true == label)),
                 "precision": rounded(precision[i]),
                 "recall": rounded(recall[i]),
                 "f1": rounded(f1[i]),
                 "support": int(support[i]),
             }
-            for i, name in enumerate(names)
-        },
+            for i, (name, label) in enumerate(zip(names, labels))
+        ],
         "confusion": {
             "labels": names,
             "matrix": confusion_matrix(y_true, predicted, labels=labels).astype(int).tolist(),

@@ -76,7 +76,8 @@ class MulticlassTask(ClassificationTask):
 
     def target_summary(self, label: pd.Series) -> dict[str, Any]:
         shares = label.astype(str).value_counts(normalize=True).sort_index()
-        return {"class_share": {str(k): round(float(v), 6) for k, v in shares.items()}}
+        # a list of rows, not a column per class in `dvc metrics show` (see metrics/multiclass.py)
+        return {"class_share": [{"class": str(k), "share": round(float(v), 6)} for k, v in shares.items()]}
 
     def model_scores(self, model: BaseEstimator, X: Any, classes: Classes) -> np.ndarray:
         """An (n, k) probability matrix in `classes` order.

@@ -160,30 +160,36 @@ def test_labels_and_shapes_are_checked(wine: Fitted) -> None:
 def test_test_metrics_extend_the_scores(wine: Fitted, metrics: dict[str, object]) -> None:
     scores = score_metrics(wine.y_test, wine.probability, wine.classes)
     assert {name: metrics[name] for name in HEADLINE_METRICS} == scores
-    assert set(metrics) == set(HEADLINE_METRICS) | {"rows", "class_share", "per_class", "confusion"}
+    assert set(metrics) == set(HEADLINE_METRICS) | {"rows", "per_class", "confusion"}
     assert metrics["rows"] == len(wine.y_test)
     assert json.loads(json.dumps(metrics)) == metrics  # plain JSON types only
 
 
+def by_class(metrics: dict[str, object]) -> dict[str, dict[str, object]]:
+    return {row["class"]: row for row in metrics["per_class"]}
+
+
 def test_class_share_is_each_label_s_frequency(wine: Fitted, metrics: dict[str, object]) -> None:
     counts = pd.Series(wine.y_test).value_counts(normalize=True)
-    assert metrics["class_share"] == {str(c): round(counts[c], 6) for c in wine.classes}
-    assert sum(metrics["class_share"].values()) == pytest.approx(1.0, abs=1e-5)
+    assert {c: row["share"] for c, row in by_class(metrics).items()} == {
+        str(c): round(counts[c], 6) for c in wine.classes
+    }
+    assert sum(row["share"] for row in metrics["per_class"]) == pytest.approx(1.0, abs=1e-5)
 
 
 def test_per_class_matches_the_classification_report(wine: Fitted, metrics: dict[str, object]) -> None:
     predicted = wine.model.predict(wine.X_test)
     report = classification_report(wine.y_test, predicted, output_dict=True, zero_division=0)
     for label in wine.classes:
-        ours, theirs = metrics["per_class"][label], report[label]
-        assert ours == {
+        ours, theirs = by_class(metrics)[label], report[label]
+        assert {k: v for k, v in ours.items() if k not in ("class", "share")} == {
             "precision": round(theirs["precision"], 6),
             "recall": round(theirs["recall"], 6),
             "f1": round(theirs["f1-score"], 6),
             "support": int(theirs["support"]),
         }
-    assert sum(c["support"] for c in metrics["per_class"].values()) == metrics["rows"]
-    macro_f1 = np.mean([c["f1"] for c in metrics["per_class"].values()])
+    assert sum(c["support"] for c in metrics["per_class"]) == metrics["rows"]
+    macro_f1 = np.mean([c["f1"] for c in metrics["per_class"]])
     assert macro_f1 == pytest.approx(metrics["f1_macro"], abs=1e-6)
 
 
@@ -193,7 +199,7 @@ def test_confusion_matrix_rows_are_actual(wine: Fitted, metrics: dict[str, objec
     assert confusion["labels"] == ["class_0", "class_1", "class_2"]
     assert matrix.sum() == metrics["rows"]
     assert np.trace(matrix) / matrix.sum() == pytest.approx(metrics["accuracy"], abs=1e-6)
-    assert matrix.sum(axis=1).tolist() == [metrics["per_class"][c]["support"] for c in wine.classes]
+    assert matrix.sum(axis=1).tolist() == [by_class(metrics)[c]["support"] for c in wine.classes]
     predicted = wine.model.predict(wine.X_test)
     assert matrix.tolist() == confusion_matrix(wine.y_test, predicted, labels=wine.classes).tolist()
     assert (matrix - np.diag(np.diag(matrix))).sum() > 0  # the model makes mistakes to count
@@ -203,8 +209,8 @@ def test_test_metrics_keep_a_missing_class(wine: Fitted) -> None:
     """Every class keeps its keys when the test rows lack it, so metric diffs line up."""
     y, probability = without_class(wine, "class_2")
     metrics = multiclass_test_metrics(y, probability, wine.classes)
-    assert metrics["class_share"]["class_2"] == 0.0
-    assert metrics["per_class"]["class_2"]["support"] == 0
+    assert by_class(metrics)["class_2"]["share"] == 0.0
+    assert by_class(metrics)["class_2"]["support"] == 0
     assert np.array(metrics["confusion"]["matrix"])[2].sum() == 0
     assert np.array(metrics["confusion"]["matrix"]).sum() == metrics["rows"] == len(y)
 
@@ -212,7 +218,7 @@ def test_test_metrics_keep_a_missing_class(wine: Fitted) -> None:
 def test_integer_labels_become_string_keys() -> None:
     fitted = fit_wine(labels_as_names=False)
     metrics = multiclass_test_metrics(fitted.y_test, fitted.probability, fitted.classes)
-    assert list(metrics["class_share"]) == list(metrics["per_class"]) == ["0", "1", "2"]
+    assert [row["class"] for row in metrics["per_class"]] == ["0", "1", "2"]
     assert metrics["confusion"]["labels"] == ["0", "1", "2"]
     named = multiclass_test_metrics(*_named(fitted))
     assert named["confusion"]["matrix"] == metrics["confusion"]["matrix"]
