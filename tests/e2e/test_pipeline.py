@@ -50,8 +50,9 @@ def test_metrics_exist_and_are_sane(pipeline_run: FirstRun) -> None:
     slices = repo.read_json("metrics/slices.json")
     assert set(slices["by_column"]) == {"carrier", "origin"} and slices["worst"]
     assert len(repo.read_json("metrics/learning_curve.json")) == 3
-    curves = list((repo.path / "metrics/train_live/plots/metrics").rglob("*.tsv"))
-    assert {c.parent.name for c in curves} == {"train", "validation"}
+    curve = repo.read_json("metrics/train_live/plots/custom/training_curve.json")
+    assert len(curve) > 10 and curve[-1]["train"] < curve[0]["train"]  # boosting rounds
+    assert all(row["validation"] > 0 for row in curve)  # early stopping measured it every round
 
 
 def test_second_repro_runs_nothing(pipeline_clone: PipelineRepo) -> None:

@@ -89,8 +89,11 @@ def learning_curve_figure(series: Series, metric: str, target: Path) -> None:
                 color=line[0].get_color(),
                 label=f"{label} train",
             )
+        sizes = sorted({p["train_size"] for points in series.values() for p in points})
         axes.set(xlabel="training rows", ylabel=metric, xscale="log")
-        axes.legend(loc="lower right")
+        axes.set_xticks(sizes, labels=[f"{size:,}" for size in sizes])  # the sizes fitted, not powers of ten
+        axes.minorticks_off()
+        axes.legend(loc="best")  # where it covers the fewest points: train and validation lines can lie anywhere
 
     _save(target, "Learning curve (cross-validation)", draw)
 

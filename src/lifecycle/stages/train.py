@@ -18,7 +18,7 @@ from lifecycle.tasks.registry import task_named
 from lifecycle.training.calibration import CalibratedModel
 from lifecycle.training.cross_validation import ModelSpec, cross_validation, cv_splitter
 from lifecycle.training.families import family_settings
-from lifecycle.training.fitting import FitResult, fit_model
+from lifecycle.training.fitting import FitResult, fit_model, loss_rows
 from lifecycle.training.learnability import constant_warnings, leaf_warnings, prior_score
 from lifecycle.training.learning_curve import learning_curve
 from lifecycle.training.thresholds import decision_from_folds
@@ -27,13 +27,16 @@ logger = logging.getLogger(__name__)
 
 
 def log_curves(result: FitResult) -> None:
-    """Per-iteration curves to DVCLive; dvc.yaml declares its files (dvcyaml=False)."""
+    """The fit's curves to DVCLive: the final values (metrics.json) and one table of the loss
+    per iteration, train and validation side by side (plots/custom/training_curve.json).
+
+    One file of one shape for every family and task, so dvc.yaml draws it as one chart with
+    a title of its own; dvc.yaml declares DVCLive's files itself (dvcyaml=False).
+    """
     with Live(dir=str(paths.TRAIN_LIVE_DIR), dvcyaml=False, save_dvc_exp=False) as live:
-        for step in range(max(len(curve) for curve in result.curves.values())):
-            for name, curve in result.curves.items():
-                if step < len(curve):
-                    live.log_metric(name, curve[step])
-            live.next_step()
+        for name, curve in result.curves.items():
+            live.log_metric(name, curve[-1], plot=False)
+        live.log_plot("training_curve", loss_rows(result.curves), x="step", y=["train", "validation"])
 
 
 def chosen_settings(settings: TrainSettings) -> tuple[TrainSettings, str]:

@@ -51,6 +51,17 @@ def iteration_curves(model: BaseEstimator, X: pd.DataFrame, y: pd.Series) -> dic
     return {"train/squared_error": [float(mean_squared_error(y, model.predict(X)))]}
 
 
+def loss_rows(curves: dict[str, list[float]]) -> list[dict[str, float | None]]:
+    """One row per iteration: the training loss and, where the family measured it, the same
+    loss on its validation data (null otherwise; the MLP's validation *score* is not a loss)."""
+    train_name = next(name for name in curves if name.startswith("train/"))
+    validation = curves.get(train_name.replace("train/", "validation/", 1), [])
+    return [
+        {"step": step, "train": loss, "validation": validation[step] if step < len(validation) else None}
+        for step, loss in enumerate(curves[train_name])
+    ]
+
+
 def fit_model(
     X: pd.DataFrame, y: pd.Series, settings: TrainSettings, categorical: list[str], task: Task = BINARY
 ) -> FitResult:

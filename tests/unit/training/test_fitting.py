@@ -19,7 +19,7 @@ from lifecycle.featurization.featurizer import categorical_outputs, fit_featuriz
 from lifecycle.sources.registry import sample_rows
 from lifecycle.training.cross_validation import ModelSpec, cross_validation, cv_splitter
 from lifecycle.training.families import build_estimator
-from lifecycle.training.fitting import fit_model
+from lifecycle.training.fitting import fit_model, loss_rows
 from tests.support.samples import small
 
 FAMILIES = [
@@ -93,6 +93,10 @@ def test_hist_gradient_boosting_curves(matrix: Matrix, params: Params) -> None:
         assert min(curve) > 0
     train = result.curves["train/log_loss"]
     assert train[-1] < train[0]
+    rows = loss_rows(result.curves)  # the training-curve chart's table
+    assert [row["step"] for row in rows] == list(range(model.n_iter_ + 1))
+    assert [row["train"] for row in rows] == train
+    assert [row["validation"] for row in rows] == result.curves["validation/log_loss"]
 
 
 def test_mlp_curves_with_early_stopping(matrix: Matrix, params: Params) -> None:
@@ -102,6 +106,8 @@ def test_mlp_curves_with_early_stopping(matrix: Matrix, params: Params) -> None:
     assert len(result.curves["validation/accuracy"]) == result.model.n_iter_
     assert all(0.0 <= a <= 1.0 for a in result.curves["validation/accuracy"])
     assert result.curves["train/log_loss"][-1] < result.curves["train/log_loss"][0]
+    # the chart draws losses only: the validation accuracy is no loss to set beside them
+    assert {row["validation"] for row in loss_rows(result.curves)} == {None}
 
 
 def test_mlp_without_early_stopping_has_no_validation_curve(matrix: Matrix, params: Params) -> None:
