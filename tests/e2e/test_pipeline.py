@@ -114,9 +114,15 @@ def test_dvc_shows_headline_metrics_not_every_detail(pipeline_run: FirstRun) -> 
 
 
 def test_dvc_plots_show_loads_every_plot(pipeline_clone: PipelineRepo) -> None:
-    """Every declared plot file exists (empty where the task has no such plot): no warning."""
+    """Every declared plot file exists (empty where the task has no such plot): no warning.
+    Each chart is drawn once: from its data, not again as a PNG or as a second chart."""
     done = pipeline_clone.run("dvc", "plots", "show", "--json")
     shown = json.loads(done.stdout)
     assert not shown.get("errors") and "failed to load" not in done.stderr, shown.get("errors")
-    for plot in ("metrics/plots/roc.json", "learning_curve", "metrics/plots/importance.json"):
+    training_curve = "metrics/train_live/plots/custom/training_curve.json"
+    for plot in ("metrics/plots/roc.json", "metrics/learning_curve.json", training_curve):
         assert shown["data"][plot], plot
+    kinds = {render["type"] for renders in shown["data"].values() for render in renders}
+    assert kinds == {"vega"}, kinds  # no PNG drawn beside its chart
+    titles = [render["content"]["title"]["text"] for renders in shown["data"].values() for render in renders]
+    assert len(titles) == len(set(titles)) and not [t for t in titles if "/" in t], titles
