@@ -265,7 +265,7 @@ def in_process(rows: pd.DataFrame, size: int, seconds: float = 5.0) -> dict[str,
     results = {}
     for name, call in (
         ("bundle.predict", lambda i: bundle.predict(batches[i])),
-        ("fast path", lambda i: fast.predict_proba(records[i])),
+        ("fast path", lambda i: fast.scores(records[i])),
     ):
         count, started = 0, time.perf_counter()
         while time.perf_counter() - started < seconds:

@@ -14,12 +14,17 @@ straight to the model's own tree predictors:
 - the trees are scikit-learn's own predictors, summed in the same order from the same
   baseline, then the model's own link function.
 
-`tests/test_serving_fast_path.py` proves the probabilities equal the pipeline's, bit for
-bit, on the test split. Pipelines of another shape (another model family, one-hot
-encoding) are not compiled: `compile_fast_path` returns None and the service uses the
-packaged pipeline through `Bundle.predict`. Only binary classifiers are compiled (the
-output is one positive-class probability per row): the scorer never asks for another
-task, and a multiclass or regression model is refused here too.
+Every task is compiled: a binary classifier's output is the positive class's probability,
+a multiclass one's the (n, k) probability matrix in the model's class order, a regressor's
+the predicted value, each what `Task.model_scores` gives for the packaged pipeline.
+`tests/unit/serving/test_fast_path.py` and `test_tasks.py` prove them equal to the
+pipeline's, bit for bit, on the test split of a bundle of each task. Pipelines of another
+shape are not compiled: `compile_fast_path` returns None and the service uses the packaged
+pipeline through `Bundle.predict`. That is every other model family (their fitted objects
+have no compiled predictor to call: the linear, forest and MLP families would each need
+their own re-implementation, to be proven equal in turn) and one-hot encoding (the
+family the flights default and the search favour is gradient boosting, whose native
+categorical support wants ordinal codes).
 """
 
 from __future__ import annotations
@@ -34,7 +39,7 @@ from zoneinfo import ZoneInfo
 import numpy as np
 import pandas as pd
 from sklearn.compose import ColumnTransformer
-from sklearn.ensemble import HistGradientBoostingClassifier
+from sklearn.ensemble import HistGradientBoostingClassifier, HistGradientBoostingRegressor
 from sklearn.impute import SimpleImputer
 from sklearn.pipeline import Pipeline
 from sklearn.preprocessing import OrdinalEncoder, StandardScaler
@@ -158,7 +163,10 @@ def _category_codes(branch: Pipeline, names: list[str]) -> list[dict[Any, float]
     return [dict(zip(column_values, codes[: len(column_values), j].tolist())) for j, column_values in enumerate(values)]
 
 
-def _model_codes(model: HistGradientBoostingClassifier, position: int, codes: dict[Any, float]) -> dict[Any, float]:
+GradientBoosting = HistGradientBoostingClassifier | HistGradientBoostingRegressor
+
+
+def _model_codes(model: GradientBoosting, position: int, codes: dict[Any, float]) -> dict[Any, float]:
     """Compose the featurizer's code with the model's own categorical encoding, if any."""
     preprocessor = model._preprocessor
     if preprocessor is None or not model.is_categorical_[position]:
@@ -178,7 +186,7 @@ def _model_codes(model: HistGradientBoostingClassifier, position: int, codes: di
 
 @dataclass(frozen=True)
 class FastPath:
-    """Raw records (already validated and typed) -> positive-class probabilities."""
+    """Raw records (already validated and typed) -> the model's scores (see `scores`)."""
 
     numeric: _NumericBlock
     numeric_positions: list[int]
@@ -186,11 +194,23 @@ class FastPath:
     categorical_codes: list[dict[Any, float]]
     categorical_positions: list[int]
     model_order: np.ndarray
-    model: HistGradientBoostingClassifier
+    model: GradientBoosting
     bitsets: tuple[np.ndarray, np.ndarray]
 
-    def predict_proba(self, records: Sequence[Record]) -> np.ndarray:
-        """The probability of the positive class for each record, as the pipeline gives it."""
+    def scores(self, records: Sequence[Record]) -> np.ndarray:
+        """What the pipeline gives for each record: the positive class's probability
+        (binary), every class's probability in the model's class order (multiclass), or the
+        predicted value (regression), through the model's own link function."""
+        raw = self._raw(records)
+        loss = self.model._loss
+        if isinstance(self.model, HistGradientBoostingRegressor):
+            return loss.link.inverse(raw.ravel())
+        if raw.shape[1] == 1:
+            return loss.predict_proba(raw.ravel())[:, 1]
+        return loss.predict_proba(raw)
+
+    def _raw(self, records: Sequence[Record]) -> np.ndarray:
+        """The trees' summed raw scores, (n, trees per iteration), as the model sums them."""
         matrix = np.empty((len(records), len(self.model_order)), dtype=np.float64)
         matrix[:, self.numeric_positions] = self.numeric.transform(records)
         for position, name, codes in zip(self.categorical_positions, self.categorical_names, self.categorical_codes):
@@ -206,17 +226,16 @@ class FastPath:
         for trees in model._predictors:
             for k, tree in enumerate(trees):
                 raw[:, k] += tree.predict(matrix, known_cat_bitsets=known, f_idx_map=index_map, n_threads=1)
-        if raw.shape[1] == 1:
-            raw = raw.ravel()
-        return model._loss.predict_proba(raw)[:, 1]
+        return raw
 
 
 def _compile(pipeline: Pipeline, input_names: list[str]) -> FastPath:
     features, model = pipeline.named_steps.get("features"), pipeline.named_steps.get("model")
-    if not isinstance(features, Pipeline) or type(model) is not HistGradientBoostingClassifier:
-        raise NotCompilable("the pipeline is not features -> HistGradientBoostingClassifier")
-    if len(model.classes_) != 2 or model.n_trees_per_iteration_ != 1:
-        raise NotCompilable("the model is not a binary classifier")
+    if not isinstance(features, Pipeline) or type(model) not in (
+        HistGradientBoostingClassifier,
+        HistGradientBoostingRegressor,
+    ):
+        raise NotCompilable("the pipeline is not features -> HistGradientBoosting")
     transformer = features.named_steps.get("columns")
     if not isinstance(transformer, ColumnTransformer):
         raise NotCompilable("the featurizer does not end in a ColumnTransformer")

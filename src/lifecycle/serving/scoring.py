@@ -5,9 +5,10 @@
 - multiclass: the most probable class, its probability, and every class's probability;
 - regression: the predicted value (no probability).
 
-The compiled fast path (identical probabilities, tested) answers binary bundles whose
-pipeline has a shape it compiles; everything else goes through `Bundle.predict`, the
-same function the batch `predict` command uses, whose columns make the answer.
+The compiled fast path (identical scores, tested for every task) answers bundles whose
+pipeline has a shape it compiles, through the task's own `answers` (binary without pandas:
+the path a single-row request takes most); everything else goes through `Bundle.predict`,
+the same function the batch `predict` command uses, whose columns make the answer.
 """
 
 from __future__ import annotations
@@ -96,8 +97,12 @@ class Scorer:
         self.bundle = bundle
         self.task = bundle.task
         self.classes = [native(c) for c in bundle.classes] if self.task.classification else None
-        # Only a binary pipeline of a shape it knows compiles; anything else is served by Bundle.predict.
+        # Only a pipeline of a shape it knows compiles; anything else is served by Bundle.predict.
         self.fast: FastPath | None = compile_fast_path(bundle.pipeline, bundle.input_columns) if fast_path else None
+        if self.fast is not None and self.task.classification:
+            if [str(c) for c in self.fast.model.classes_] != [str(c) for c in bundle.classes]:
+                logger.info("fast path not available (the model's class order is not the bundle's)")
+                self.fast = None
         self.categories = {
             c["name"]: frozenset(c["categories"]) for c in bundle.schema["columns"] if c["kind"] == "categorical"
         }
@@ -126,7 +131,11 @@ class Scorer:
         flags = [self.flags(row) for row in rows]
         if self.fast is None:
             return Scores.from_predictions(self._predict(rows), flags, self.bundle.classes)
-        assert self.classes is not None
-        probability = self.fast.predict_proba(rows)
-        labels = [self.classes[index] for index in self.bundle.decide(probability).tolist()]
-        return Scores(labels, flags, probabilities=probability.tolist())
+        scores = self.fast.scores(rows)
+        if self.task.decision_threshold:  # binary: the labels straight from the probabilities
+            assert self.classes is not None
+            labels = [self.classes[index] for index in self.bundle.decide(scores).tolist()]
+            return Scores(labels, flags, probabilities=scores.tolist())
+        every_row = np.ones(len(rows), dtype=bool)
+        answers = self.task.answers(scores, every_row, self.bundle.classes, self.bundle.metadata.threshold)
+        return Scores.from_predictions(answers, flags, self.bundle.classes)

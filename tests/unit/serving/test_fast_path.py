@@ -30,9 +30,9 @@ def test_fast_path_equals_the_pipeline_on_the_whole_test_split(bundle_dir: Path,
     rows = validator.from_python(json_rows(raw_test))  # exactly what the service scores
     expected = bundle.predict(raw_test, unknown_category="accept")
     assert expected["error"].isna().all()
-    batch = fast.predict_proba(rows)
+    batch = fast.scores(rows)
     np.testing.assert_array_equal(batch, expected["probability"].to_numpy())
-    one_by_one = np.concatenate([fast.predict_proba([row]) for row in rows[:500]])
+    one_by_one = np.concatenate([fast.scores([row]) for row in rows[:500]])
     np.testing.assert_array_equal(one_by_one, expected["probability"].to_numpy()[:500])
     np.testing.assert_array_equal(bundle.decide(batch), expected["prediction"].to_numpy(dtype=int))
 
@@ -46,7 +46,7 @@ def test_missing_values_take_the_pipeline_imputation(bundle_dir: Path, raw_test:
     rows = RowValidator(bundle.schema, "accept", 1000).from_python(json_rows(blanked))
     fast = compile_fast_path(bundle.pipeline, bundle.input_columns)
     np.testing.assert_array_equal(
-        fast.predict_proba(rows), bundle.predict(blanked, unknown_category="accept")["probability"].to_numpy()
+        fast.scores(rows), bundle.predict(blanked, unknown_category="accept")["probability"].to_numpy()
     )
 
 

@@ -30,6 +30,7 @@ from lifecycle.serving.app import create_app
 from lifecycle.serving.fast_path import compile_fast_path
 from lifecycle.serving.prediction_log import read_prediction_log
 from lifecycle.serving.prometheus import VALUE_BUCKET_STDS, ServiceMetrics, value_buckets
+from lifecycle.serving.request_model import RowValidator
 from lifecycle.serving.scoring import Scorer
 from lifecycle.tasks.regression import REGRESSION
 from tests.support.serving import ServerProcess, TaskBundle
@@ -219,17 +220,23 @@ def test_unknown_categories_are_flagged_or_refused(task_bundle: TaskBundle, tmp_
     assert second["label"] == pytest.approx(expected["prediction"].iloc[0])
 
 
-def test_only_binary_models_take_the_fast_path(task_bundle: TaskBundle, tmp_path: Path) -> None:
-    """A multiclass gradient-boosting pipeline has the compiled shape but not a binary output:
-    it is not compiled, and the scorer answers through Bundle.predict either way."""
+def test_every_task_takes_the_fast_path_with_the_pipeline_s_answers(task_bundle: TaskBundle, tmp_path: Path) -> None:
+    """A multiclass or regression gradient-boosting pipeline compiles too: its scores equal
+    the packaged pipeline's bit for bit on the whole test split, one row at a time and in a
+    batch, and the service answers the same with the fast path on or off."""
     bundle = load_bundle(task_bundle.path)
-    assert compile_fast_path(bundle.pipeline, bundle.input_columns) is None
-    assert Scorer(bundle, fast_path=True).fast is None
+    fast = compile_fast_path(bundle.pipeline, bundle.input_columns)
+    assert fast is not None and Scorer(bundle, fast_path=True).fast is not None
+    rows = RowValidator(bundle.schema, "accept", len(task_bundle.rows)).from_python(task_bundle.rows)
+    frame = pd.DataFrame.from_records(rows, columns=bundle.input_columns)
+    expected = bundle.task.model_scores(bundle.pipeline, frame, bundle.classes)
+    np.testing.assert_array_equal(fast.scores(rows), expected)
+    np.testing.assert_array_equal(np.concatenate([fast.scores([row]) for row in rows]), expected)
     answers = []
     for fast_path in (True, False):
         app = create_app(task_bundle.path, settings(tmp_path / str(fast_path), fast_path=fast_path))
         with TestClient(app) as test_client:
-            answers.append(test_client.post("/predict", json=task_bundle.rows[:20]).json()["predictions"])
+            answers.append(test_client.post("/predict", json=task_bundle.rows[:50]).json()["predictions"])
     assert answers[0] == answers[1]
 
 
