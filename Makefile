@@ -5,7 +5,7 @@ PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
 
-.PHONY: setup repro test bench serve clean
+.PHONY: setup repro test bench serve s3-up s3-down clean
 
 setup: $(VENV)/.installed
 
@@ -25,6 +25,12 @@ bench: setup
 
 serve: setup  # the HTTP service on 127.0.0.1 (params.yaml `serve`), for models/package
 	$(BIN)/python -m lifecycle serve
+
+s3-up: setup  # SeaweedFS's S3 server on 127.0.0.1:8333 (data in .s3/) for the DVC remote `storage`
+	$(BIN)/python -m lifecycle remote start
+
+s3-down:  # stops the server s3-up started from this clone (its data stays in .s3/)
+	$(BIN)/python -m lifecycle remote stop
 
 clean:
 	rm -rf $(VENV)
