@@ -45,4 +45,6 @@ def test_pr_workflow_takes_remote_credentials_from_secrets_only() -> None:
 
 def test_push_workflow_runs_the_readme_test_command() -> None:
     workflow = yaml.safe_load((ROOT / ".github/workflows/tests.yml").read_text())
-    assert "make test" in [s.get("run") for s in workflow["jobs"]["test"]["steps"]]
+    commands = [s.get("run") for s in workflow["jobs"]["test"]["steps"]]
+    assert "make test" in commands
+    assert "make s3-up" in commands and commands.index("make s3-up") < commands.index("make test")
