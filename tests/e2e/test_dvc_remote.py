@@ -37,7 +37,7 @@ class Pushed:
 
 @pytest.fixture(scope="module")
 def pushed(pipeline_run: FirstRun, second_run: SecondRun, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Pushed]:
-    """The pushing clone has a DVC cache of its own, filled from the session's shared cache
+    """The pushing clone has a DVC cache of its own, filled from the test run's shared cache
     read as a local remote, and records each run in its run cache (`dvc commit -f`): the
     shared cache, which other tests write to while this one pushes, is never pushed from.
     The project's push sends what `dvc push --run-cache` leaves behind: the outputs of the

@@ -123,7 +123,7 @@ def start(folder: Path = FOLDER) -> Credentials:
         "AWS_ACCESS_KEY_ID": credentials.access_key_id,
         "AWS_SECRET_ACCESS_KEY": credentials.secret_access_key,
     }
-    with log.open("ab") as output:  # the server outlives this process: its own session, its own log
+    with log.open("ab") as output:  # the server outlives this process: its own process group, its own log
         process = subprocess.Popen(
             command, env=environment, stdout=output, stderr=subprocess.STDOUT, start_new_session=True
         )
