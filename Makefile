@@ -6,7 +6,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 PLOTS := .dvc/plots
 
-.PHONY: setup repro test bench serve clean
+.PHONY: setup repro test bench serve s3-up s3-down clean
 
 setup: $(VENV)/.installed $(PLOTS)/page.html
 
@@ -35,6 +35,12 @@ bench: setup
 
 serve: setup  # the HTTP service on 127.0.0.1 (params.yaml `serve`), for models/package
 	$(BIN)/python -m lifecycle serve
+
+s3-up: setup  # SeaweedFS's S3 server on 127.0.0.1:8333 (data in .s3/) for the DVC remote `storage`
+	$(BIN)/python -m lifecycle remote start
+
+s3-down:  # stops the server s3-up started from this clone (its data stays in .s3/)
+	$(BIN)/python -m lifecycle remote stop
 
 clean:
 	rm -rf $(VENV)

@@ -1,6 +1,7 @@
 """Command line: `python -m lifecycle predict --input rows.csv --output predictions.csv`,
 `python -m lifecycle serve` (the HTTP service, settings from params.yaml's `serve` section),
-`python -m lifecycle report --base REV` (the pull-request review and its gate)."""
+`python -m lifecycle report --base REV` (the pull-request review and its gate),
+`python -m lifecycle remote start|stop|check|push|pull` (the DVC remote and a local S3 server)."""
 
 from __future__ import annotations
 
@@ -17,6 +18,14 @@ from lifecycle.packaging.batch import CHUNK_ROWS, score_file
 from lifecycle.packaging.bundle import load_bundle
 
 logger = logging.getLogger("lifecycle")
+
+REMOTE_ACTIONS = {
+    "start": "start SeaweedFS on 127.0.0.1 (data in .s3/) and give this clone's remote its credentials",
+    "stop": "stop the SeaweedFS server started from this clone",
+    "check": "say in one line why the remote would fail `dvc pull` (with --write: `dvc push`), or that it works",
+    "push": "check that the remote takes writes, `dvc push --run-cache`, then the outputs of every recorded run",
+    "pull": "check the remote, then `dvc pull --run-cache`",
+}
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -36,6 +45,12 @@ def _parser() -> argparse.ArgumentParser:
     report = commands.add_parser("report", help="review the workspace against a base revision (Markdown + gate)")
     report.add_argument("--base", help="git revision to compare with (default: merge base with report.base_branch)")
     report.add_argument("--output", default=Path("reports/review.md"), type=Path, help="Markdown file to write")
+    remote = commands.add_parser("remote", help="the DVC remote: a local S3 server, a check, push and pull")
+    remote.add_argument(
+        "action", choices=list(REMOTE_ACTIONS), help="; ".join(f"{k}: {v}" for k, v in REMOTE_ACTIONS.items())
+    )
+    remote.add_argument("--remote", help="a remote named in .dvc/config (default: the default remote)")
+    remote.add_argument("--write", action="store_true", help="check: also check that the remote takes writes")
     return parser
 
 
@@ -74,6 +89,10 @@ def main(argv: list[str] | None = None) -> int:
             _serve(args)
         elif args.command == "report":
             return _report(args)
+        elif args.command == "remote":
+            from lifecycle.remote.commands import run_remote_command
+
+            return run_remote_command(args.action, Path.cwd(), args.remote, args.write)
     except LifecycleError as error:
         logger.error("%s", error)
         return 1
