@@ -1,6 +1,7 @@
 """Command line: `python -m lifecycle predict --input rows.csv --output predictions.csv`,
 `python -m lifecycle serve` (the HTTP service, settings from params.yaml's `serve` section),
-`python -m lifecycle report --base REV` (the pull-request review and its gate)."""
+`python -m lifecycle report --base REV` (the pull-request review and its gate),
+`python -m lifecycle labels --source labels.csv` (late labels in bulk, beside the prediction log)."""
 
 from __future__ import annotations
 
@@ -36,7 +37,39 @@ def _parser() -> argparse.ArgumentParser:
     report = commands.add_parser("report", help="review the workspace against a base revision (Markdown + gate)")
     report.add_argument("--base", help="git revision to compare with (default: merge base with report.base_branch)")
     report.add_argument("--output", default=Path("reports/review.md"), type=Path, help="Markdown file to write")
+    labels = commands.add_parser("labels", help="store late labels in bulk beside the prediction log")
+    labels.add_argument(
+        "--source",
+        required=True,
+        help="a .csv, .parquet or .jsonl file (local or http(s)) of request_id, row_index, actual",
+    )
+    labels.add_argument("--bundle", default=paths.PACKAGE_DIR, type=Path, help="model bundle whose classes labels take")
+    labels.add_argument("--log-url", help="override serve.log.url (the prediction log's database)")
     return parser
+
+
+def _labels(args: argparse.Namespace) -> None:
+    """Check every label against the bundle's task, then store them in one transaction."""
+    from lifecycle.monitoring.label_files import read_label_file, refuse_wrong_labels
+    from lifecycle.monitoring.labels import LabelStore
+    from lifecycle.serving.prediction_log import now
+
+    settings = load_params().serve.log
+    bundle = load_bundle(args.bundle)
+    labels = read_label_file(args.source)
+    refuse_wrong_labels(labels, bundle.task, bundle.classes, f"labels source {args.source}")
+    store = LabelStore(args.log_url or settings.url, settings.labels_table, settings.table)
+    try:
+        receipt = store.add(labels, now())
+    finally:
+        store.close()
+    logger.info(
+        "labels from %s: %d stored, %d unchanged (already stored), %d unmatched (no logged prediction)",
+        args.source,
+        receipt.stored,
+        receipt.unchanged,
+        receipt.unmatched,
+    )
 
 
 def _report(args: argparse.Namespace) -> int:
@@ -74,6 +107,8 @@ def main(argv: list[str] | None = None) -> int:
             _serve(args)
         elif args.command == "report":
             return _report(args)
+        elif args.command == "labels":
+            _labels(args)
     except LifecycleError as error:
         logger.error("%s", error)
         return 1

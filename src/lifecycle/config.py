@@ -642,10 +642,13 @@ class ReportSettings(Strict):
 
 
 class PredictionLogSettings(Strict):
-    """Where and how the server logs every prediction (the input to monitoring)."""
+    """Where and how the server logs every prediction and stores late labels (the input to
+    monitoring)."""
 
     url: str = "sqlite:///logs/predictions.sqlite"
     table: Annotated[str, Field(pattern=r"^[A-Za-z_][A-Za-z0-9_]*$")] = "predictions"
+    # late labels (POST /feedback, `python -m lifecycle labels`), in the same database
+    labels_table: Annotated[str, Field(pattern=r"^[A-Za-z_][A-Za-z0-9_]*$")] = "labels"
     batch_rows: Annotated[int, Field(gt=0)] = 1000
     flush_seconds: Annotated[float, Field(gt=0)] = 0.2
 
