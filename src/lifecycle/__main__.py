@@ -1,13 +1,16 @@
 """Command line: `python -m lifecycle predict --input rows.csv --output predictions.csv`,
 `python -m lifecycle serve` (the HTTP service, settings from params.yaml's `serve` section),
 `python -m lifecycle report --base REV` (the pull-request review and its gate),
-`python -m lifecycle labels --source labels.csv` (late labels in bulk, beside the prediction log)."""
+`python -m lifecycle labels --source labels.csv` (late labels in bulk, beside the prediction log),
+`python -m lifecycle monitor --since DATE --until DATE` (drift, live performance, alerts; exit
+codes in lifecycle.monitoring.outcome)."""
 
 from __future__ import annotations
 
 import argparse
 import logging
 import sys
+from datetime import datetime
 from pathlib import Path
 
 from lifecycle import paths
@@ -45,7 +48,42 @@ def _parser() -> argparse.ArgumentParser:
     )
     labels.add_argument("--bundle", default=paths.PACKAGE_DIR, type=Path, help="model bundle whose classes labels take")
     labels.add_argument("--log-url", help="override serve.log.url (the prediction log's database)")
+    monitor = commands.add_parser(
+        "monitor", help="judge a window of the prediction log: drift, live performance, alerts (exit 1: alert)"
+    )
+    monitor.add_argument("--since", required=True, type=_moment, help="window start, a date or ISO date-time (UTC)")
+    monitor.add_argument("--until", required=True, type=_moment, help="window end (excluded)")
+    monitor.add_argument("--bundle", default=paths.PACKAGE_DIR, type=Path, help="the bundle that served the window")
+    monitor.add_argument("--log-url", help="override serve.log.url (the prediction log's database)")
+    monitor.add_argument("--output", default=paths.MONITOR_METRICS, type=Path, help="the JSON to write")
+    monitor.add_argument("--report-dir", default=paths.MONITOR_REPORT_DIR, type=Path, help="the report folder")
     return parser
+
+
+def _moment(text: str) -> datetime:
+    try:
+        return datetime.fromisoformat(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a date or ISO 8601 date-time, got {text!r}") from None
+
+
+def _monitor(args: argparse.Namespace) -> int:
+    """Judge the window; write the report only when there is something to judge. One line says
+    why the command exits as it does."""
+    from lifecycle.monitoring.monitor import run_monitor
+    from lifecycle.monitoring.outcome import MonitorError
+    from lifecycle.monitoring.report import write_outputs
+
+    params = load_params()
+    log = params.serve.log.model_copy(update={"url": args.log_url} if args.log_url else {})
+    try:
+        result = run_monitor(args.bundle, log, args.since, args.until, params.monitor)
+    except MonitorError as error:
+        logger.error("%s", error)
+        return int(error.code)
+    write_outputs(result, args.output, args.report_dir)
+    (logger.warning if result.alerts else logger.info)("%s", result.verdict)
+    return int(result.exit_code)
 
 
 def _labels(args: argparse.Namespace) -> None:
@@ -109,6 +147,8 @@ def main(argv: list[str] | None = None) -> int:
             return _report(args)
         elif args.command == "labels":
             _labels(args)
+        elif args.command == "monitor":
+            return _monitor(args)
     except LifecycleError as error:
         logger.error("%s", error)
         return 1
