@@ -34,3 +34,16 @@ def test_pr_workflow_checks_the_lock_reports_and_updates_one_comment() -> None:
 def test_push_workflow_runs_the_readme_test_command() -> None:
     workflow = yaml.safe_load((ROOT / ".github/workflows/tests.yml").read_text())
     assert "make test" in [s.get("run") for s in workflow["jobs"]["test"]["steps"]]
+
+
+def test_monitor_workflow_judges_on_schedule_uploads_and_dispatches_retraining_on_an_alert() -> None:
+    workflow = yaml.safe_load((ROOT / ".github/workflows/monitor.yml").read_text())
+    triggers = workflow[True]  # YAML 1.1 reads the `on` key as true
+    assert triggers["schedule"] and "workflow_dispatch" in triggers
+    steps = workflow["jobs"]["monitor"]["steps"]
+    judge = next(s for s in steps if s.get("id") == "monitor")
+    assert "python -m lifecycle monitor" in judge["run"] and "secrets.MONITOR_DATABASE_URL" in str(judge["env"])
+    upload = next(s for s in steps if str(s.get("uses", "")).startswith("actions/upload-artifact"))
+    assert upload["if"] == "always()" and "reports/monitor/" in upload["with"]["path"]
+    dispatch = steps[-1]
+    assert dispatch["if"] == "steps.monitor.outputs.code == '1'" and "event_type=monitor-alert" in dispatch["run"]
