@@ -1,8 +1,8 @@
 """The monitor's alerts, as params declare them (`monitor.alerts`), each one sentence.
 
 Alerts fire on what a retraining could fix: the inputs drifted (the dataset, or a column
-named in params), the scores drifted, the main metric or the worst slice fell below the
-test metric. Too few labelled rows to judge performance is a note, never an alert: labels
+named in params), the scores drifted, the main metric fell below the test metric, or a slice below the
+same slice's test metric. Too few labelled rows to judge performance is a note, never an alert: labels
 arrive late, and a scheduler must not retrain because they have not arrived yet.
 """
 
@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from lifecycle.config import AlertSettings
 from lifecycle.monitoring.drift import ColumnDrift, DatasetDrift
 from lifecycle.monitoring.performance import LivePerformance
+from lifecycle.review.comparison import slice_regressions
 
 
 @dataclass(frozen=True)
@@ -65,11 +66,13 @@ def performance_alerts(performance: LivePerformance | None, settings: AlertSetti
             f"live {metric} {overall.value:.3f} [{overall.low:.3f}, {overall.high:.3f}] is below the test "
             f"{metric} {test:.3f} by more than {settings.metric_drop:g}"
         )
-    worst = performance.slices.get("worst", [])
-    ranked_by = performance.slices.get("ranked_by")
-    if worst and ranked_by == metric and worst[0][metric] < test - settings.slice_drop:
+    # each slice against the same slice on test (not the overall metric: a worst slice lies
+    # below the average on test too), by the review's own slice comparison
+    dropped = slice_regressions(performance.test_slices, performance.slices, 1, settings.slice_drop)
+    if dropped:
+        more = f" (and {len(dropped) - 1} more)" if len(dropped) > 1 else ""
         alerts.append(
-            f"worst slice {worst[0]['slice']}: live {metric} {worst[0][metric]:.3f} on {worst[0]['rows']} rows "
-            f"is below the test {metric} {test:.3f} by more than {settings.slice_drop:g}"
+            f"slice below its test {performance.slices['ranked_by']} by more than {settings.slice_drop:g}: "
+            f"{dropped[0].replace('`', '')}{more}"
         )
     return Judgement(alerts, [])

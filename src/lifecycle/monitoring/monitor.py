@@ -146,6 +146,7 @@ def judge_window(
             bundle.classes,
             bundle.metadata.threshold,
             bundle.metadata.metrics.test,
+            reference.profile.test_slices,
             evaluate,
             settings,
             window.since,

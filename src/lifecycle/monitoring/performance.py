@@ -123,6 +123,7 @@ class LivePerformance:
     headline: dict[str, float]  # every headline metric as the evaluate stage computes it
     windows: list[dict[str, Any]]  # per sub-window: start, predictions, labelled and the estimate
     slices: dict[str, Any]  # evaluate's slice table on the live rows, the worst with intervals
+    test_slices: dict[str, Any]  # the same table on test, from the bundle's reference profile
 
     @property
     def share_labelled(self) -> float:
@@ -155,6 +156,7 @@ def live_performance(
     classes: Sequence[Any],
     threshold: float | None,
     test_metrics: dict[str, Any],
+    test_slices: dict[str, Any],
     evaluate: EvaluateSettings,
     settings: MonitorSettings,
     since: pd.Timestamp,
@@ -191,6 +193,7 @@ def live_performance(
         headline=headline,
         windows=windows,
         slices=_slices(labelled, truth, scores, task, classes, threshold, evaluate, settings, estimate),
+        test_slices=test_slices,
     )
 
 

@@ -1,13 +1,14 @@
 """The reference profile: what the served model's training inputs looked like, in the bundle.
 
 The package stage profiles the train split it packages (per column: missing share and
-quantiles, or category counts) and keeps a seeded sample of its rows with the model's score
-for each, so the monitor compares live traffic with training from the bundle alone: no
-`data/`, no DVC, no unpickling on the monitoring side. Both files are listed in the bundle's
-manifest like every other file, so a changed or truncated profile is refused by hash.
+quantiles, or category counts), keeps a seeded sample of its rows with the model's score
+for each, and the test metrics of every slice, so the monitor compares live traffic with
+training from the bundle alone: no `data/`, no DVC, no unpickling on the monitoring side.
+Both files are listed in the bundle's manifest like every other file, so a changed or
+truncated profile is refused by hash.
 
-Drift is computed on the sample (the tests' rules, Evidently's, take two samples);
-the profile holds the whole split's summary the report shows beside it.
+Drift is computed on the sample (the tests' rules, Evidently's, take two samples); the
+profile holds the whole split's summary beside it.
 """
 
 from __future__ import annotations
@@ -70,6 +71,7 @@ class ReferenceProfile(Artifact):
     seed: int
     columns: dict[str, ColumnProfile]
     score: NumericProfile
+    test_slices: dict[str, Any] = {}  # the evaluate stage's slice table (metrics/slices.json)
 
     def kinds(self) -> dict[str, str]:
         """Each monitored column's kind (numeric or categorical), in schema order."""
@@ -127,9 +129,12 @@ class Reference:
         }
 
 
-def build_reference(train: pd.DataFrame, bundle: Bundle, settings: PackageSettings) -> Reference:
+def build_reference(
+    train: pd.DataFrame, bundle: Bundle, settings: PackageSettings, test_slices: dict[str, Any]
+) -> Reference:
     """Profile the train split's monitored inputs; sample `settings.reference_rows` rows
-    (seeded) and score them with the packaged model."""
+    (seeded) and score them with the packaged model. `test_slices` (the evaluate stage's
+    slice table) is kept so each live slice is compared with the same slice on test."""
     kinds = {c["name"]: monitored_kind(c["kind"]) for c in bundle.schema["columns"]}
     kinds = {name: kind for name, kind in kinds.items() if kind is not None}
     kinds = dict(sorted(kinds.items()))  # the order reference.json (sorted keys) reads back in
@@ -155,6 +160,7 @@ def build_reference(train: pd.DataFrame, bundle: Bundle, settings: PackageSettin
         seed=settings.reference_seed,
         columns=columns,
         score=numeric_profile(sample[SCORE_COLUMN]),
+        test_slices=test_slices,
     )
     return Reference(profile, sample)
 

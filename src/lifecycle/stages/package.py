@@ -46,7 +46,8 @@ def main() -> None:
         metrics=BundleMetrics(test=test_metrics, cross_validation=trained.cv),
         libraries=library_versions(),
     )
-    reference = build_reference(train, Bundle(pipeline, schema, metadata), params.package)
+    test_slices = read_json(paths.SLICE_METRICS)
+    reference = build_reference(train, Bundle(pipeline, schema, metadata), params.package, test_slices)
     write_bundle(paths.PACKAGE_DIR, pipeline, schema, metadata, model_card(metadata, schema), reference.files())
     logger.info("packaged model %s into %s", metadata.model_version, paths.PACKAGE_DIR)
 

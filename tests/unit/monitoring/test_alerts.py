@@ -13,7 +13,10 @@ def drift(column: str, drifted: bool, expected: bool = False) -> ColumnDrift:
 
 
 def performance(labelled: int, value: float, worst: float) -> LivePerformance:
+    """Live carrier=UA at `worst`, where test had 0.70; carrier=VX as low on test as live."""
     worst_slice = {"slice": "carrier=UA", "rows": 300, "roc_auc": worst}
+    live = [{"value": "UA", "rows": 300, "roc_auc": worst}, {"value": "VX", "rows": 200, "roc_auc": 0.55}]
+    test = [{"value": "UA", "rows": 900, "roc_auc": 0.70}, {"value": "VX", "rows": 800, "roc_auc": 0.56}]
     return LivePerformance(
         metric="roc_auc",
         test_value=0.73,
@@ -22,7 +25,8 @@ def performance(labelled: int, value: float, worst: float) -> LivePerformance:
         overall=Estimate(value, value - 0.02, value + 0.02, labelled),
         headline={"roc_auc": value},
         windows=[],
-        slices={"ranked_by": "roc_auc", "by_column": {}, "worst": [worst_slice]},
+        slices={"ranked_by": "roc_auc", "by_column": {"carrier": live}, "worst": [worst_slice]},
+        test_slices={"ranked_by": "roc_auc", "by_column": {"carrier": test}, "worst": []},
     )
 
 
@@ -43,9 +47,9 @@ def test_performance_alerts_need_enough_labels() -> None:
     assert performance_alerts(None, settings).notes[0].startswith("no labelled predictions")
     few = performance_alerts(performance(150, 0.5, 0.4), settings)
     assert few.alerts == [] and few.notes[0].startswith("too few labelled rows to judge performance: 150")
-    fine = performance_alerts(performance(500, 0.70, 0.65), settings)
+    fine = performance_alerts(performance(500, 0.70, 0.65), settings)  # VX: far below average, as on test
     assert fine.alerts == [] and fine.notes == []
-    low = performance_alerts(performance(500, 0.66, 0.60), settings)
+    low = performance_alerts(performance(500, 0.66, 0.55), settings)
     assert len(low.alerts) == 2
     assert low.alerts[0] == "live roc_auc 0.660 [0.640, 0.680] is below the test roc_auc 0.730 by more than 0.05"
-    assert low.alerts[1].startswith("worst slice carrier=UA: live roc_auc 0.600 on 300 rows")
+    assert low.alerts[1] == "slice below its test roc_auc by more than 0.1: carrier=UA 0.7000 → 0.5500 (300 rows)"

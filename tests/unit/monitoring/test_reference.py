@@ -32,7 +32,8 @@ def test_the_bundle_carries_the_profile_the_package_stage_built(pipeline_run: Fi
     bundle = load_bundle(bundle_dir)
     settings = load_params(repo / "params.yaml").package
     stored = read_reference(bundle_dir)
-    rebuilt = build_reference(train, bundle, settings)  # seeded: the same rows and scores
+    test_slices = json.loads((repo / "metrics/slices.json").read_text())
+    rebuilt = build_reference(train, bundle, settings, test_slices)  # seeded: the same rows and scores
     assert stored.profile == rebuilt.profile
     pd.testing.assert_frame_equal(stored.sample, rebuilt.sample)
     monitored = sorted(c["name"] for c in bundle.schema["columns"] if monitored_kind(c["kind"]))
@@ -45,6 +46,7 @@ def test_the_bundle_carries_the_profile_the_package_stage_built(pipeline_run: Fi
     temp = stored.profile.columns["temp"]
     assert temp.kind == "numeric" and temp.quantiles[0] == train["temp"].min() and len(temp.quantiles) == 11
     assert temp.missing_share == pytest.approx(train["temp"].isna().mean(), abs=1e-6)
+    assert stored.profile.test_slices["by_column"]["carrier"]  # each slice's test metrics
     manifest = json.loads((bundle_dir / MANIFEST_FILE).read_text())["files"]
     assert {PROFILE_FILE, SAMPLE_FILE} <= set(manifest)
 
