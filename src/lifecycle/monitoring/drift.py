@@ -36,6 +36,7 @@ from lifecycle.metrics.rounding import rounded
 
 Kind = Literal["numeric", "categorical"]
 P_VALUE_METHODS = ("ks", "chisquare", "z")
+RATIO_CAP = 10.0
 
 
 @dataclass(frozen=True)
@@ -53,6 +54,16 @@ class ColumnDrift:
     expected: bool  # declared expected to drift: reported, not counted
     reference_values: int
     current_values: int
+
+    @property
+    def ratio(self) -> float:
+        """The score on one scale for every method, 1 or more being drift: distance / threshold,
+        or threshold / p-value for a test (capped at RATIO_CAP, a column without values at it)."""
+        if self.score is None:
+            return RATIO_CAP if self.drifted else 0.0
+        if self.method in P_VALUE_METHODS:
+            return min(self.threshold / max(self.score, 1e-12), RATIO_CAP)
+        return min(self.score / self.threshold, RATIO_CAP)
 
     def as_json(self) -> dict[str, Any]:
         data = asdict(self)
@@ -74,6 +85,11 @@ class DatasetDrift:
     def drifted_columns(self, expected: bool = False) -> list[str]:
         """The columns that drifted, counted ones (or, with `expected`, the expected ones)."""
         return [c.column for c in self.columns if c.drifted and c.expected == expected]
+
+    def strongest(self) -> ColumnDrift | None:
+        """The counted column that drifted most (by `ratio`), if any drifted."""
+        drifted = [c for c in self.columns if c.drifted and not c.expected]
+        return max(drifted, key=lambda c: c.ratio) if drifted else None
 
     def as_json(self) -> dict[str, Any]:
         return {

@@ -164,7 +164,7 @@ def judge_window(
         )
     else:
         code = Exit.FINE
-        verdict = f"no alert: {drift.drifted} of {drift.counted} columns drifted; " + (
+        verdict = f"no alert: {drift.drifted} of {drift.counted} columns drifted{_strongest(drift)}; " + (
             judged.notes[0]
             if judged.notes
             else f"live {performance.metric} {performance.overall.value} on {performance.labelled} labelled rows "
@@ -184,6 +184,15 @@ def judge_window(
         reference=reference.sample,
         current=current,
     )
+
+
+def _strongest(drift: DatasetDrift) -> str:
+    """`, most: distance (wasserstein 0.903)`, naming the column that drifted most, if any."""
+    column = drift.strongest()
+    if column is None:
+        return ""
+    shown = "no values" if column.score is None else f"{column.method} {column.score:.3g}"
+    return f", most: {column.column} ({shown})"
 
 
 def _utc(moment: datetime) -> pd.Timestamp:

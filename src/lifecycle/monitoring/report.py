@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 import pandas as pd
 
-from lifecycle.monitoring.drift import P_VALUE_METHODS, ColumnDrift
+from lifecycle.monitoring.drift import ColumnDrift
 from lifecycle.monitoring.monitor import MonitorResult
 from lifecycle.monitoring.reference import SCORE_COLUMN
 from lifecycle.storage import atomic_directory, atomic_path, write_json, write_text
@@ -27,7 +27,6 @@ if TYPE_CHECKING:
 
 SHOWN_DISTRIBUTIONS = 6  # drifted columns whose distributions the report draws
 SHOWN_CATEGORIES = 12
-RATIO_CAP = 10.0
 
 
 def _save(target: Path, title: str, draw: Callable[[Axes], None], size: tuple[float, float] = (6, 4)) -> None:
@@ -42,25 +41,13 @@ def _save(target: Path, title: str, draw: Callable[[Axes], None], size: tuple[fl
         figure.savefig(temp, format="png", dpi=100, metadata={"Software": None})
 
 
-def drift_ratio(column: ColumnDrift) -> float:
-    """A drift score on one scale for every method: distance / threshold, or threshold / p-value
-    for a test; 1 or more is drift (capped for display)."""
-    if column.score is None:
-        return RATIO_CAP if column.drifted else 0.0
-    if column.method in P_VALUE_METHODS:
-        ratio = column.threshold / max(column.score, 1e-12)
-    else:
-        ratio = column.score / column.threshold
-    return min(ratio, RATIO_CAP)
-
-
 def drift_figure(columns: list[ColumnDrift], target: Path) -> None:
     def draw(axes: Axes) -> None:
         names = [c.column + (" (expected)" if c.expected else "") for c in columns]
         colours = [
             "#c0392b" if c.drifted and not c.expected else "#95a5a6" if c.expected else "#2e86c1" for c in columns
         ]
-        axes.barh(names, [drift_ratio(c) for c in columns], color=colours)
+        axes.barh(names, [c.ratio for c in columns], color=colours)
         axes.axvline(1.0, color="black", linestyle="--", linewidth=1)
         axes.invert_yaxis()
         axes.set_xlabel("drift score / threshold (tests: threshold / p-value); 1 = drift")

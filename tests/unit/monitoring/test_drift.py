@@ -11,7 +11,7 @@ import pandas.core.dtypes.common
 import pytest
 
 from lifecycle.config import DriftSettings
-from lifecycle.monitoring.drift import Kind, choose_method, column_drift, dataset_drift
+from lifecycle.monitoring.drift import ColumnDrift, DatasetDrift, Kind, choose_method, column_drift, dataset_drift
 from tests.support.samples import Interim
 
 # Evidently 0.7.23 imports a pandas function that pandas 3 removed, for a data-integrity test
@@ -147,3 +147,17 @@ def test_the_method_follows_reference_size_kind_and_distinct_values(
 ) -> None:
     reference = pd.Series(np.arange(reference_rows) % distinct, dtype="float64")
     assert choose_method(reference, reference.head(10), kind, 1000) == method
+
+
+def test_the_strongest_drift_is_named_on_one_scale_for_tests_and_distances() -> None:
+    def drifted(column: str, method: str, score: float | None, threshold: float, expected: bool = False) -> ColumnDrift:
+        return ColumnDrift(column, "numeric", method, score, threshold, True, None, expected, 100, 100)
+
+    distance = drifted("distance", "wasserstein", 0.3, 0.1)
+    test = drifted("temp", "ks", 0.01, 0.05)
+    vanished = drifted("wind_gust", "no current values", None, 0.0)
+    assert distance.ratio == pytest.approx(3.0) and test.ratio == pytest.approx(5.0) and vanished.ratio == 10.0
+    month = drifted("month", "wasserstein", 5.0, 0.1, expected=True)
+    dataset = DatasetDrift([distance, test, month], counted=2, drifted=2, share=1.0, drift=True)
+    assert dataset.strongest() is test  # the expected column drifted more, but is not counted
+    assert DatasetDrift([month], counted=0, drifted=0, share=0.0, drift=False).strongest() is None
