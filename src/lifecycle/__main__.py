@@ -1,13 +1,17 @@
 """Command line: `python -m lifecycle predict --input rows.csv --output predictions.csv`,
 `python -m lifecycle serve` (the HTTP service, settings from params.yaml's `serve` section),
 `python -m lifecycle report --base REV` (the pull-request review and its gate),
-`python -m lifecycle remote start|stop|check|push|pull` (the DVC remote and a local S3 server)."""
+`python -m lifecycle remote start|stop|check|push|pull` (the DVC remote and a local S3 server),
+`python -m lifecycle labels --source labels.csv` (late labels in bulk, beside the prediction log),
+`python -m lifecycle monitor --since DATE --until DATE` (drift, live performance, alerts; exit
+codes in lifecycle.monitoring.outcome)."""
 
 from __future__ import annotations
 
 import argparse
 import logging
 import sys
+from datetime import datetime
 from pathlib import Path
 
 from lifecycle import paths
@@ -51,7 +55,74 @@ def _parser() -> argparse.ArgumentParser:
     )
     remote.add_argument("--remote", help="a remote named in .dvc/config (default: the default remote)")
     remote.add_argument("--write", action="store_true", help="check: also check that the remote takes writes")
+    labels = commands.add_parser("labels", help="store late labels in bulk beside the prediction log")
+    labels.add_argument(
+        "--source",
+        required=True,
+        help="a .csv, .parquet or .jsonl file (local or http(s)) of request_id, row_index, actual",
+    )
+    labels.add_argument("--bundle", default=paths.PACKAGE_DIR, type=Path, help="model bundle whose classes labels take")
+    labels.add_argument("--log-url", help="override serve.log.url (the prediction log's database)")
+    monitor = commands.add_parser(
+        "monitor", help="judge a window of the prediction log: drift, live performance, alerts (exit 1: alert)"
+    )
+    monitor.add_argument("--since", required=True, type=_moment, help="window start, a date or ISO date-time (UTC)")
+    monitor.add_argument("--until", required=True, type=_moment, help="window end (excluded)")
+    monitor.add_argument("--bundle", default=paths.PACKAGE_DIR, type=Path, help="the bundle that served the window")
+    monitor.add_argument("--log-url", help="override serve.log.url (the prediction log's database)")
+    monitor.add_argument("--output", default=paths.MONITOR_METRICS, type=Path, help="the JSON to write")
+    monitor.add_argument("--report-dir", default=paths.MONITOR_REPORT_DIR, type=Path, help="the report folder")
     return parser
+
+
+def _moment(text: str) -> datetime:
+    try:
+        return datetime.fromisoformat(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a date or ISO 8601 date-time, got {text!r}") from None
+
+
+def _monitor(args: argparse.Namespace) -> int:
+    """Judge the window; write the report only when there is something to judge. One line says
+    why the command exits as it does."""
+    from lifecycle.monitoring.monitor import run_monitor
+    from lifecycle.monitoring.outcome import MonitorError
+    from lifecycle.monitoring.report import write_outputs
+
+    params = load_params()
+    log = params.serve.log.model_copy(update={"url": args.log_url} if args.log_url else {})
+    try:
+        result = run_monitor(args.bundle, log, args.since, args.until, params.monitor)
+    except MonitorError as error:
+        logger.error("%s", error)
+        return int(error.code)
+    write_outputs(result, args.output, args.report_dir)
+    (logger.warning if result.alerts else logger.info)("%s", result.verdict)
+    return int(result.exit_code)
+
+
+def _labels(args: argparse.Namespace) -> None:
+    """Check every label against the bundle's task, then store them in one transaction."""
+    from lifecycle.monitoring.label_files import read_label_file, refuse_wrong_labels
+    from lifecycle.monitoring.labels import LabelStore
+    from lifecycle.serving.prediction_log import now
+
+    settings = load_params().serve.log
+    bundle = load_bundle(args.bundle)
+    labels = read_label_file(args.source)
+    refuse_wrong_labels(labels, bundle.task, bundle.classes, f"labels source {args.source}")
+    store = LabelStore(args.log_url or settings.url, settings.labels_table, settings.table)
+    try:
+        receipt = store.add(labels, now())
+    finally:
+        store.close()
+    logger.info(
+        "labels from %s: %d stored, %d unchanged (already stored), %d unmatched (no logged prediction)",
+        args.source,
+        receipt.stored,
+        receipt.unchanged,
+        receipt.unmatched,
+    )
 
 
 def _report(args: argparse.Namespace) -> int:
@@ -93,6 +164,10 @@ def main(argv: list[str] | None = None) -> int:
             from lifecycle.remote.commands import run_remote_command
 
             return run_remote_command(args.action, Path.cwd(), args.remote, args.write)
+        elif args.command == "labels":
+            _labels(args)
+        elif args.command == "monitor":
+            return _monitor(args)
     except LifecycleError as error:
         logger.error("%s", error)
         return 1

@@ -624,9 +624,13 @@ class EvaluateSettings(Strict):
 
 
 class PackageSettings(Strict):
-    """What the packaged model does with rows unlike anything seen in training."""
+    """What the packaged model does with rows unlike anything seen in training, and the
+    reference profile it carries for monitoring: a seeded sample of `reference_rows` training
+    rows (drift tests switch from p-values to distances above `monitor.drift.small_reference_rows`)."""
 
     unknown_category: Literal["reject", "accept"] = "reject"
+    reference_rows: Annotated[int, Field(gt=0)] = 5000
+    reference_seed: int = 0
 
 
 class ReportSettings(Strict):
@@ -640,14 +644,61 @@ class ReportSettings(Strict):
     base_branch: str = "main"
 
 
+# --- monitor (not a pipeline section: `python -m lifecycle monitor` reads it) --------------
+
+
+class DriftSettings(Strict):
+    """Input and prediction drift, by Evidently 0.7's default rules (lifecycle.monitoring.drift):
+    with at most `small_reference_rows` reference values a test (drift when p < `p_value`),
+    above a distance (drift when it reaches `distance`); the dataset drifts when the share of
+    drifted columns reaches `dataset_share`. `expected` columns drift by design (calendar
+    columns under a time split): reported, never counted nor alerted on."""
+
+    small_reference_rows: Annotated[int, Field(ge=1)] = 1000
+    p_value: Annotated[float, Field(gt=0, lt=1)] = 0.05
+    distance: Annotated[float, Field(gt=0)] = 0.1
+    dataset_share: Annotated[float, Field(gt=0, le=1)] = 0.5
+    expected: list[str] = []
+
+
+class AlertSettings(Strict):
+    """When the monitor exits 1 (an alert). Performance is judged only on at least
+    `min_labelled_rows` labelled rows; fewer is reported, not alarmed."""
+
+    dataset_drift: bool = True
+    columns: list[str] = []  # a drift of any of these columns alerts, even without dataset drift
+    prediction_drift: bool = False
+    metric_drop: Annotated[float, Field(ge=0)] = 0.05  # main metric below test by more than this
+    slice_drop: Annotated[float, Field(ge=0)] = 0.1  # the worst slice below test by more than this
+    min_labelled_rows: Annotated[int, Field(ge=1)] = 200
+
+
+class MonitorSettings(Strict):
+    """`python -m lifecycle monitor`: drift, live performance with bootstrap intervals per
+    `window` and per slice (evaluate.slices.columns, slices of at least `slice_min_rows`
+    labelled rows), and alerts."""
+
+    drift: DriftSettings = DriftSettings()
+    alerts: AlertSettings = AlertSettings()
+    metric: str | None = None  # null: the task's default (roc_auc for a binary task)
+    window: Literal["day", "week"] = "week"
+    bootstrap: Annotated[int, Field(ge=10)] = 200
+    confidence: Annotated[float, Field(gt=0, lt=1)] = 0.95
+    slice_min_rows: Annotated[int, Field(ge=1)] = 100
+    seed: int = 0
+
+
 # --- serve (not a pipeline section: changing it never changes the packaged model) --------
 
 
 class PredictionLogSettings(Strict):
-    """Where and how the server logs every prediction (the input to monitoring)."""
+    """Where and how the server logs every prediction and stores late labels (the input to
+    monitoring)."""
 
     url: str = "sqlite:///logs/predictions.sqlite"
     table: Annotated[str, Field(pattern=r"^[A-Za-z_][A-Za-z0-9_]*$")] = "predictions"
+    # late labels (POST /feedback, `python -m lifecycle labels`), in the same database
+    labels_table: Annotated[str, Field(pattern=r"^[A-Za-z_][A-Za-z0-9_]*$")] = "labels"
     batch_rows: Annotated[int, Field(gt=0)] = 1000
     flush_seconds: Annotated[float, Field(gt=0)] = 0.2
 
@@ -692,6 +743,7 @@ class Params(Strict):
     package: PackageSettings = PackageSettings()
     serve: ServeSettings = ServeSettings()
     report: ReportSettings = ReportSettings()
+    monitor: MonitorSettings = MonitorSettings()
 
     @model_validator(mode="after")
     def _sources_referenced_exist(self) -> Params:

@@ -57,6 +57,10 @@ TEST_PREDICTIONS = EVALUATION_DIR / "predictions.parquet"
 
 PACKAGE_DIR = MODELS_DIR / "package"
 
+# `python -m lifecycle monitor` (not a stage): the JSON in git, the report for people
+MONITOR_METRICS = METRICS_DIR / "monitor.json"
+MONITOR_REPORT_DIR = REPORTS_DIR / "monitor"
+
 
 def raw_table(source_name: str) -> Path:
     """Where collect writes the snapshot of one source."""

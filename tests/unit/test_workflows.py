@@ -48,3 +48,16 @@ def test_push_workflow_runs_the_readme_test_command() -> None:
     commands = [s.get("run") for s in workflow["jobs"]["test"]["steps"]]
     assert "make test" in commands
     assert "make s3-up" in commands and commands.index("make s3-up") < commands.index("make test")
+
+
+def test_monitor_workflow_judges_on_schedule_uploads_and_dispatches_retraining_on_an_alert() -> None:
+    workflow = yaml.safe_load((ROOT / ".github/workflows/monitor.yml").read_text())
+    triggers = workflow[True]  # YAML 1.1 reads the `on` key as true
+    assert triggers["schedule"] and "workflow_dispatch" in triggers
+    steps = workflow["jobs"]["monitor"]["steps"]
+    judge = next(s for s in steps if s.get("id") == "monitor")
+    assert "python -m lifecycle monitor" in judge["run"] and "secrets.MONITOR_DATABASE_URL" in str(judge["env"])
+    upload = next(s for s in steps if str(s.get("uses", "")).startswith("actions/upload-artifact"))
+    assert upload["if"] == "always()" and "reports/monitor/" in upload["with"]["path"]
+    dispatch = steps[-1]
+    assert dispatch["if"] == "steps.monitor.outputs.code == '1'" and "event_type=monitor-alert" in dispatch["run"]

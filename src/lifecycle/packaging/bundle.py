@@ -5,6 +5,8 @@ models/package/
   schema.json       input columns, kinds, categories, ranges
   metadata.json     version, lineage hashes, params, metrics, library versions
   MODEL_CARD.md     data, intended use, metrics, limitations
+  reference.json    the training inputs' profile, and reference.parquet a seeded sample of
+                    them with the model's scores (lifecycle.monitoring.reference)
   manifest.json     SHA-256 of every other file
 
 Pickle runs code on load, so a model file is trusted only by its hash: `load_bundle`
@@ -15,6 +17,7 @@ before unpickling anything.
 from __future__ import annotations
 
 import json
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -40,13 +43,25 @@ CARD_FILE = "MODEL_CARD.md"
 MANIFEST_FILE = "manifest.json"
 
 
-def write_bundle(target: Path, pipeline: Pipeline, schema: dict[str, Any], metadata: BundleMetadata, card: str) -> None:
-    """Write the bundle into a temporary folder, add the manifest, then swap it in."""
+def write_bundle(
+    target: Path,
+    pipeline: Pipeline,
+    schema: dict[str, Any],
+    metadata: BundleMetadata,
+    card: str,
+    extra: Mapping[str, Callable[[Path], None]] | None = None,
+) -> None:
+    """Write the bundle into a temporary folder, add the manifest, then swap it in.
+
+    `extra` adds files (name -> the function writing it), hashed in the manifest like the rest.
+    """
     with atomic_directory(target) as folder:
         write_joblib(pipeline, folder / PIPELINE_FILE)
         write_json(schema, folder / SCHEMA_FILE)
         metadata.write(folder / METADATA_FILE)
         write_text(card, folder / CARD_FILE)
+        for name, write in (extra or {}).items():
+            write(folder / name)
         files = sorted(p.name for p in folder.iterdir())
         write_json(
             {"algorithm": "sha256", "files": {name: file_digest(folder / name) for name in files}},

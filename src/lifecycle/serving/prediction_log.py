@@ -256,8 +256,11 @@ def _decoded(values: pd.Series) -> list[Any]:
     return [json.loads(v) if isinstance(v, str) else None if pd.isna(v) else v for v in values]
 
 
-def read_prediction_log(url: str, table: str = "predictions") -> pd.DataFrame:
-    """The log as a data frame: one row per prediction, input fields as columns, oldest first.
+def read_prediction_log(
+    url: str, table: str = "predictions", since: datetime | None = None, until: datetime | None = None
+) -> pd.DataFrame:
+    """The log as a data frame: one row per prediction, input fields as columns, oldest first;
+    with `since` / `until`, only the predictions logged in [since, until) (read by the database).
 
     `prediction` holds the logged values with their JSON types (an integer column for
     integer labels, float for regression values, text labels as str); `probability` is
@@ -270,7 +273,12 @@ def read_prediction_log(url: str, table: str = "predictions") -> pd.DataFrame:
         with engine.connect() as connection:
             # Reflected, not declared: a table of an earlier layout is read as it is.
             logged = Table(table, MetaData(), autoload_with=connection)
-            frame = pd.read_sql(select(logged).order_by(logged.c.id), connection)
+            query = select(logged).order_by(logged.c.id)
+            if since is not None:
+                query = query.where(logged.c.logged_at >= since)
+            if until is not None:
+                query = query.where(logged.c.logged_at < until)
+            frame = pd.read_sql(query, connection)
     except (SQLAlchemyError, pd.errors.DatabaseError) as error:
         raise LifecycleError(f"cannot read the prediction log {table!r} at {engine.url}: {error}") from None
     finally:

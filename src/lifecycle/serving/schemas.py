@@ -1,5 +1,5 @@
 """What the service answers, as pydantic models: predictions (generic over the task's row
-answer) and errors, plus the JSON Schemas of the request bodies it reads by hand.
+answer), late labels (feedback) and errors, plus the JSON Schemas of the request bodies it reads by hand.
 
 A task's row answer (`Task.answer`, e.g. `BinaryPrediction`) parametrises the two generic
 response models; `responses_of` names the results after the task (`BinaryPredictResponse`,
@@ -9,9 +9,19 @@ response models; `responses_of` names the results after the task (`BinaryPredict
 from __future__ import annotations
 
 from functools import cache
-from typing import Any, Generic, TypeVar
+from typing import Annotated, Any, Generic, TypeVar
 
-from pydantic import BaseModel, create_model
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    StrictBool,
+    StrictFloat,
+    StrictInt,
+    StrictStr,
+    TypeAdapter,
+    create_model,
+)
 
 Row = TypeVar("Row", bound=BaseModel)
 
@@ -55,6 +65,32 @@ class ErrorBody(BaseModel):
 
     error: str
     problems: list[Problem] = []
+
+
+class Feedback(BaseModel):
+    """The real outcome of one predicted row, sent once it is known (a late label)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    request_id: Annotated[str, Field(min_length=1, max_length=32, description="The request id /predict answered")]
+    row_index: Annotated[int, Field(ge=0, description="The row's place in that request, from 0")]
+    actual: Annotated[
+        StrictBool | StrictInt | StrictFloat | StrictStr,
+        Field(description="The real outcome: one of the model's classes, or a number for regression"),
+    ]
+
+
+FEEDBACK_ONE = TypeAdapter(Feedback)
+FEEDBACK_MANY = TypeAdapter(Annotated[list[Feedback], Field(min_length=1)])
+
+
+class FeedbackReceipt(BaseModel):
+    """What storing the labels did: new rows, repeats of stored labels (no change), and labels
+    whose prediction the log does not hold (stored all the same)."""
+
+    stored: int
+    unchanged: int
+    unmatched: int
 
 
 ERROR_RESPONSES: dict[int | str, dict[str, Any]] = {

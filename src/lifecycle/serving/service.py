@@ -1,7 +1,7 @@
 """One service's state, built once per app and handed to every route as a dependency.
 
 `Service` holds the verified bundle and what is derived from it (the request validator,
-the scorer, the Prometheus metrics) and the prediction log; `score` is the one path
+the scorer, the Prometheus metrics), the prediction log and the labels beside it; `score` is the one path
 every prediction takes: score, count, log.
 """
 
@@ -17,6 +17,7 @@ from fastapi import Request
 from fastapi.concurrency import run_in_threadpool
 
 from lifecycle.config import ServeSettings
+from lifecycle.monitoring.labels import Label, LabelReceipt, LabelStore
 from lifecycle.packaging.bundle import Bundle, load_bundle, verify_bundle
 from lifecycle.serving.prediction_log import PredictionLog, now
 from lifecycle.serving.prometheus import ServiceMetrics, value_buckets
@@ -25,7 +26,7 @@ from lifecycle.serving.scoring import Scorer, Scores
 
 logger = logging.getLogger(__name__)
 
-ENDPOINTS = ("/predict", "/invocations", "/health", "/ping", "/ready", "/version", "/metadata", "/metrics")
+ENDPOINTS = ("/predict", "/invocations", "/feedback", "/health", "/ping", "/ready", "/version", "/metadata", "/metrics")
 # Up to this many rows are scored on the event loop (well under a millisecond each with
 # the fast path); larger requests go to the thread pool so they never stall the loop.
 INLINE_ROWS = 64
@@ -44,6 +45,7 @@ class Service:
     scorer: Scorer
     metrics: ServiceMetrics
     log: PredictionLog
+    labels: LabelStore
 
     @property
     def version(self) -> str:
@@ -67,6 +69,7 @@ class Service:
             scorer=Scorer(bundle, settings.fast_path),
             metrics=ServiceMetrics(version, ENDPOINTS, bundle.task, value_buckets(bundle.metadata.metrics.test)),
             log=PredictionLog(settings.log),
+            labels=LabelStore(settings.log.url, settings.log.labels_table, settings.log.table),
         )
 
     async def score(self, rows: list[dict[str, Any]], endpoint: str, request_id: str, started: float) -> Scores:
@@ -106,6 +109,12 @@ class Service:
                 "; ".join(f"row {index}: {', '.join(names)}" for index, names in beyond.items() if names),
             )
         return scores
+
+    def record_labels(self, labels: list[Label]) -> LabelReceipt:
+        """Store late labels. The log is flushed first, so a label sent right after its
+        prediction finds it and is not counted as unmatched."""
+        self.log.flush()
+        return self.labels.add(labels, now())
 
     def metadata(self) -> dict[str, Any]:
         """What /metadata answers: version, task, lineage, params, metrics, limits and schema."""

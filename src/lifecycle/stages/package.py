@@ -1,4 +1,4 @@
-"""package: bundle the fitted pipeline, its schema, lineage and model card."""
+"""package: bundle the fitted pipeline, its schema, lineage, model card and reference profile."""
 
 from __future__ import annotations
 
@@ -7,7 +7,8 @@ import logging
 from lifecycle import paths
 from lifecycle.artifacts import BundleMetadata, BundleMetrics, FeatureRoles, Lineage, TrainMetrics
 from lifecycle.config import PIPELINE_SECTIONS, load_params
-from lifecycle.packaging.bundle import write_bundle
+from lifecycle.monitoring.reference import build_reference
+from lifecycle.packaging.bundle import Bundle, write_bundle
 from lifecycle.packaging.card import model_card
 from lifecycle.packaging.inference import PICKLED_MODULES, inference_pipeline
 from lifecycle.packaging.lineage import code_sha256, dvc_md5, library_versions
@@ -45,7 +46,9 @@ def main() -> None:
         metrics=BundleMetrics(test=test_metrics, cross_validation=trained.cv),
         libraries=library_versions(),
     )
-    write_bundle(paths.PACKAGE_DIR, pipeline, schema, metadata, model_card(metadata, schema))
+    test_slices = read_json(paths.SLICE_METRICS)
+    reference = build_reference(train, Bundle(pipeline, schema, metadata), params.package, test_slices)
+    write_bundle(paths.PACKAGE_DIR, pipeline, schema, metadata, model_card(metadata, schema), reference.files())
     logger.info("packaged model %s into %s", metadata.model_version, paths.PACKAGE_DIR)
 
 

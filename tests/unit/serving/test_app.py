@@ -207,7 +207,14 @@ def test_health_ready_metadata(client: TestClient, bundle_dir: Path) -> None:
     assert metadata["data_md5"] == bundle.metadata.lineage.data_md5
     assert metadata["model_md5"] == bundle.metadata.lineage.model_md5
     assert metadata["metrics"]["test"]["roc_auc"] == bundle.metadata.metrics.test["roc_auc"]
-    assert set(metadata["bundle_sha256"]) == {"pipeline.joblib", "schema.json", "metadata.json", "MODEL_CARD.md"}
+    assert set(metadata["bundle_sha256"]) == {
+        "pipeline.joblib",
+        "schema.json",
+        "metadata.json",
+        "MODEL_CARD.md",
+        "reference.json",
+        "reference.parquet",
+    }
     assert metadata["params"] == bundle.metadata.params
 
 

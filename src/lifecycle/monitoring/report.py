@@ -1,0 +1,274 @@
+"""The monitor's outputs: metrics/monitor.json for machines and `git diff`, and
+reports/monitor/ for people: index.html with matplotlib PNGs, summary.md for a CI comment.
+
+Everything is computed before anything is written; the report folder is swapped in whole
+(`atomic_directory`) and the JSON renamed into place, so a failed run leaves the previous
+report or none, never half of one. Figures are drawn like the evaluate stage's: on
+`Figure` objects, matplotlib imported on first use.
+"""
+
+from __future__ import annotations
+
+import html
+from collections.abc import Callable
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import numpy as np
+import pandas as pd
+
+from lifecycle.monitoring.drift import ColumnDrift
+from lifecycle.monitoring.monitor import MonitorResult
+from lifecycle.monitoring.reference import SCORE_COLUMN
+from lifecycle.storage import atomic_directory, atomic_path, write_json, write_text
+
+if TYPE_CHECKING:
+    from matplotlib.axes import Axes
+
+SHOWN_DISTRIBUTIONS = 6  # drifted columns whose distributions the report draws
+SHOWN_CATEGORIES = 12
+
+
+def _save(target: Path, title: str, draw: Callable[[Axes], None], size: tuple[float, float] = (6, 4)) -> None:
+    from matplotlib.figure import Figure  # on first use: the monitor's judgement needs no plotting
+
+    figure = Figure(figsize=size)
+    axes = figure.subplots()
+    draw(axes)
+    axes.set_title(title)
+    figure.tight_layout()
+    with atomic_path(target) as temp:
+        figure.savefig(temp, format="png", dpi=100, metadata={"Software": None})
+
+
+def drift_figure(columns: list[ColumnDrift], target: Path) -> None:
+    def draw(axes: Axes) -> None:
+        names = [c.column + (" (expected)" if c.expected else "") for c in columns]
+        colours = [
+            "#c0392b" if c.drifted and not c.expected else "#95a5a6" if c.expected else "#2e86c1" for c in columns
+        ]
+        axes.barh(names, [c.ratio for c in columns], color=colours)
+        axes.axvline(1.0, color="black", linestyle="--", linewidth=1)
+        axes.invert_yaxis()
+        axes.set_xlabel("drift score / threshold (tests: threshold / p-value); 1 = drift")
+
+    _save(target, "Drift per column (red: drifted)", draw, size=(7, max(3, 0.3 * len(columns) + 1)))
+
+
+def distribution_figure(name: str, reference: pd.Series, current: pd.Series, numeric: bool, target: Path) -> None:
+    """Reference against current: shared histogram bins, or the shares of the top categories."""
+
+    def draw(axes: Axes) -> None:
+        ref, cur = reference.dropna(), current.dropna()
+        if numeric:
+            both = np.concatenate([ref.to_numpy(float), cur.to_numpy(float)])
+            edges = np.histogram_bin_edges(both, bins=30) if len(both) else 10
+            axes.hist(ref, bins=edges, density=True, alpha=0.55, label="reference (training)")
+            axes.hist(cur, bins=edges, density=True, alpha=0.55, label="current window")
+            axes.set(xlabel=name, ylabel="density")
+        else:
+            shares = pd.DataFrame(
+                {"reference": ref.value_counts(normalize=True), "current": cur.value_counts(normalize=True)}
+            ).fillna(0.0)
+            top = shares.max(axis=1).sort_values(ascending=False).index[:SHOWN_CATEGORIES]
+            positions = np.arange(len(top))
+            axes.bar(positions - 0.2, shares.loc[top, "reference"], width=0.4, label="reference (training)")
+            axes.bar(positions + 0.2, shares.loc[top, "current"], width=0.4, label="current window")
+            axes.set_xticks(positions, [str(v) for v in top], rotation=45, ha="right")
+            axes.set(ylabel="share of rows")
+        axes.legend()
+
+    _save(target, f"{name}: reference vs current", draw)
+
+
+def live_metric_figure(result: MonitorResult, target: Path) -> None:
+    performance = result.performance
+    assert performance is not None
+
+    def draw(axes: Axes) -> None:
+        points = [w for w in performance.windows if w["value"] is not None]
+        starts = [pd.Timestamp(w["start"]).strftime("%Y-%m-%d %H:%M") for w in points]
+        values = [w["value"] for w in points]
+        lows = [w["value"] - (w["low"] if w["low"] is not None else w["value"]) for w in points]
+        highs = [(w["high"] if w["high"] is not None else w["value"]) - w["value"] for w in points]
+        positions = list(range(len(points)))
+        axes.errorbar(positions, values, yerr=[lows, highs], fmt="o-", capsize=4, label="live (bootstrap interval)")
+        axes.set_xticks(positions, starts)
+        if performance.test_value is not None:
+            axes.axhline(performance.test_value, color="grey", linestyle="--", label="test")
+        axes.set(xlabel="window start", ylabel=performance.metric)
+        axes.tick_params(axis="x", labelrotation=30)
+        axes.legend()
+
+    _save(target, f"Live {performance.metric} per {len(performance.windows)} window(s)", draw)
+
+
+def _figures(result: MonitorResult, folder: Path) -> list[tuple[str, str]]:
+    """Draw every figure into `folder`; returns (file name, caption) in report order."""
+    shown: list[tuple[str, str]] = []
+    drift_figure(result.drift.columns, folder / "drift.png")
+    shown.append(("drift.png", "Drift score per column"))
+    distribution_figure(
+        "model score", result.reference[SCORE_COLUMN], result.current[SCORE_COLUMN], True, folder / "score.png"
+    )
+    shown.append(("score.png", "The model's scores: reference vs current"))
+    drifted = [c for c in result.drift.columns if c.drifted and not c.expected]
+    for column in drifted[:SHOWN_DISTRIBUTIONS]:
+        name = f"distribution_{column.column}.png"
+        distribution_figure(
+            column.column,
+            result.reference[column.column],
+            result.current[column.column],
+            column.kind == "numeric",
+            folder / name,
+        )
+        shown.append((name, f"{column.column}: reference vs current"))
+    if result.performance is not None and any(w["value"] is not None for w in result.performance.windows):
+        live_metric_figure(result, folder / "live_metric.png")
+        shown.append(("live_metric.png", "Live metric per window"))
+    return shown
+
+
+def _score_text(column: ColumnDrift) -> str:
+    return "no values" if column.score is None else f"{column.score:.4g}"
+
+
+def _drift_rows(result: MonitorResult) -> list[list[str]]:
+    return [
+        [
+            c.column,
+            c.kind,
+            c.method,
+            _score_text(c),
+            f"{c.threshold:g}",
+            "yes" if c.drifted else "no",
+            "" if c.psi is None else f"{c.psi:.3f}",
+            "expected" if c.expected else "",
+        ]
+        for c in [*result.drift.columns, result.prediction_drift]
+    ]
+
+
+DRIFT_HEADER = ["column", "kind", "method", "score", "threshold", "drifted", "PSI", "note"]
+
+
+def _performance_lines(result: MonitorResult) -> list[str]:
+    performance = result.performance
+    if performance is None:
+        return ["No labelled predictions in the window."]
+    overall = performance.overall
+    interval = "" if overall.low is None else f" [{overall.low:.3f}, {overall.high:.3f}]"
+    value = "n/a" if overall.value is None else f"{overall.value:.3f}"
+    return [
+        f"Live {performance.metric}: {value}{interval} on {performance.labelled} labelled rows "
+        f"({performance.share_labelled:.1%} of {performance.predictions} predictions); "
+        f"test {performance.metric}: {performance.test_value}.",
+        *(
+            f"Worst slice {w['slice']}: {w[performance.metric]:.3f} on {w['rows']} rows."
+            for w in performance.slices.get("worst", [])[:3]
+            if performance.metric in w
+        ),
+    ]
+
+
+def summary_markdown(result: MonitorResult) -> str:
+    """The CI comment: verdict, alerts and notes, drift table, live performance."""
+    window = result.window
+    lines = [
+        f"# Monitor: model {window.model_version}, {window.since.isoformat()} to {window.until.isoformat()}",
+        "",
+        f"**{result.verdict}** (exit code {int(result.exit_code)})",
+        "",
+        *(f"- alert: {a}" for a in result.alerts),
+        *(f"- note: {n}" for n in result.notes),
+        "",
+        f"Predictions: {sum(v['predictions'] for v in result.volume)}"
+        + (f"; other model versions not judged: {window.other_versions}" if window.other_versions else ""),
+        "",
+        "## Drift",
+        "",
+        f"{result.drift.drifted} of {result.drift.counted} counted columns drifted "
+        f"(share {result.drift.share:.2f}); dataset drift: {'yes' if result.drift.drift else 'no'}.",
+        "",
+        "| " + " | ".join(DRIFT_HEADER) + " |",
+        "|" + "---|" * len(DRIFT_HEADER),
+        *("| " + " | ".join(row) + " |" for row in _drift_rows(result)),
+        "",
+        "## Live performance",
+        "",
+        *_performance_lines(result),
+        "",
+    ]
+    return "\n".join(lines)
+
+
+def _table(header: list[str], rows: list[list[str]]) -> str:
+    head = "".join(f"<th>{html.escape(h)}</th>" for h in header)
+    body = "".join("<tr>" + "".join(f"<td>{html.escape(cell)}</td>" for cell in row) + "</tr>" for row in rows)
+    return f"<table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>"
+
+
+def report_html(result: MonitorResult, figures: list[tuple[str, str]]) -> str:
+    """A self-contained page (no scripts, no network) with the figures beside it."""
+    window = result.window
+    quality_rows = [
+        [
+            q["column"],
+            f"{q['missing_share']:.3f}",
+            f"{q['reference_missing_share']:.3f}",
+            "" if "unknown_share" not in q else f"{q['unknown_share']:.3f}",
+        ]
+        for q in result.quality["columns"]
+    ]
+    windows = [] if result.performance is None else result.performance.windows
+    window_rows = [
+        [
+            w["start"],
+            str(w["predictions"]),
+            str(w["rows"]),
+            "n/a" if w["value"] is None else f"{w['value']:.3f}",
+            "" if w["low"] is None else f"[{w['low']:.3f}, {w['high']:.3f}]",
+        ]
+        for w in windows
+    ]
+    items = "".join(f"<li>{html.escape(a)}</li>" for a in [*result.alerts, *result.notes])
+    images = "".join(
+        f'<figure><img src="{name}" alt="{html.escape(text)}"><figcaption>{html.escape(text)}</figcaption></figure>'
+        for name, text in figures
+    )
+    return f"""<!DOCTYPE html>
+<html lang="en"><head><meta charset="utf-8"><title>Monitor: model {html.escape(window.model_version)}</title>
+<style>
+body {{ font-family: sans-serif; margin: 2em; max-width: 1100px; }}
+table {{ border-collapse: collapse; margin: 1em 0; }} td, th {{ border: 1px solid #ccc; padding: 0.25em 0.6em; }}
+th {{ background: #f2f2f2; }} figure {{ display: inline-block; margin: 0.5em; }} img {{ max-width: 520px; }}
+.verdict {{ font-size: 1.2em; font-weight: bold; }}
+</style></head><body>
+<h1>Monitor: model {html.escape(window.model_version)}</h1>
+<p>Window {html.escape(window.since.isoformat())} to {html.escape(window.until.isoformat())};
+{sum(v["predictions"] for v in result.volume)} predictions judged.</p>
+<p class="verdict">{html.escape(result.verdict)} (exit code {int(result.exit_code)})</p>
+<ul>{items}</ul>
+<h2>Drift</h2>
+<p>{result.drift.drifted} of {result.drift.counted} counted columns drifted (share {result.drift.share:.2f});
+dataset drift: {"yes" if result.drift.drift else "no"}.</p>
+{_table(DRIFT_HEADER, _drift_rows(result))}
+<h2>Live performance</h2>
+{"".join(f"<p>{html.escape(line)}</p>" for line in _performance_lines(result))}
+{_table(["window start", "predictions", "labelled", "metric", "interval"], window_rows) if window_rows else ""}
+<h2>Data quality</h2>
+<p>Predictions flagged for a category never seen in training: {result.quality["flagged_unknown_share"]:.3f}.</p>
+{_table(["column", "missing share", "training missing share", "unknown category share"], quality_rows)}
+<h2>Figures</h2>
+{images}
+</body></html>
+"""
+
+
+def write_outputs(result: MonitorResult, metrics_file: Path, report_dir: Path) -> None:
+    """The report folder (figures, index.html, summary.md), swapped in whole, then the JSON."""
+    with atomic_directory(report_dir) as folder:
+        figures = _figures(result, folder)
+        write_text(report_html(result, figures), folder / "index.html")
+        write_text(summary_markdown(result), folder / "summary.md")
+    write_json(result.as_json(), metrics_file)
