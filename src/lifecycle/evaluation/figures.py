@@ -26,7 +26,9 @@ Points = list[dict[str, float]]
 Series = dict[str, Points]
 
 
-def _save(target: Path, title: str, draw: Callable[[Axes], None], size: tuple[float, float] = (5, 4.5)) -> None:
+def save_figure(target: Path, title: str, draw: Callable[[Axes], None], size: tuple[float, float] = (5, 4.5)) -> None:
+    """Draw one titled chart and write it as a PNG, atomically and byte-reproducibly (no
+    software tag). Every PNG of the project goes through here (evaluation, review, monitor)."""
     from matplotlib.figure import Figure  # on first use: see the module docstring
 
     figure = Figure(figsize=size)
@@ -53,7 +55,7 @@ def roc_figure(series: Series, target: Path) -> None:
         axes.set(xlabel="false positive rate", ylabel="true positive rate")
         axes.legend(loc="lower right")
 
-    _save(target, "ROC curve (test)", draw)
+    save_figure(target, "ROC curve (test)", draw)
 
 
 def precision_recall_figure(series: Series, prevalence: float, target: Path) -> None:
@@ -63,7 +65,7 @@ def precision_recall_figure(series: Series, prevalence: float, target: Path) -> 
         axes.set(xlabel="recall", ylabel="precision", ylim=(0, 1))
         axes.legend(loc="upper right")
 
-    _save(target, "Precision-recall (test)", draw)
+    save_figure(target, "Precision-recall (test)", draw)
 
 
 def calibration_figure(series: Series, target: Path) -> None:
@@ -73,7 +75,7 @@ def calibration_figure(series: Series, target: Path) -> None:
         axes.set(xlabel="mean predicted probability", ylabel="observed positive rate")
         axes.legend(loc="upper left")
 
-    _save(target, "Calibration (test)", draw)
+    save_figure(target, "Calibration (test)", draw)
 
 
 def learning_curve_figure(series: Series, metric: str, target: Path) -> None:
@@ -95,7 +97,7 @@ def learning_curve_figure(series: Series, metric: str, target: Path) -> None:
         axes.minorticks_off()
         axes.legend(loc="best")  # where it covers the fewest points: train and validation lines can lie anywhere
 
-    _save(target, "Learning curve (cross-validation)", draw)
+    save_figure(target, "Learning curve (cross-validation)", draw)
 
 
 def search_figure(series: dict[str, list[dict[str, object]]], metric: str, target: Path) -> None:
@@ -122,7 +124,7 @@ def search_figure(series: dict[str, list[dict[str, object]]], metric: str, targe
         axes.set(xlabel="trial", ylabel=f"cross-validated {metric}")
         axes.legend(loc="lower right")
 
-    _save(target, "Model search (train split)", draw)
+    save_figure(target, "Model search (train split)", draw)
 
 
 def confusion_figure(confusion: dict[str, int], target: Path) -> None:
@@ -157,7 +159,7 @@ def class_confusion_figure(labels: list[str], matrix: list[list[int]], target: P
             axes.set_xticks(range(k), labels)
         axes.set_yticks(range(k), labels)
 
-    _save(target, "Confusion matrix (test)", draw, size=(side, side - 0.5))
+    save_figure(target, "Confusion matrix (test)", draw, size=(side, side - 0.5))
 
 
 def predicted_vs_actual_figure(series: Series, target: Path) -> None:
@@ -175,7 +177,7 @@ def predicted_vs_actual_figure(series: Series, target: Path) -> None:
         axes.set(xlabel="actual", ylabel="predicted")
         axes.legend(loc="upper left")
 
-    _save(target, "Predicted vs actual (test)", draw)
+    save_figure(target, "Predicted vs actual (test)", draw)
 
 
 def residuals_figure(series: Series, target: Path) -> None:
@@ -190,7 +192,7 @@ def residuals_figure(series: Series, target: Path) -> None:
         axes.set(xlabel="predicted", ylabel="residual (actual - predicted)")
         axes.legend(loc="upper right")
 
-    _save(target, "Residuals (test)", draw)
+    save_figure(target, "Residuals (test)", draw)
 
 
 def residual_histogram_figure(series: Series, target: Path) -> None:
@@ -206,7 +208,7 @@ def residual_histogram_figure(series: Series, target: Path) -> None:
         axes.set(xlabel="residual (actual - predicted)", ylabel="rows")
         axes.legend(loc="upper right")
 
-    _save(target, "Residual distribution (test)", draw)
+    save_figure(target, "Residual distribution (test)", draw)
 
 
 def importance_figure(series: Series, target: Path, top: int = 20) -> None:
@@ -224,4 +226,4 @@ def importance_figure(series: Series, target: Path, top: int = 20) -> None:
         axes.set(xlabel="drop in ROC-AUC when shuffled")
         axes.legend(loc="lower right")
 
-    _save(target, "Permutation importance (test)", draw, size=(6, 6))
+    save_figure(target, "Permutation importance (test)", draw, size=(6, 6))

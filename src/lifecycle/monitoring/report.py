@@ -10,35 +10,24 @@ report or none, never half of one. Figures are drawn like the evaluate stage's: 
 from __future__ import annotations
 
 import html
-from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
 
+from lifecycle.evaluation.figures import save_figure
 from lifecycle.monitoring.drift import ColumnDrift
 from lifecycle.monitoring.monitor import MonitorResult
 from lifecycle.monitoring.reference import SCORE_COLUMN
-from lifecycle.storage import atomic_directory, atomic_path, write_json, write_text
+from lifecycle.storage import atomic_directory, write_json, write_text
 
 if TYPE_CHECKING:
     from matplotlib.axes import Axes
 
 SHOWN_DISTRIBUTIONS = 6  # drifted columns whose distributions the report draws
 SHOWN_CATEGORIES = 12
-
-
-def _save(target: Path, title: str, draw: Callable[[Axes], None], size: tuple[float, float] = (6, 4)) -> None:
-    from matplotlib.figure import Figure  # on first use: the monitor's judgement needs no plotting
-
-    figure = Figure(figsize=size)
-    axes = figure.subplots()
-    draw(axes)
-    axes.set_title(title)
-    figure.tight_layout()
-    with atomic_path(target) as temp:
-        figure.savefig(temp, format="png", dpi=100, metadata={"Software": None})
+FIGURE_SIZE = (6, 4)  # inches, the report's distribution and performance charts
 
 
 def drift_figure(columns: list[ColumnDrift], target: Path) -> None:
@@ -52,7 +41,7 @@ def drift_figure(columns: list[ColumnDrift], target: Path) -> None:
         axes.invert_yaxis()
         axes.set_xlabel("drift score / threshold (tests: threshold / p-value); 1 = drift")
 
-    _save(target, "Drift per column (red: drifted)", draw, size=(7, max(3, 0.3 * len(columns) + 1)))
+    save_figure(target, "Drift per column (red: drifted)", draw, size=(7, max(3, 0.3 * len(columns) + 1)))
 
 
 def distribution_figure(name: str, reference: pd.Series, current: pd.Series, numeric: bool, target: Path) -> None:
@@ -78,7 +67,7 @@ def distribution_figure(name: str, reference: pd.Series, current: pd.Series, num
             axes.set(ylabel="share of rows")
         axes.legend()
 
-    _save(target, f"{name}: reference vs current", draw)
+    save_figure(target, f"{name}: reference vs current", draw, FIGURE_SIZE)
 
 
 def live_metric_figure(result: MonitorResult, target: Path) -> None:
@@ -100,7 +89,7 @@ def live_metric_figure(result: MonitorResult, target: Path) -> None:
         axes.tick_params(axis="x", labelrotation=30)
         axes.legend()
 
-    _save(target, f"Live {performance.metric} per {len(performance.windows)} window(s)", draw)
+    save_figure(target, f"Live {performance.metric} per {len(performance.windows)} window(s)", draw, FIGURE_SIZE)
 
 
 def _figures(result: MonitorResult, folder: Path) -> list[tuple[str, str]]:
