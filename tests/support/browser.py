@@ -9,16 +9,14 @@ required with `CI=true` (.ci/run installs it).
 
 from __future__ import annotations
 
-import os
 import shutil
 import subprocess
 import tempfile
 from pathlib import Path
 
-import pytest
-
 from lifecycle.review.plots_page import LIBRARIES
 from tests.support.project import ROOT
+from tests.support.services import unavailable
 
 RENDER_BUDGET_MS = 20000  # virtual time: scripts and timers run, the wall clock does not wait
 
@@ -28,10 +26,11 @@ def chromium() -> str:
     found = shutil.which("chromium") or shutil.which("chromium-browser")
     if found:
         return found
-    reason = "Chromium is not installed (Debian: apt-get install chromium)"
-    if os.environ.get("CI", "").lower() == "true":
-        pytest.fail(f"{reason}, and CI=true requires it (.ci/run installs it)")
-    pytest.skip(f"{reason}: the offline page tests need a real browser")
+    unavailable(
+        "Chromium is not installed (Debian: apt-get install chromium)",
+        "it (.ci/run installs it)",
+        "the offline page tests need a real browser",
+    )
 
 
 def rendered_dom(url: str) -> str:
@@ -62,7 +61,4 @@ def vega_modules() -> Path:
     folder = ROOT / ".dvc/plots/node_modules"
     if all((folder / library).is_file() for library in LIBRARIES):
         return folder
-    reason = "Vega is not installed in .dvc/plots/node_modules (`make setup` runs `npm ci` where npm exists)"
-    if os.environ.get("CI", "").lower() == "true":
-        pytest.fail(f"{reason}, and CI=true requires it")
-    pytest.skip(reason)
+    unavailable("Vega is not installed in .dvc/plots/node_modules (`make setup` runs `npm ci` where npm exists)", "it")

@@ -9,32 +9,25 @@ fails the test: that is a broken setup to fix, not an absent optional service. W
 from __future__ import annotations
 
 import os
-import socket
 
-import pytest
 from sqlalchemy import create_engine, inspect, text
 from sqlalchemy.engine import URL, make_url
 
+from tests.support.services import listening, unavailable
+
 POSTGRES_URL = os.environ.get("LIFECYCLE_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
-
-
-def _listening(host: str, port: int) -> bool:
-    try:
-        with socket.create_connection((host, port), timeout=2):
-            return True
-    except OSError:
-        return False
 
 
 def postgres_url() -> str:
     """The test database URL, once its server is known to listen (else skip, or fail in CI)."""
     url = make_url(POSTGRES_URL)
     host, port = url.host or "127.0.0.1", url.port or 5432
-    if not _listening(host, port):
-        reason = f"no PostgreSQL server listens on {host}:{port}"
-        if os.environ.get("CI", "").lower() == "true":
-            pytest.fail(f"{reason}, and CI=true requires one (.ci/run starts it)")
-        pytest.skip(f"{reason} (start one, or set LIFECYCLE_TEST_POSTGRES_URL, to run this test)")
+    if not listening(host, port):
+        unavailable(
+            f"no PostgreSQL server listens on {host}:{port}",
+            "one (.ci/run starts it)",
+            "start one, or set LIFECYCLE_TEST_POSTGRES_URL, to run this test",
+        )
     return POSTGRES_URL
 
 

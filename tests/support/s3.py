@@ -28,6 +28,7 @@ from lifecycle.remote.client import Credentials, s3_client
 from lifecycle.remote.local_server import BUCKET, ENDPOINT, listening, local_credentials
 from tests.support.pipeline import PipelineRepo
 from tests.support.project import tool
+from tests.support.services import unavailable
 
 S3_ENDPOINT = os.environ.get("LIFECYCLE_TEST_S3_ENDPOINT", ENDPOINT)
 
@@ -47,10 +48,11 @@ def s3_server() -> S3Server:
     address = urlsplit(S3_ENDPOINT)
     host, port = address.hostname or "127.0.0.1", address.port or 80
     if not listening(host, port):
-        reason = f"no S3 server listens on {host}:{port}"
-        if os.environ.get("CI", "").lower() == "true":
-            pytest.fail(f"{reason}, and CI=true requires one (.ci/run starts it with `make s3-up`)")
-        pytest.skip(f"{reason} (start one with `make s3-up`, or set LIFECYCLE_TEST_S3_ENDPOINT, to run this test)")
+        unavailable(
+            f"no S3 server listens on {host}:{port}",
+            "one (.ci/run starts it with `make s3-up`)",
+            "start one with `make s3-up`, or set LIFECYCLE_TEST_S3_ENDPOINT, to run this test",
+        )
     return S3Server(S3_ENDPOINT, local_credentials())
 
 
