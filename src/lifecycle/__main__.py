@@ -72,6 +72,10 @@ def _parser() -> argparse.ArgumentParser:
     monitor.add_argument("--log-url", help="override serve.log.url (the prediction log's database)")
     monitor.add_argument("--output", default=paths.MONITOR_METRICS, type=Path, help="the JSON to write")
     monitor.add_argument("--report-dir", default=paths.MONITOR_REPORT_DIR, type=Path, help="the report folder")
+    monitor.add_argument(
+        "--reference-since", type=_moment, help="judge drift against the log from here (with --reference-until)"
+    )
+    monitor.add_argument("--reference-until", type=_moment, help="end of that reference window (excluded)")
     return parser
 
 
@@ -91,8 +95,12 @@ def _monitor(args: argparse.Namespace) -> int:
 
     params = load_params()
     log = params.serve.log.model_copy(update={"url": args.log_url} if args.log_url else {})
+    if (args.reference_since is None) != (args.reference_until is None):
+        logger.error("give both --reference-since and --reference-until, or neither")
+        return 2
+    between = None if args.reference_since is None else (args.reference_since, args.reference_until)
     try:
-        result = run_monitor(args.bundle, log, args.since, args.until, params.monitor)
+        result = run_monitor(args.bundle, log, args.since, args.until, params.monitor, between)
     except MonitorError as error:
         logger.error("%s", error)
         return int(error.code)

@@ -669,7 +669,7 @@ class AlertSettings(Strict):
     columns: list[str] = []  # a drift of any of these columns alerts, even without dataset drift
     prediction_drift: bool = False
     metric_drop: Annotated[float, Field(ge=0)] = 0.05  # main metric below test by more than this
-    slice_drop: Annotated[float, Field(ge=0)] = 0.1  # the worst slice below test by more than this
+    slice_drop: Annotated[float, Field(ge=0)] = 0.1  # a slice below the same slice on test by more than this
     min_labelled_rows: Annotated[int, Field(ge=1)] = 200
 
 
@@ -680,6 +680,9 @@ class MonitorSettings(Strict):
 
     drift: DriftSettings = DriftSettings()
     alerts: AlertSettings = AlertSettings()
+    # what drift compares the window with: the training sample in the bundle, or the log's
+    # window of the same length just before (for data that drifts with the season by design)
+    reference: Literal["training", "previous_window"] = "training"
     metric: str | None = None  # null: the task's default (roc_auc for a binary task)
     window: Literal["day", "week"] = "week"
     bootstrap: Annotated[int, Field(ge=10)] = 200

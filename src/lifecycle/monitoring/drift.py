@@ -87,9 +87,11 @@ class DatasetDrift:
         return [c.column for c in self.columns if c.drifted and c.expected == expected]
 
     def strongest(self) -> ColumnDrift | None:
-        """The counted column that drifted most (by `ratio`), if any drifted."""
+        """The counted column that drifted most, if any drifted: by `ratio`, then by PSI, because
+        a test's ratio is capped and a tiny p-value says how sure the test is, not how far the
+        values moved (PSI measures that on one scale for every kind)."""
         drifted = [c for c in self.columns if c.drifted and not c.expected]
-        return max(drifted, key=lambda c: c.ratio) if drifted else None
+        return max(drifted, key=lambda c: (c.ratio, c.psi or 0.0)) if drifted else None
 
     def as_json(self) -> dict[str, Any]:
         return {

@@ -4,6 +4,12 @@
 labels, the bundle and its reference); `run_monitor` reads those from the bundle folder and
 the log's database and turns each way they can be unusable into a `MonitorError` with its
 own exit code, before anything is computed or written.
+
+Drift compares the window with training (the bundle's sample) or with a window of the log:
+the one of the same length just before it (`monitor.reference: previous_window`) or any other
+(`--reference-since/--reference-until`). Data that drifts with the season (flights:
+November's weather is not January-October's) drifts against training every month by design,
+while a broken input still stands out week over week.
 """
 
 from __future__ import annotations
@@ -12,7 +18,7 @@ import logging
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import numpy as np
 import pandas as pd
@@ -42,11 +48,36 @@ class Window:
     other_versions: dict[str, int] = field(default_factory=dict)  # predictions of other versions, not judged
 
 
+@dataclass(frozen=True)
+class Baseline:
+    """What drift compared the window with: the bundle's training sample, or the predictions
+    of the same model version logged in a window of the log [since, until)."""
+
+    kind: Literal["training", "window"]
+    rows: int
+    since: pd.Timestamp | None = None
+    until: pd.Timestamp | None = None
+
+    @property
+    def label(self) -> str:
+        """How figures and tables name it."""
+        if self.since is None or self.until is None:
+            return "training"
+        return f"the log from {self.since:%Y-%m-%d %H:%M} to {self.until:%Y-%m-%d %H:%M}"
+
+    def as_json(self) -> dict[str, Any]:
+        shown: dict[str, Any] = {"kind": self.kind, "rows": self.rows}
+        if self.since is not None and self.until is not None:
+            shown |= {"since": self.since.isoformat(), "until": self.until.isoformat()}
+        return shown
+
+
 @dataclass
 class MonitorResult:
     """Everything a monitor run found: what the JSON, the Markdown and the HTML report show."""
 
     window: Window
+    baseline: Baseline
     volume: list[dict[str, Any]]
     drift: DatasetDrift
     prediction_drift: ColumnDrift
@@ -68,6 +99,7 @@ class MonitorResult:
                 "model_version": self.window.model_version,
                 "other_versions": self.window.other_versions,
             },
+            "reference": self.baseline.as_json(),
             "volume": self.volume,
             "drift": self.drift.as_json(),
             "prediction_drift": self.prediction_drift.as_json(),
@@ -127,9 +159,13 @@ def judge_window(
     labels: pd.DataFrame,
     bundle: Bundle,
     reference: Reference,
+    baseline: Baseline,
+    baseline_notes: list[str],
     settings: MonitorSettings,
 ) -> MonitorResult:
-    """Drift, data quality, volume, live performance and alerts of one model version's window."""
+    """Drift, data quality, volume, live performance and alerts of one model version's window.
+    Drift compares it with `reference.sample` (training's, or the previous window's as
+    `baseline` says); data quality and performance always with training and test."""
     kinds: dict[str, Kind] = reference.profile.kinds()  # type: ignore[assignment]
     current = current_frame(log, kinds, bundle.task.classification)
     drift = dataset_drift(reference.sample, current, kinds, settings.drift)
@@ -154,6 +190,7 @@ def judge_window(
         )
     judged = performance_alerts(performance, settings.alerts)
     alerts = [*drift_alerts(drift, scores, settings.alerts), *judged.alerts]
+    notes = [*baseline_notes, *judged.notes]
     if alerts:
         code = Exit.ALERT
         verdict = f"ALERT: {alerts[0]}" + (f" (and {len(alerts) - 1} more alert(s))" if len(alerts) > 1 else "")
@@ -172,18 +209,54 @@ def judge_window(
         )
     return MonitorResult(
         window=window,
+        baseline=baseline,
         volume=volume(log, window.since, window.until, settings.window),
         drift=drift,
         prediction_drift=scores,
         quality=data_quality(current, log, reference, bundle),
         performance=performance,
         alerts=alerts,
-        notes=judged.notes,
+        notes=notes,
         exit_code=code,
         verdict=verdict,
         reference=reference.sample,
         current=current,
     )
+
+
+def reference_window(
+    since: pd.Timestamp, until: pd.Timestamp, settings: MonitorSettings, asked: tuple[datetime, datetime] | None
+) -> tuple[pd.Timestamp, pd.Timestamp] | None:
+    """The log's window drift compares with: the one asked for, or with `previous_window` the
+    window of the same length just before; None: training."""
+    if asked is not None:
+        return _utc(asked[0]), _utc(asked[1])
+    if settings.reference == "previous_window":
+        return since - (until - since), since
+    return None
+
+
+def choose_baseline(
+    logged: pd.DataFrame | None,
+    window: tuple[pd.Timestamp, pd.Timestamp] | None,
+    reference: Reference,
+    version: str,
+    task_classification: bool,
+) -> tuple[Reference, Baseline, list[str]]:
+    """The reference window's predictions of the judged version as the drift reference, typed
+    like the training sample; training's, with a note saying why, when there are none."""
+    if logged is None or window is None:
+        return reference, Baseline("training", len(reference.sample)), []
+    mine = logged[logged["model_version"] == version].reset_index(drop=True)
+    if mine.empty:
+        note = (
+            f"the reference window {window[0].isoformat()} to {window[1].isoformat()} holds no prediction of "
+            f"model version {version}: drift is judged against training"
+        )
+        return reference, Baseline("training", len(reference.sample)), [note]
+    kinds: dict[str, Kind] = reference.profile.kinds()  # type: ignore[assignment]
+    sample = current_frame(mine, kinds, task_classification)
+    return Reference(reference.profile, sample), Baseline("window", len(sample), *window), []
 
 
 def _strongest(drift: DatasetDrift) -> str:
@@ -201,9 +274,15 @@ def _utc(moment: datetime) -> pd.Timestamp:
 
 
 def run_monitor(
-    bundle_dir: Path, log_settings: PredictionLogSettings, since: datetime, until: datetime, settings: MonitorSettings
+    bundle_dir: Path,
+    log_settings: PredictionLogSettings,
+    since: datetime,
+    until: datetime,
+    settings: MonitorSettings,
+    reference_between: tuple[datetime, datetime] | None = None,
 ) -> MonitorResult:
-    """Read the bundle, its reference, the window of the log and the labels, then judge.
+    """Read the bundle, its reference, the window of the log and the labels, then judge; drift
+    against `reference_between` (a window of the log) when given, else as `settings` say.
 
     Raises MonitorError (with its exit code) when there is nothing to judge or an input is
     unusable; reads only, writes nothing.
@@ -218,8 +297,21 @@ def run_monitor(
         reference = read_reference(bundle_dir)
     except LifecycleError as error:
         raise MonitorError(str(error), Exit.BUNDLE) from None
+    compared = reference_window(start, end, settings, reference_between)
+    if compared is not None and not compared[0] < compared[1]:
+        raise MonitorError(
+            f"empty reference window: {compared[0].isoformat()} is not before {compared[1].isoformat()}",
+            Exit.NOTHING_TO_JUDGE,
+        )
     try:
         log = read_prediction_log(log_settings.url, log_settings.table, start.to_pydatetime(), end.to_pydatetime())
+        earlier = (
+            None
+            if compared is None
+            else read_prediction_log(
+                log_settings.url, log_settings.table, compared[0].to_pydatetime(), compared[1].to_pydatetime()
+            )
+        )
         labels = read_labels(log_settings.url, log_settings.labels_table)
     except LifecycleError as error:
         raise MonitorError(str(error), Exit.DATABASE) from None
@@ -240,4 +332,6 @@ def run_monitor(
     if others:
         logger.warning("judging model version %s only; not judged: %s", version, others)
     window = Window(start, end, version, others)
-    return judge_window(window, log[mine].reset_index(drop=True), labels, bundle, reference, settings)
+    reference, baseline, notes = choose_baseline(earlier, compared, reference, version, bundle.task.classification)
+    mine_only = log[mine].reset_index(drop=True)
+    return judge_window(window, mine_only, labels, bundle, reference, baseline, notes, settings)

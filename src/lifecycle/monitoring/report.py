@@ -44,15 +44,18 @@ def drift_figure(columns: list[ColumnDrift], target: Path) -> None:
     save_figure(target, "Drift per column (red: drifted)", draw, size=(7, max(3, 0.3 * len(columns) + 1)))
 
 
-def distribution_figure(name: str, reference: pd.Series, current: pd.Series, numeric: bool, target: Path) -> None:
-    """Reference against current: shared histogram bins, or the shares of the top categories."""
+def distribution_figure(
+    name: str, reference: pd.Series, current: pd.Series, numeric: bool, baseline: str, target: Path
+) -> None:
+    """Reference against current: shared histogram bins, or the shares of the top categories.
+    `baseline` names the reference in the legend (training, or the previous window)."""
 
     def draw(axes: Axes) -> None:
         ref, cur = reference.dropna(), current.dropna()
         if numeric:
             both = np.concatenate([ref.to_numpy(float), cur.to_numpy(float)])
             edges = np.histogram_bin_edges(both, bins=30) if len(both) else 10
-            axes.hist(ref, bins=edges, density=True, alpha=0.55, label="reference (training)")
+            axes.hist(ref, bins=edges, density=True, alpha=0.55, label=f"reference: {baseline}")
             axes.hist(cur, bins=edges, density=True, alpha=0.55, label="current window")
             axes.set(xlabel=name, ylabel="density")
         else:
@@ -61,7 +64,7 @@ def distribution_figure(name: str, reference: pd.Series, current: pd.Series, num
             ).fillna(0.0)
             top = shares.max(axis=1).sort_values(ascending=False).index[:SHOWN_CATEGORIES]
             positions = np.arange(len(top))
-            axes.bar(positions - 0.2, shares.loc[top, "reference"], width=0.4, label="reference (training)")
+            axes.bar(positions - 0.2, shares.loc[top, "reference"], width=0.4, label=f"reference: {baseline}")
             axes.bar(positions + 0.2, shares.loc[top, "current"], width=0.4, label="current window")
             axes.set_xticks(positions, [str(v) for v in top], rotation=45, ha="right")
             axes.set(ylabel="share of rows")
@@ -97,8 +100,14 @@ def _figures(result: MonitorResult, folder: Path) -> list[tuple[str, str]]:
     shown: list[tuple[str, str]] = []
     drift_figure(result.drift.columns, folder / "drift.png")
     shown.append(("drift.png", "Drift score per column"))
+    baseline = result.baseline.label
     distribution_figure(
-        "model score", result.reference[SCORE_COLUMN], result.current[SCORE_COLUMN], True, folder / "score.png"
+        "model score",
+        result.reference[SCORE_COLUMN],
+        result.current[SCORE_COLUMN],
+        True,
+        baseline,
+        folder / "score.png",
     )
     shown.append(("score.png", "The model's scores: reference vs current"))
     drifted = [c for c in result.drift.columns if c.drifted and not c.expected]
@@ -109,6 +118,7 @@ def _figures(result: MonitorResult, folder: Path) -> list[tuple[str, str]]:
             result.reference[column.column],
             result.current[column.column],
             column.kind == "numeric",
+            baseline,
             folder / name,
         )
         shown.append((name, f"{column.column}: reference vs current"))
@@ -176,6 +186,7 @@ def summary_markdown(result: MonitorResult) -> str:
         "",
         "## Drift",
         "",
+        f"Against {result.baseline.label} ({result.baseline.rows} rows): "
         f"{result.drift.drifted} of {result.drift.counted} counted columns drifted "
         f"(share {result.drift.share:.2f}); dataset drift: {'yes' if result.drift.drift else 'no'}.",
         "",
@@ -239,7 +250,8 @@ th {{ background: #f2f2f2; }} figure {{ display: inline-block; margin: 0.5em; }}
 <p class="verdict">{html.escape(result.verdict)} (exit code {int(result.exit_code)})</p>
 <ul>{items}</ul>
 <h2>Drift</h2>
-<p>{result.drift.drifted} of {result.drift.counted} counted columns drifted (share {result.drift.share:.2f});
+<p>Against {html.escape(result.baseline.label)} ({result.baseline.rows} rows):
+{result.drift.drifted} of {result.drift.counted} counted columns drifted (share {result.drift.share:.2f});
 dataset drift: {"yes" if result.drift.drift else "no"}.</p>
 {_table(DRIFT_HEADER, _drift_rows(result))}
 <h2>Live performance</h2>

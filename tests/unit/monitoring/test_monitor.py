@@ -18,7 +18,7 @@ from lifecycle.config import MonitorSettings, PredictionLogSettings, load_params
 from lifecycle.monitoring.labels import Label, LabelStore
 from lifecycle.monitoring.monitor import run_monitor
 from lifecycle.monitoring.outcome import Exit, MonitorError
-from lifecycle.monitoring.reference import PROFILE_FILE
+from lifecycle.monitoring.reference import PROFILE_FILE, read_reference
 from lifecycle.packaging.bundle import load_bundle
 from lifecycle.serving.prediction_log import PredictionLog, now
 from tests.support.http import free_port
@@ -146,6 +146,43 @@ def test_a_broken_column_is_named(
     assert any(alert.startswith("column temp drifted (wasserstein") for alert in broken_result.alerts)
 
 
+def test_the_previous_window_as_reference_quiets_the_season_and_names_a_broken_column(
+    bundle_dir: Path, flights: pd.DataFrame, settings: MonitorSettings, tmp_path: Path
+) -> None:
+    """Week two against week one: November's calendar no longer drifts (it does against
+    January-October), fewer columns drift, and temperatures sent in Celsius from week two on
+    stand out as the strongest drift."""
+    url = f"sqlite:///{tmp_path / 'log.sqlite'}"
+    week_two = datetime(2013, 11, 8)
+    broken = flights["time_hour"] >= pd.Timestamp(week_two, tz="UTC")
+    logged = write_log(
+        url, bundle_dir, flights.assign(temp=flights["temp"].where(~broken, (flights["temp"] - 32) / 1.8))
+    )
+    previous = settings.model_copy(update={"reference": "previous_window"})
+    result = run_monitor(bundle_dir, log_settings(url), week_two, UNTIL, previous)
+    against_training = run_monitor(bundle_dir, log_settings(url), week_two, UNTIL, settings)
+
+    assert result.as_json()["reference"] == {
+        "kind": "window",
+        "rows": int((logged["time_hour"] < pd.Timestamp(week_two, tz="UTC")).sum()),
+        "since": "2013-11-01T00:00:00+00:00",
+        "until": "2013-11-08T00:00:00+00:00",
+    }
+    columns = {c.column: c for c in result.drift.columns}
+    trained = {c.column: c for c in against_training.drift.columns}
+    assert trained["month"].drifted and not columns["month"].drifted
+    assert columns["temp"].drifted and result.drift.strongest() == columns["temp"]
+    assert result.drift.drifted < against_training.drift.drifted
+    assert result.verdict.startswith("no alert") and ", most: temp (" in result.verdict
+
+    first_week = run_monitor(bundle_dir, log_settings(url), SINCE, week_two, previous)
+    assert first_week.baseline.kind == "training" and first_week.baseline.rows == len(read_reference(bundle_dir).sample)
+    assert first_week.notes[0] == (
+        "the reference window 2013-10-25T00:00:00+00:00 to 2013-11-01T00:00:00+00:00 holds no prediction of "
+        f"model version {first_week.window.model_version}: drift is judged against training"
+    )
+
+
 def test_wrong_outcomes_make_the_metric_alert(
     bundle_dir: Path, flights: pd.DataFrame, settings: MonitorSettings, tmp_path: Path
 ) -> None:
@@ -165,7 +202,8 @@ def test_the_command_writes_json_html_markdown_and_figures(
     write_log(url, bundle_dir, flights)
     output, report = tmp_path / "metrics/monitor.json", tmp_path / "reports/monitor"
     args = ["monitor", "--since", "2013-11-01", "--until", "2013-11-15", "--bundle", str(bundle_dir)]
-    code = main([*args, "--log-url", url, "--output", str(output), "--report-dir", str(report)])
+    week_before = ["--reference-since", "2013-10-25", "--reference-until", "2013-11-01"]  # nothing logged then
+    code = main([*args, *week_before, "--log-url", url, "--output", str(output), "--report-dir", str(report)])
     text = output.read_text()
     summary = json.loads(text)
     assert code == summary["exit_code"] in (Exit.FINE, Exit.ALERT)
@@ -175,6 +213,9 @@ def test_the_command_writes_json_html_markdown_and_figures(
     assert {"drift.png", "score.png", "live_metric.png"} <= set(figures)
     assert all(f'src="{name}"' in page for name in figures)
     assert summary["verdict"] in page and summary["verdict"] in (report / "summary.md").read_text()
+    assert summary["reference"] == {"kind": "training", "rows": len(read_reference(bundle_dir).sample)}
+    assert summary["notes"][0].startswith("the reference window 2013-10-25T00:00:00+00:00 to 2013-11-01")
+    assert summary["notes"][0] in page
 
 
 def test_each_unusable_input_has_its_message_and_exit_code_and_writes_nothing(
@@ -207,6 +248,21 @@ def test_each_unusable_input_has_its_message_and_exit_code_and_writes_nothing(
             "reference.json does not match",
         ),
         (["--since", "2013-11-01", "--until", "2013-11-15"], unreachable, bundle_dir, Exit.DATABASE, "cannot read"),
+        (
+            ["--since", "2013-11-08", "--until", "2013-11-15", "--reference-since", "2013-11-01"],
+            url,
+            bundle_dir,
+            Exit.NOTHING_TO_JUDGE,
+            "give both --reference-since and --reference-until",
+        ),
+        (
+            ["--since", "2013-11-08", "--until", "2013-11-15", "--reference-since", "2013-11-08"]
+            + ["--reference-until", "2013-11-01"],
+            url,
+            bundle_dir,
+            Exit.NOTHING_TO_JUDGE,
+            "empty reference window",
+        ),
     ]
     for window, log_url, bundle, code, message in cases:
         capsys.readouterr()
