@@ -659,6 +659,11 @@ class DriftSettings(Strict):
     distance: Annotated[float, Field(gt=0)] = 0.1
     dataset_share: Annotated[float, Field(gt=0, le=1)] = 0.5
     expected: list[str] = []
+    # unusual drift (lifecycle.monitoring.unusual): a column whose PSI against the `history`
+    # windows before reaches `unusual_psi` and `unusual_factor` times their PSI to one another
+    history: Annotated[int, Field(ge=0)] = 4
+    unusual_factor: Annotated[float, Field(gt=1)] = 5.0
+    unusual_psi: Annotated[float, Field(gt=0)] = 0.25
 
 
 class AlertSettings(Strict):
@@ -667,6 +672,7 @@ class AlertSettings(Strict):
 
     dataset_drift: bool = True
     columns: list[str] = []  # a drift of any of these columns alerts, even without dataset drift
+    unusual_drift: bool = True  # a column drifted far beyond its own past (a broken input?)
     prediction_drift: bool = False
     metric_drop: Annotated[float, Field(ge=0)] = 0.05  # main metric below test by more than this
     slice_drop: Annotated[float, Field(ge=0)] = 0.1  # a slice below the same slice on test by more than this

@@ -50,8 +50,14 @@ def raw_test(pipeline_run: FirstRun, bundle_dir: Path) -> pd.DataFrame:
 
 
 def json_rows(frame: pd.DataFrame) -> list[dict[str, Any]]:
-    """Rows as a JSON client sends them (null for missing, ISO 8601 times)."""
-    return json.loads(frame.to_json(orient="records", date_format="iso"))
+    """Rows as a JSON client sends them: null for missing, ISO 8601 times, and every float in
+    full (`json` writes the shortest text that reads back the same float; pandas' `to_json`
+    keeps 10 decimals, which moves a small value across a tree's split)."""
+    records = json.loads(frame.to_json(orient="records", date_format="iso"))
+    floats = frame.select_dtypes("floating").astype(object)
+    for record, values in zip(records, floats.to_dict(orient="records")):
+        record.update({name: None if pd.isna(value) else value for name, value in values.items()})
+    return records
 
 
 @pytest.fixture(scope="session")

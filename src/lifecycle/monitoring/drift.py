@@ -100,10 +100,11 @@ class DatasetDrift:
             "drifted": self.drifted,
             "share": rounded(self.share),
             "drift": self.drift,
+            "strongest": None if (strongest := self.strongest()) is None else strongest.column,
         }
 
 
-def _clean(values: pd.Series) -> pd.Series:
+def clean(values: pd.Series) -> pd.Series:
     """Non-missing, finite values: what every test compares."""
     return values.replace([np.inf, -np.inf], np.nan).dropna()
 
@@ -201,7 +202,7 @@ def column_drift(
 ) -> ColumnDrift:
     """One column's drift. A column with no value in the current window has drifted (the
     input vanished); one with no reference value cannot be judged and has not."""
-    ref, cur = _clean(reference), _clean(current)
+    ref, cur = clean(reference), clean(current)
     expected = column in settings.expected
     if ref.empty or cur.empty:
         method = "no reference values" if ref.empty else "no current values"

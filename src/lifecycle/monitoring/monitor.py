@@ -1,15 +1,11 @@
 """One monitor run: a window of the prediction log against the bundle that served it.
 
 `judge_window` is the whole judgement as a pure function of frames (the log's window, the
-labels, the bundle and its reference); `run_monitor` reads those from the bundle folder and
-the log's database and turns each way they can be unusable into a `MonitorError` with its
-own exit code, before anything is computed or written.
-
-Drift compares the window with training (the bundle's sample) or with a window of the log:
-the one of the same length just before it (`monitor.reference: previous_window`) or any other
-(`--reference-since/--reference-until`). Data that drifts with the season (flights:
-November's weather is not January-October's) drifts against training every month by design,
-while a broken input still stands out week over week.
+labels, the bundle and what the window is compared with); `run_monitor` reads those from the
+bundle folder and the log's database and turns each way they can be unusable into a
+`MonitorError` with its own exit code, before anything is computed or written. What the
+window is compared with (training or a log window, and the history windows) is
+lifecycle.monitoring.baseline's.
 """
 
 from __future__ import annotations
@@ -18,22 +14,21 @@ import logging
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any
 
-import numpy as np
 import pandas as pd
 
 from lifecycle.config import EvaluateSettings, MonitorSettings, PredictionLogSettings
 from lifecycle.errors import LifecycleError
 from lifecycle.metrics.rounding import rounded
 from lifecycle.monitoring.alerts import drift_alerts, performance_alerts
+from lifecycle.monitoring.baseline import Baseline, Comparison, Spans, compare_with, current_frame, read_windows, utc
 from lifecycle.monitoring.drift import ColumnDrift, DatasetDrift, Kind, column_drift, dataset_drift
-from lifecycle.monitoring.labels import read_labels
 from lifecycle.monitoring.outcome import Exit, MonitorError
 from lifecycle.monitoring.performance import LivePerformance, join_labels, live_performance, window_starts
-from lifecycle.monitoring.reference import SCORE_COLUMN, Reference, as_categories, read_reference
+from lifecycle.monitoring.reference import SCORE_COLUMN, Reference, read_reference
+from lifecycle.monitoring.unusual import UnusualDrift, unusual_columns
 from lifecycle.packaging.bundle import Bundle, load_bundle
-from lifecycle.serving.prediction_log import read_prediction_log
 
 logger = logging.getLogger(__name__)
 
@@ -48,30 +43,6 @@ class Window:
     other_versions: dict[str, int] = field(default_factory=dict)  # predictions of other versions, not judged
 
 
-@dataclass(frozen=True)
-class Baseline:
-    """What drift compared the window with: the bundle's training sample, or the predictions
-    of the same model version logged in a window of the log [since, until)."""
-
-    kind: Literal["training", "window"]
-    rows: int
-    since: pd.Timestamp | None = None
-    until: pd.Timestamp | None = None
-
-    @property
-    def label(self) -> str:
-        """How figures and tables name it."""
-        if self.since is None or self.until is None:
-            return "training"
-        return f"the log from {self.since:%Y-%m-%d %H:%M} to {self.until:%Y-%m-%d %H:%M}"
-
-    def as_json(self) -> dict[str, Any]:
-        shown: dict[str, Any] = {"kind": self.kind, "rows": self.rows}
-        if self.since is not None and self.until is not None:
-            shown |= {"since": self.since.isoformat(), "until": self.until.isoformat()}
-        return shown
-
-
 @dataclass
 class MonitorResult:
     """Everything a monitor run found: what the JSON, the Markdown and the HTML report show."""
@@ -80,6 +51,8 @@ class MonitorResult:
     baseline: Baseline
     volume: list[dict[str, Any]]
     drift: DatasetDrift
+    unusual: list[UnusualDrift]
+    history_windows: int  # windows before that gave each column's usual drift
     prediction_drift: ColumnDrift
     quality: dict[str, Any]
     performance: LivePerformance | None
@@ -102,6 +75,7 @@ class MonitorResult:
             "reference": self.baseline.as_json(),
             "volume": self.volume,
             "drift": self.drift.as_json(),
+            "unusual_drift": {"history_windows": self.history_windows, "columns": [u.as_json() for u in self.unusual]},
             "prediction_drift": self.prediction_drift.as_json(),
             "quality": self.quality,
             "performance": None if self.performance is None else self.performance.as_json(),
@@ -110,18 +84,6 @@ class MonitorResult:
             "exit_code": int(self.exit_code),
             "verdict": self.verdict,
         }
-
-
-def current_frame(log: pd.DataFrame, kinds: dict[str, Kind], task_classification: bool) -> pd.DataFrame:
-    """The window's monitored inputs typed as the reference sample is, and the model's score.
-    A column the log lacks is all missing (it vanished from the requests)."""
-    columns = {}
-    for name, kind in kinds.items():
-        values = log[name] if name in log else pd.Series(np.nan, index=log.index)
-        columns[name] = as_categories(values) if kind == "categorical" else pd.to_numeric(values, errors="coerce")
-    score = log["probability"] if task_classification else log["prediction"]
-    columns[SCORE_COLUMN] = pd.to_numeric(score, errors="coerce").astype("float64")
-    return pd.DataFrame(columns, index=log.index).reset_index(drop=True)
 
 
 def data_quality(current: pd.DataFrame, log: pd.DataFrame, reference: Reference, bundle: Bundle) -> dict[str, Any]:
@@ -158,17 +120,18 @@ def judge_window(
     log: pd.DataFrame,
     labels: pd.DataFrame,
     bundle: Bundle,
-    reference: Reference,
-    baseline: Baseline,
-    baseline_notes: list[str],
+    comparison: Comparison,
     settings: MonitorSettings,
 ) -> MonitorResult:
-    """Drift, data quality, volume, live performance and alerts of one model version's window.
-    Drift compares it with `reference.sample` (training's, or the previous window's as
-    `baseline` says); data quality and performance always with training and test."""
+    """Drift, unusual drift, data quality, volume, live performance and alerts of one model
+    version's window. Drift compares it with the comparison's reference sample (training's or
+    a log window's) and each column with its own history; data quality and performance always
+    with training and test."""
+    reference = comparison.reference
     kinds: dict[str, Kind] = reference.profile.kinds()  # type: ignore[assignment]
     current = current_frame(log, kinds, bundle.task.classification)
     drift = dataset_drift(reference.sample, current, kinds, settings.drift)
+    unusual = unusual_columns(current, comparison.history, kinds, settings.drift)
     reference_scores, current_scores = reference.sample[SCORE_COLUMN], current[SCORE_COLUMN]
     scores = column_drift("model score", reference_scores, current_scores, "numeric", settings.drift)
     labelled = join_labels(log, labels)
@@ -189,8 +152,8 @@ def judge_window(
             window.until,
         )
     judged = performance_alerts(performance, settings.alerts)
-    alerts = [*drift_alerts(drift, scores, settings.alerts), *judged.alerts]
-    notes = [*baseline_notes, *judged.notes]
+    alerts = [*drift_alerts(drift, scores, unusual, settings.alerts), *judged.alerts]
+    notes = [*comparison.notes, *judged.notes]
     if alerts:
         code = Exit.ALERT
         verdict = f"ALERT: {alerts[0]}" + (f" (and {len(alerts) - 1} more alert(s))" if len(alerts) > 1 else "")
@@ -201,7 +164,7 @@ def judge_window(
         )
     else:
         code = Exit.FINE
-        verdict = f"no alert: {drift.drifted} of {drift.counted} columns drifted{_strongest(drift)}; " + (
+        verdict = f"no alert: {drift.drifted} of {drift.counted} columns drifted{_strongest(drift, unusual)}; " + (
             judged.notes[0]
             if judged.notes
             else f"live {performance.metric} {performance.overall.value} on {performance.labelled} labelled rows "
@@ -209,9 +172,11 @@ def judge_window(
         )
     return MonitorResult(
         window=window,
-        baseline=baseline,
+        baseline=comparison.baseline,
         volume=volume(log, window.since, window.until, settings.window),
         drift=drift,
+        unusual=unusual,
+        history_windows=len(comparison.history),
         prediction_drift=scores,
         quality=data_quality(current, log, reference, bundle),
         performance=performance,
@@ -224,53 +189,16 @@ def judge_window(
     )
 
 
-def reference_window(
-    since: pd.Timestamp, until: pd.Timestamp, settings: MonitorSettings, asked: tuple[datetime, datetime] | None
-) -> tuple[pd.Timestamp, pd.Timestamp] | None:
-    """The log's window drift compares with: the one asked for, or with `previous_window` the
-    window of the same length just before; None: training."""
-    if asked is not None:
-        return _utc(asked[0]), _utc(asked[1])
-    if settings.reference == "previous_window":
-        return since - (until - since), since
-    return None
-
-
-def choose_baseline(
-    logged: pd.DataFrame | None,
-    window: tuple[pd.Timestamp, pd.Timestamp] | None,
-    reference: Reference,
-    version: str,
-    task_classification: bool,
-) -> tuple[Reference, Baseline, list[str]]:
-    """The reference window's predictions of the judged version as the drift reference, typed
-    like the training sample; training's, with a note saying why, when there are none."""
-    if logged is None or window is None:
-        return reference, Baseline("training", len(reference.sample)), []
-    mine = logged[logged["model_version"] == version].reset_index(drop=True)
-    if mine.empty:
-        note = (
-            f"the reference window {window[0].isoformat()} to {window[1].isoformat()} holds no prediction of "
-            f"model version {version}: drift is judged against training"
-        )
-        return reference, Baseline("training", len(reference.sample)), [note]
-    kinds: dict[str, Kind] = reference.profile.kinds()  # type: ignore[assignment]
-    sample = current_frame(mine, kinds, task_classification)
-    return Reference(reference.profile, sample), Baseline("window", len(sample), *window), []
-
-
-def _strongest(drift: DatasetDrift) -> str:
-    """`, most: distance (wasserstein 0.903)`, naming the column that drifted most, if any."""
+def _strongest(drift: DatasetDrift, unusual: list[UnusualDrift]) -> str:
+    """`, most: temp (wasserstein 1.13)`, naming the column that drifted most, if any, and
+    `, unusual: distance (PSI ...)` first when a column drifted beyond its own past."""
+    if unusual:
+        return f", unusual: {unusual[0].sentence()}"
     column = drift.strongest()
     if column is None:
         return ""
     shown = "no values" if column.score is None else f"{column.method} {column.score:.3g}"
     return f", most: {column.column} ({shown})"
-
-
-def _utc(moment: datetime) -> pd.Timestamp:
-    stamp = pd.Timestamp(moment)
-    return stamp.tz_localize("UTC") if stamp.tzinfo is None else stamp.tz_convert("UTC")
 
 
 def run_monitor(
@@ -287,7 +215,7 @@ def run_monitor(
     Raises MonitorError (with its exit code) when there is nothing to judge or an input is
     unusable; reads only, writes nothing.
     """
-    start, end = _utc(since), _utc(until)
+    start, end = utc(since), utc(until)
     if not start < end:
         raise MonitorError(
             f"empty window: --since {start.isoformat()} is not before --until {end.isoformat()}", Exit.NOTHING_TO_JUDGE
@@ -297,24 +225,17 @@ def run_monitor(
         reference = read_reference(bundle_dir)
     except LifecycleError as error:
         raise MonitorError(str(error), Exit.BUNDLE) from None
-    compared = reference_window(start, end, settings, reference_between)
-    if compared is not None and not compared[0] < compared[1]:
+    spans = Spans.of(start, end, settings, reference_between)
+    if spans.reference is not None and not spans.reference[0] < spans.reference[1]:
         raise MonitorError(
-            f"empty reference window: {compared[0].isoformat()} is not before {compared[1].isoformat()}",
+            f"empty reference window: {spans.reference[0].isoformat()} is not before {spans.reference[1].isoformat()}",
             Exit.NOTHING_TO_JUDGE,
         )
     try:
-        log = read_prediction_log(log_settings.url, log_settings.table, start.to_pydatetime(), end.to_pydatetime())
-        earlier = (
-            None
-            if compared is None
-            else read_prediction_log(
-                log_settings.url, log_settings.table, compared[0].to_pydatetime(), compared[1].to_pydatetime()
-            )
-        )
-        labels = read_labels(log_settings.url, log_settings.labels_table)
+        logs = read_windows(log_settings, spans)
     except LifecycleError as error:
         raise MonitorError(str(error), Exit.DATABASE) from None
+    log = logs.current
     if log.empty:
         raise MonitorError(
             f"nothing to judge: no predictions logged between {start.isoformat()} and {end.isoformat()}",
@@ -332,6 +253,5 @@ def run_monitor(
     if others:
         logger.warning("judging model version %s only; not judged: %s", version, others)
     window = Window(start, end, version, others)
-    reference, baseline, notes = choose_baseline(earlier, compared, reference, version, bundle.task.classification)
-    mine_only = log[mine].reset_index(drop=True)
-    return judge_window(window, mine_only, labels, bundle, reference, baseline, notes, settings)
+    comparison = compare_with(logs, spans, reference, version, bundle.task.classification)
+    return judge_window(window, log[mine].reset_index(drop=True), logs.labels, bundle, comparison, settings)

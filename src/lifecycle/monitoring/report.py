@@ -110,7 +110,10 @@ def _figures(result: MonitorResult, folder: Path) -> list[tuple[str, str]]:
         folder / "score.png",
     )
     shown.append(("score.png", "The model's scores: reference vs current"))
-    drifted = [c for c in result.drift.columns if c.drifted and not c.expected]
+    # unusual columns first: the likeliest faults
+    unusual = [u.column for u in result.unusual]
+    drifted = [c for c in result.drift.columns if (c.drifted and not c.expected) or c.column in unusual]
+    drifted.sort(key=lambda c: unusual.index(c.column) if c.column in unusual else len(unusual))
     for column in drifted[:SHOWN_DISTRIBUTIONS]:
         name = f"distribution_{column.column}.png"
         distribution_figure(
@@ -170,6 +173,14 @@ def _performance_lines(result: MonitorResult) -> list[str]:
     ]
 
 
+def _unusual_line(result: MonitorResult) -> str:
+    if result.history_windows < 2:
+        return "Not judged: fewer than two windows before this one hold predictions of this model version."
+    if not result.unusual:
+        return f"None: no column is unusually far from the {result.history_windows} windows before."
+    return "Unusually far from the windows before (a broken input?): " + "; ".join(u.sentence() for u in result.unusual)
+
+
 def summary_markdown(result: MonitorResult) -> str:
     """The CI comment: verdict, alerts and notes, drift table, live performance."""
     window = result.window
@@ -193,6 +204,10 @@ def summary_markdown(result: MonitorResult) -> str:
         "| " + " | ".join(DRIFT_HEADER) + " |",
         "|" + "---|" * len(DRIFT_HEADER),
         *("| " + " | ".join(row) + " |" for row in _drift_rows(result)),
+        "",
+        "## Unusual drift",
+        "",
+        _unusual_line(result),
         "",
         "## Live performance",
         "",
@@ -254,6 +269,8 @@ th {{ background: #f2f2f2; }} figure {{ display: inline-block; margin: 0.5em; }}
 {result.drift.drifted} of {result.drift.counted} counted columns drifted (share {result.drift.share:.2f});
 dataset drift: {"yes" if result.drift.drift else "no"}.</p>
 {_table(DRIFT_HEADER, _drift_rows(result))}
+<h2>Unusual drift</h2>
+<p>{html.escape(_unusual_line(result))}</p>
 <h2>Live performance</h2>
 {"".join(f"<p>{html.escape(line)}</p>" for line in _performance_lines(result))}
 {_table(["window start", "predictions", "labelled", "metric", "interval"], window_rows) if window_rows else ""}

@@ -12,6 +12,7 @@ from typing import Any
 
 import pandas as pd
 import pytest
+from PIL import Image
 
 from lifecycle.__main__ import main
 from lifecycle.config import MonitorSettings, PredictionLogSettings, load_params
@@ -21,6 +22,7 @@ from lifecycle.monitoring.outcome import Exit, MonitorError
 from lifecycle.monitoring.reference import PROFILE_FILE, read_reference
 from lifecycle.packaging.bundle import load_bundle
 from lifecycle.serving.prediction_log import PredictionLog, now
+from tests.support.browser import rendered_images
 from tests.support.http import free_port
 from tests.support.pipeline import FirstRun
 from tests.support.serving import json_rows
@@ -183,6 +185,38 @@ def test_the_previous_window_as_reference_quiets_the_season_and_names_a_broken_c
     )
 
 
+def test_a_wrong_unit_is_unusual_drift_named_first_and_alerts_by_default(
+    pipeline_run: FirstRun, bundle_dir: Path, settings: MonitorSettings, tmp_path: Path
+) -> None:
+    """Six weeks logged, the sixth with temperatures in Celsius: against the four weeks before,
+    temp is unusual (the weather columns that drift against training every week are not; the
+    week before it, whose storm makes wind gusts unusual, is among the four)."""
+    test = pd.read_parquet(pipeline_run.repo.path / "data/interim/test.parquet").sort_values("time_hour")
+    sixth = pd.Timestamp("2013-12-06", tz="UTC")
+    test = test[test["time_hour"] < sixth + pd.Timedelta(days=7)].reset_index(drop=True)
+    broken = test["time_hour"] >= sixth
+    url = f"sqlite:///{tmp_path / 'log.sqlite'}"
+    write_log(url, bundle_dir, test.assign(temp=test["temp"].where(~broken, (test["temp"] - 32) / 1.8)))
+    result = run_monitor(bundle_dir, log_settings(url), datetime(2013, 12, 6), datetime(2013, 12, 13), settings)
+    assert result.history_windows == 4 and [u.column for u in result.unusual] == ["temp"]
+    assert result.exit_code == Exit.ALERT
+    assert result.alerts[0].startswith("unusual drift, far beyond the column's own past (a broken input?): temp (PSI")
+    assert result.verdict.startswith("ALERT: unusual drift") and "temp (PSI" in result.verdict
+    unusual = result.as_json()["unusual_drift"]
+    assert unusual["history_windows"] == 4 and unusual["columns"][0]["column"] == "temp"
+
+    healthy_url = f"sqlite:///{tmp_path / 'healthy.sqlite'}"
+    write_log(healthy_url, bundle_dir, test)
+    healthy = run_monitor(
+        bundle_dir, log_settings(healthy_url), datetime(2013, 12, 6), datetime(2013, 12, 13), settings
+    )
+    assert healthy.history_windows == 4 and healthy.unusual == []
+    assert {"temp", "dewp"} & set(healthy.drift.drifted_columns())  # the season still drifts against training
+    # the week of the storm (wind gusts of another order than the four weeks before) is unusual too
+    storm = run_monitor(bundle_dir, log_settings(healthy_url), datetime(2013, 11, 29), datetime(2013, 12, 6), settings)
+    assert [u.column for u in storm.unusual] == ["wind_gust"]
+
+
 def test_wrong_outcomes_make_the_metric_alert(
     bundle_dir: Path, flights: pd.DataFrame, settings: MonitorSettings, tmp_path: Path
 ) -> None:
@@ -216,6 +250,29 @@ def test_the_command_writes_json_html_markdown_and_figures(
     assert summary["reference"] == {"kind": "training", "rows": len(read_reference(bundle_dir).sample)}
     assert summary["notes"][0].startswith("the reference window 2013-10-25T00:00:00+00:00 to 2013-11-01")
     assert summary["notes"][0] in page
+
+
+def test_the_report_page_shows_every_figure_in_a_browser(
+    bundle_dir: Path, flights: pd.DataFrame, tmp_path: Path
+) -> None:
+    """Opened in headless Chromium with the network off, the page shows each of its PNGs at the
+    size drawn; a file that is no PNG shows as nothing (the control: the check can fail)."""
+    url = f"sqlite:///{tmp_path / 'log.sqlite'}"
+    write_log(url, bundle_dir, flights)
+    report = tmp_path / "report"
+    args = ["monitor", "--since", "2013-11-01", "--until", "2013-11-15", "--bundle", str(bundle_dir)]
+    main([*args, "--log-url", url, "--output", str(tmp_path / "monitor.json"), "--report-dir", str(report)])
+    figures = sorted(p.name for p in report.glob("*.png"))
+
+    shown = rendered_images(report)
+    assert shown["title"] == f"Monitor: model {load_bundle(bundle_dir).metadata.model_version}"
+    assert sorted(src for src, _, _ in shown["images"]) == figures
+    assert all((width, height) == Image.open(report / src).size for src, width, height in shown["images"])
+
+    drift = report / "drift.png"
+    drift.write_bytes(b"not a PNG")
+    broken = {src: (width, height) for src, width, height in rendered_images(report)["images"]}
+    assert broken["drift.png"] == (0, 0) and broken["score.png"] != (0, 0)
 
 
 def test_each_unusable_input_has_its_message_and_exit_code_and_writes_nothing(
