@@ -699,8 +699,18 @@ class PredictionLogSettings(Strict):
     table: Annotated[str, Field(pattern=r"^[A-Za-z_][A-Za-z0-9_]*$")] = "predictions"
     # late labels (POST /feedback, `python -m lifecycle labels`), in the same database
     labels_table: Annotated[str, Field(pattern=r"^[A-Za-z_][A-Za-z0-9_]*$")] = "labels"
+    # input columns that identify an entity, for labels sent without the request id (by key,
+    # stored in `<labels_table>_by_key`); empty: labels by request id only
+    labels_key: list[str] = []
     batch_rows: Annotated[int, Field(gt=0)] = 1000
     flush_seconds: Annotated[float, Field(gt=0)] = 0.2
+
+    @model_validator(mode="after")
+    def _distinct_key_columns(self) -> PredictionLogSettings:
+        repeated = sorted({c for c in self.labels_key if self.labels_key.count(c) > 1})
+        if repeated:
+            raise ValueError(f"labels_key names {repeated} more than once")
+        return self
 
 
 class ServeSettings(Strict):

@@ -22,6 +22,7 @@ from lifecycle.errors import LifecycleError
 from lifecycle.metrics.rounding import rounded
 from lifecycle.monitoring.alerts import drift_alerts, performance_alerts
 from lifecycle.monitoring.drift import ColumnDrift, DatasetDrift, Kind, column_drift, dataset_drift
+from lifecycle.monitoring.keyed_labels import keyed_table_name, read_keyed_labels
 from lifecycle.monitoring.labels import read_labels
 from lifecycle.monitoring.outcome import Exit, MonitorError
 from lifecycle.monitoring.performance import LivePerformance, join_labels, live_performance, window_starts
@@ -125,17 +126,19 @@ def judge_window(
     window: Window,
     log: pd.DataFrame,
     labels: pd.DataFrame,
+    keyed: pd.DataFrame,
     bundle: Bundle,
     reference: Reference,
     settings: MonitorSettings,
 ) -> MonitorResult:
-    """Drift, data quality, volume, live performance and alerts of one model version's window."""
+    """Drift, data quality, volume, live performance and alerts of one model version's window
+    (`labels` by request id, `keyed` by key)."""
     kinds: dict[str, Kind] = reference.profile.kinds()  # type: ignore[assignment]
     current = current_frame(log, kinds, bundle.task.classification)
     drift = dataset_drift(reference.sample, current, kinds, settings.drift)
     reference_scores, current_scores = reference.sample[SCORE_COLUMN], current[SCORE_COLUMN]
     scores = column_drift("model score", reference_scores, current_scores, "numeric", settings.drift)
-    labelled = join_labels(log, labels)
+    labelled = join_labels(log, labels, keyed, {c["name"]: c["kind"] for c in bundle.schema["columns"]})
     performance = None
     if len(labelled):
         evaluate = EvaluateSettings.model_validate(bundle.metadata.params.get("evaluate", {}))
@@ -221,6 +224,7 @@ def run_monitor(
     try:
         log = read_prediction_log(log_settings.url, log_settings.table, start.to_pydatetime(), end.to_pydatetime())
         labels = read_labels(log_settings.url, log_settings.labels_table)
+        keyed = read_keyed_labels(log_settings.url, keyed_table_name(log_settings.labels_table))
     except LifecycleError as error:
         raise MonitorError(str(error), Exit.DATABASE) from None
     if log.empty:
@@ -240,4 +244,4 @@ def run_monitor(
     if others:
         logger.warning("judging model version %s only; not judged: %s", version, others)
     window = Window(start, end, version, others)
-    return judge_window(window, log[mine].reset_index(drop=True), labels, bundle, reference, settings)
+    return judge_window(window, log[mine].reset_index(drop=True), labels, keyed, bundle, reference, settings)
