@@ -2,7 +2,8 @@
 `python -m lifecycle serve` (the HTTP service, settings from params.yaml's `serve` section),
 `python -m lifecycle report --base REV` (the pull-request review and its gate),
 `python -m lifecycle remote start|stop|check|push|pull` (the DVC remote and a local S3 server),
-`python -m lifecycle labels --source labels.csv` (late labels in bulk, beside the prediction log),
+`python -m lifecycle labels --source labels.csv` (late labels in bulk, beside the prediction log,
+from a file, a URL or a source block such as '{kind: sql, url: ..., table: ...}'),
 `python -m lifecycle monitor --since DATE --until DATE` (drift, live performance, alerts; exit
 codes in lifecycle.monitoring.outcome)."""
 
@@ -59,7 +60,10 @@ def _parser() -> argparse.ArgumentParser:
     labels.add_argument(
         "--source",
         required=True,
-        help="a .csv, .parquet or .jsonl file (local or http(s)) of request_id, row_index, actual",
+        help="a .csv, .parquet or .jsonl file (local or http(s)), or a source block as params.yaml's `sources:` "
+        "takes it, e.g. '{kind: sql, url: \"sqlite:///outcomes.sqlite\", table: arrivals}' or "
+        "'{kind: http_api, url: ..., pagination: page}'; columns request_id, row_index, actual, "
+        "or the columns of serve.log.labels_key and actual",
     )
     labels.add_argument("--bundle", default=paths.PACKAGE_DIR, type=Path, help="model bundle whose classes labels take")
     labels.add_argument("--log-url", help="override serve.log.url (the prediction log's database)")
@@ -102,23 +106,28 @@ def _monitor(args: argparse.Namespace) -> int:
 
 
 def _labels(args: argparse.Namespace) -> None:
-    """Check every label against the bundle's task, then store them in one transaction."""
-    from lifecycle.monitoring.label_files import read_label_file, refuse_wrong_labels
+    """Check every label against the bundle's task (and key values against its schema), then
+    store them in one transaction."""
+    from lifecycle.monitoring.keyed_labels import key_kinds
+    from lifecycle.monitoring.label_files import describe, label_source, read_label_source, refuse_wrong_labels
     from lifecycle.monitoring.labels import LabelStore
+    from lifecycle.serving.feedback import FeedbackReader
     from lifecycle.serving.prediction_log import now
 
     settings = load_params().serve.log
     bundle = load_bundle(args.bundle)
-    labels = read_label_file(args.source)
-    refuse_wrong_labels(labels, bundle.task, bundle.classes, f"labels source {args.source}")
-    store = LabelStore(args.log_url or settings.url, settings.labels_table, settings.table)
+    key = key_kinds(bundle.schema, settings.labels_key)
+    source = label_source(args.source)
+    labels = read_label_source(source, FeedbackReader(bundle.schema, key))
+    refuse_wrong_labels(labels, bundle.task, bundle.classes, describe(source))
+    store = LabelStore(args.log_url or settings.url, settings.labels_table, settings.table, key)
     try:
         receipt = store.add(labels, now())
     finally:
         store.close()
     logger.info(
-        "labels from %s: %d stored, %d unchanged (already stored), %d unmatched (no logged prediction)",
-        args.source,
+        "%s: %d stored, %d unchanged (already stored), %d unmatched (no logged prediction)",
+        describe(source),
         receipt.stored,
         receipt.unchanged,
         receipt.unmatched,

@@ -15,7 +15,7 @@ from urllib.parse import urlsplit
 
 import pandas as pd
 import yaml
-from pydantic import BaseModel, ConfigDict, Discriminator, Field, Tag, ValidationError, model_validator
+from pydantic import BaseModel, ConfigDict, Discriminator, Field, Tag, TypeAdapter, ValidationError, model_validator
 
 from lifecycle.errors import LifecycleError
 from lifecycle.paths import PARAMS
@@ -794,6 +794,18 @@ def parse_params(raw: object) -> Params:
         return Params.model_validate(raw)
     except ValidationError as error:
         raise LifecycleError(f"invalid params: {_describe(error)}") from None
+
+
+_SOURCE: TypeAdapter[SourceSettings] = TypeAdapter(SourceSettings)
+
+
+def parse_source(raw: object, where: str) -> SourceSettings:
+    """One source block as `sources:` takes it (a labels source given on the command line),
+    raising `LifecycleError` naming each bad key."""
+    try:
+        return _SOURCE.validate_python(raw)
+    except ValidationError as error:
+        raise LifecycleError(f"{where}: {_describe(error)}") from None
 
 
 def load_params(path: Path = PARAMS) -> Params:
