@@ -47,6 +47,7 @@ def _parser() -> argparse.ArgumentParser:
     serve.add_argument("--port", type=int, help="override serve.port")
     serve.add_argument("--log-url", help="override serve.log.url (a SQLAlchemy URL)")
     serve.add_argument("--log-table", help="override serve.log.table")
+    serve.add_argument("--labels-key", type=_columns, help=LABELS_KEY_HELP)
     report = commands.add_parser("report", help="review the workspace against a base revision (Markdown + gate)")
     report.add_argument("--base", help="git revision to compare with (default: merge base with report.base_branch)")
     report.add_argument("--output", default=Path("reports/review.md"), type=Path, help="Markdown file to write")
@@ -67,6 +68,7 @@ def _parser() -> argparse.ArgumentParser:
     )
     labels.add_argument("--bundle", default=paths.PACKAGE_DIR, type=Path, help="model bundle whose classes labels take")
     labels.add_argument("--log-url", help="override serve.log.url (the prediction log's database)")
+    labels.add_argument("--labels-key", type=_columns, help=LABELS_KEY_HELP)
     monitor = commands.add_parser(
         "monitor", help="judge a window of the prediction log: drift, live performance, alerts (exit 1: alert)"
     )
@@ -77,6 +79,16 @@ def _parser() -> argparse.ArgumentParser:
     monitor.add_argument("--output", default=paths.MONITOR_METRICS, type=Path, help="the JSON to write")
     monitor.add_argument("--report-dir", default=paths.MONITOR_REPORT_DIR, type=Path, help="the report folder")
     return parser
+
+
+LABELS_KEY_HELP = (
+    "override serve.log.labels_key: the input columns identifying what a label is about, comma-separated "
+    "('' for labels by request id only, e.g. to serve another task's bundle with these params)"
+)
+
+
+def _columns(text: str) -> list[str]:
+    return [name.strip() for name in text.split(",") if name.strip()]
 
 
 def _moment(text: str) -> datetime:
@@ -116,7 +128,7 @@ def _labels(args: argparse.Namespace) -> None:
 
     settings = load_params().serve.log
     bundle = load_bundle(args.bundle)
-    key = key_kinds(bundle.schema, settings.labels_key)
+    key = key_kinds(bundle.schema, settings.labels_key if args.labels_key is None else args.labels_key)
     source = label_source(args.source)
     labels = read_label_source(source, FeedbackReader(bundle.schema, key))
     refuse_wrong_labels(labels, bundle.task, bundle.classes, describe(source))
@@ -153,6 +165,8 @@ def _serve(args: argparse.Namespace) -> None:
     settings = load_params().serve
     log_updates = {"url": args.log_url, "table": args.log_table}
     log = settings.log.model_copy(update={k: v for k, v in log_updates.items() if v})
+    if args.labels_key is not None:
+        log = log.model_copy(update={"labels_key": args.labels_key})
     address = {"host": args.host, "port": args.port}
     updates = {"log": log, **{k: v for k, v in address.items() if v}}
     serve(args.bundle, settings.model_copy(update=updates))

@@ -78,7 +78,8 @@ def key_kinds(schema: dict[str, Any], key: Sequence[str]) -> dict[str, str]:
     if unknown:
         raise LifecycleError(
             f"serve.log.labels_key names {unknown}, not input column(s) of the bundle's schema "
-            f"(its inputs: {', '.join(kinds)})"
+            f"(its inputs: {', '.join(kinds)}); declare the bundle's own columns, or [] (--labels-key '') "
+            "for labels by request id only"
         )
     if "actual" in key:
         raise LifecycleError("serve.log.labels_key cannot name a column `actual`: a label's outcome is `actual`")
