@@ -127,11 +127,13 @@ class LoggedKeys:
     Read through `read_prediction_log` (whatever the log's storage), the whole log once, then
     only what was logged since the newest prediction seen (less `LATE_WRITE`), so a service
     answering keyed labels reads each prediction about once rather than the log per request.
+    It keeps the keys' hashes, a third of the memory of their texts: a collision could only
+    count an unmatched label as matched, and the count is a hint, never a reason to drop one.
     """
 
     def __init__(self, engine: Engine, table: str, kinds: dict[str, str]) -> None:
         self.engine, self.table, self.kinds = engine, table, kinds
-        self._seen: set[str] = set()
+        self._seen: set[int] = set()
         self._newest: datetime | None = None
         self._lock = threading.Lock()
 
@@ -139,7 +141,7 @@ class LoggedKeys:
         """The texts among `texts` that some logged prediction has."""
         with self._lock:
             self._refresh()
-            return {text for text in texts if text in self._seen}
+            return {text for text in texts if hash(text) in self._seen}
 
     def _refresh(self) -> None:
         if not inspect(self.engine).has_table(self.table):
@@ -149,7 +151,7 @@ class LoggedKeys:
         log = read_prediction_log(url, self.table, since=since)
         if log.empty:
             return
-        self._seen.update(text for text in log_key_texts(log, self.kinds) if text is not None)
+        self._seen.update(hash(text) for text in log_key_texts(log, self.kinds) if text is not None)
         self._newest = log["logged_at"].max().to_pydatetime()
 
 
