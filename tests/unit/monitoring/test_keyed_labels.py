@@ -209,3 +209,19 @@ def test_a_key_column_the_bundle_does_not_take_is_refused_naming_it() -> None:
     assert key_kinds(schema, ["carrier", "day"]) == {"carrier": "categorical", "day": "numeric"}
     with pytest.raises(LifecycleError, match=r"serve.log.labels_key names \['flight'\], not input column\(s\)"):
         key_kinds(schema, ["carrier", "flight"])
+
+
+def test_a_key_logged_after_the_first_keyed_labels_is_matched_by_later_ones(
+    database: tuple[str, str, str], flights: list[dict[str, Any]]
+) -> None:
+    """The store reads the log once, then only what was logged since: a flight scored after
+    the first labels by key were sent is still found."""
+    url, predictions, labels = database
+    store = LabelStore(url, labels, predictions, KINDS)
+    later = {**flights[0], "dest": "SFO"}  # a flight the log does not hold yet
+    before = store.add([keyed(flights[0], True), keyed(later, False)], RECEIVED)
+    log_flights(url, predictions, [later, *flights[1:]])
+    after = store.add([keyed(later, False)], RECEIVED)
+    store.close()
+    assert before.as_json() == {"stored": 2, "unchanged": 0, "unmatched": 1}
+    assert after.as_json() == {"stored": 0, "unchanged": 1, "unmatched": 0}
