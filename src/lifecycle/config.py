@@ -15,7 +15,7 @@ from urllib.parse import urlsplit
 
 import pandas as pd
 import yaml
-from pydantic import BaseModel, ConfigDict, Discriminator, Field, Tag, ValidationError, model_validator
+from pydantic import BaseModel, ConfigDict, Discriminator, Field, Tag, TypeAdapter, ValidationError, model_validator
 
 from lifecycle.errors import LifecycleError
 from lifecycle.paths import PARAMS
@@ -708,8 +708,18 @@ class PredictionLogSettings(Strict):
     table: Annotated[str, Field(pattern=r"^[A-Za-z_][A-Za-z0-9_]*$")] = "predictions"
     # late labels (POST /feedback, `python -m lifecycle labels`), in the same database
     labels_table: Annotated[str, Field(pattern=r"^[A-Za-z_][A-Za-z0-9_]*$")] = "labels"
+    # input columns that identify an entity, for labels sent without the request id (by key,
+    # stored in `<labels_table>_by_key`); empty: labels by request id only
+    labels_key: list[str] = []
     batch_rows: Annotated[int, Field(gt=0)] = 1000
     flush_seconds: Annotated[float, Field(gt=0)] = 0.2
+
+    @model_validator(mode="after")
+    def _distinct_key_columns(self) -> PredictionLogSettings:
+        repeated = sorted({c for c in self.labels_key if self.labels_key.count(c) > 1})
+        if repeated:
+            raise ValueError(f"labels_key names {repeated} more than once")
+        return self
 
 
 class ServeSettings(Strict):
@@ -793,6 +803,18 @@ def parse_params(raw: object) -> Params:
         return Params.model_validate(raw)
     except ValidationError as error:
         raise LifecycleError(f"invalid params: {_describe(error)}") from None
+
+
+_SOURCE: TypeAdapter[SourceSettings] = TypeAdapter(SourceSettings)
+
+
+def parse_source(raw: object, where: str) -> SourceSettings:
+    """One source block as `sources:` takes it (a labels source given on the command line),
+    raising `LifecycleError` naming each bad key."""
+    try:
+        return _SOURCE.validate_python(raw)
+    except ValidationError as error:
+        raise LifecycleError(f"{where}: {_describe(error)}") from None
 
 
 def load_params(path: Path = PARAMS) -> Params:

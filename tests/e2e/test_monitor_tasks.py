@@ -33,7 +33,11 @@ def test_the_test_split_replayed_with_its_outcomes_gives_back_the_test_metrics(
     url = f"sqlite:///{tmp_path / 'log.sqlite'}"
 
     since = now()
-    with ServerProcess(served.path, url) as server, httpx.Client(base_url=server.url, timeout=30) as client:
+    # params.yaml declares the flights' labels key; these bundles take labels by request id
+    with (
+        ServerProcess(served.path, url, extra=["--labels-key", ""]) as server,
+        httpx.Client(base_url=server.url, timeout=30) as client,
+    ):
         answer = client.post("/predict", json=served.rows)
         assert answer.status_code == 200, answer.text
         request_id = answer.json()["request_id"]

@@ -21,6 +21,7 @@ import pandas as pd
 
 from lifecycle.config import MonitorSettings, PredictionLogSettings
 from lifecycle.monitoring.drift import Kind
+from lifecycle.monitoring.keyed_labels import keyed_table_name, read_keyed_labels
 from lifecycle.monitoring.labels import read_labels
 from lifecycle.monitoring.reference import SCORE_COLUMN, Reference, as_categories
 from lifecycle.serving.prediction_log import read_prediction_log
@@ -72,12 +73,13 @@ class Comparison:
 @dataclass(frozen=True)
 class LogWindows:
     """The log as the monitor reads it: the judged window, the reference window and the history
-    (None where not asked for), and every label."""
+    (None where not asked for), and every label, by request id and by key."""
 
     current: pd.DataFrame
     reference: pd.DataFrame | None
     history: pd.DataFrame | None
     labels: pd.DataFrame
+    keyed: pd.DataFrame
 
 
 def current_frame(log: pd.DataFrame, kinds: dict[str, Kind], task_classification: bool) -> pd.DataFrame:
@@ -143,7 +145,9 @@ def read_windows(settings: PredictionLogSettings, spans: Spans) -> LogWindows:
         compared = _between(past, reference)
     else:
         compared = read(reference)
-    return LogWindows(read(spans.window), compared, past, read_labels(settings.url, settings.labels_table))
+    labels = read_labels(settings.url, settings.labels_table)
+    keyed = read_keyed_labels(settings.url, keyed_table_name(settings.labels_table))
+    return LogWindows(read(spans.window), compared, past, labels, keyed)
 
 
 def compare_with(

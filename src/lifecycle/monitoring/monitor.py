@@ -119,6 +119,7 @@ def judge_window(
     window: Window,
     log: pd.DataFrame,
     labels: pd.DataFrame,
+    keyed: pd.DataFrame,
     bundle: Bundle,
     comparison: Comparison,
     settings: MonitorSettings,
@@ -126,7 +127,7 @@ def judge_window(
     """Drift, unusual drift, data quality, volume, live performance and alerts of one model
     version's window. Drift compares it with the comparison's reference sample (training's or
     a log window's) and each column with its own history; data quality and performance always
-    with training and test."""
+    with training and test. Labels: `labels` by request id, `keyed` by key."""
     reference = comparison.reference
     kinds: dict[str, Kind] = reference.profile.kinds()  # type: ignore[assignment]
     current = current_frame(log, kinds, bundle.task.classification)
@@ -134,7 +135,7 @@ def judge_window(
     unusual = unusual_columns(current, comparison.history, kinds, settings.drift)
     reference_scores, current_scores = reference.sample[SCORE_COLUMN], current[SCORE_COLUMN]
     scores = column_drift("model score", reference_scores, current_scores, "numeric", settings.drift)
-    labelled = join_labels(log, labels)
+    labelled = join_labels(log, labels, keyed, {c["name"]: c["kind"] for c in bundle.schema["columns"]})
     performance = None
     if len(labelled):
         evaluate = EvaluateSettings.model_validate(bundle.metadata.params.get("evaluate", {}))
@@ -254,4 +255,4 @@ def run_monitor(
         logger.warning("judging model version %s only; not judged: %s", version, others)
     window = Window(start, end, version, others)
     comparison = compare_with(logs, spans, reference, version, bundle.task.classification)
-    return judge_window(window, log[mine].reset_index(drop=True), logs.labels, bundle, comparison, settings)
+    return judge_window(window, log[mine].reset_index(drop=True), logs.labels, logs.keyed, bundle, comparison, settings)

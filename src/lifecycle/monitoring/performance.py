@@ -21,6 +21,7 @@ from scipy import stats
 from lifecycle.config import EvaluateSettings, MonitorSettings, SliceSettings
 from lifecycle.evaluation.slices import slice_metrics
 from lifecycle.metrics.rounding import rounded
+from lifecycle.monitoring.keyed_labels import join_keyed
 from lifecycle.tasks.base import Task
 
 KEY = ["request_id", "row_index"]
@@ -42,9 +43,13 @@ class Estimate:
         return asdict(self)
 
 
-def join_labels(log: pd.DataFrame, labels: pd.DataFrame) -> pd.DataFrame:
-    """The logged predictions that have a label, with it as `actual`."""
-    return log.merge(labels[[*KEY, "actual"]], on=KEY, how="inner", validate="one_to_one")
+def join_labels(log: pd.DataFrame, labels: pd.DataFrame, keyed: pd.DataFrame, kinds: dict[str, str]) -> pd.DataFrame:
+    """The logged predictions that have a label, with it as `actual`: the label sent for the
+    row by request id, else the label of its key (`kinds`: the bundle's column -> kind)."""
+    merged = log[KEY].merge(labels[[*KEY, "actual"]], on=KEY, how="left", validate="one_to_one")
+    by_id = pd.Series(merged["actual"].to_numpy(), index=log.index, dtype=object)
+    actual = by_id.where(by_id.notna(), join_keyed(log, keyed, kinds))
+    return log.assign(actual=actual)[actual.notna()].reset_index(drop=True)
 
 
 def truth_and_scores(rows: pd.DataFrame, task: Task, classes: Sequence[Any]) -> tuple[np.ndarray, np.ndarray]:

@@ -21,11 +21,11 @@ from lifecycle.monitoring.monitor import run_monitor
 from lifecycle.monitoring.outcome import Exit, MonitorError
 from lifecycle.monitoring.reference import PROFILE_FILE, read_reference
 from lifecycle.packaging.bundle import load_bundle
-from lifecycle.serving.prediction_log import PredictionLog, now
+from lifecycle.serving.prediction_log import now
 from tests.support.browser import rendered_images
 from tests.support.http import free_port
 from tests.support.pipeline import FirstRun
-from tests.support.serving import json_rows
+from tests.support.serving import log_predictions
 
 pytestmark = pytest.mark.e2e
 
@@ -39,39 +39,11 @@ def write_log(
     label: Callable[[pd.Series], list[Any]] | None = None,
     version: str | None = None,
 ) -> pd.DataFrame:
-    """Log the bundle's predictions of `flights` at their scheduled hour, one request per
-    flight, and store `label(outcomes)` (default: the real outcomes) for every other flight.
-    Returns the flights logged (those the schema accepts)."""
+    """Log the bundle's predictions of `flights` (see `log_predictions`) and store
+    `label(outcomes)` (default: the real outcomes) for every other flight. Returns the
+    flights logged (those the schema accepts)."""
     bundle = load_bundle(bundle_dir)
-    answers = bundle.predict(flights[bundle.input_columns].reset_index(drop=True))
-    valid = answers["error"].isna().to_numpy()
-    flights, answers = flights[valid].reset_index(drop=True), answers[valid].reset_index(drop=True)
-    log = PredictionLog(PredictionLogSettings(url=url, flush_seconds=0.01))
-    log.append(
-        [
-            {
-                "request_id": f"{i:032x}",
-                "row_index": 0,
-                "logged_at": stamp.to_pydatetime(),
-                "model_version": version or bundle.metadata.model_version,
-                "endpoint": "/predict",
-                "input": row,
-                "prediction": answer,
-                "probability": probability,
-                "unknown_categories": [],
-                "latency_ms": 1.0,
-            }
-            for i, (row, answer, probability, stamp) in enumerate(
-                zip(
-                    json_rows(flights[bundle.input_columns]),
-                    answers["prediction"].tolist(),
-                    answers["probability"].tolist(),
-                    flights["time_hour"],
-                )
-            )
-        ]
-    )
-    log.close()
+    flights = log_predictions(url, bundle_dir, flights, version)
     outcomes = flights[bundle.metadata.target]
     actual = label(outcomes) if label else [bundle.classes[int(v)] for v in outcomes]
     store = LabelStore(url, "labels", "predictions")
