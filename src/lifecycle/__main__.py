@@ -6,8 +6,9 @@
 from a file, a URL or a source block such as '{kind: sql, url: ..., table: ...}'),
 `python -m lifecycle monitor --since DATE --until DATE` (drift, live performance, alerts; exit
 codes in lifecycle.monitoring.outcome),
-`python -m lifecycle challenge --champion-rev REV` (champion against challenger on one holdout;
-exit 1: the champion stays, 2: cannot be judged)."""
+`python -m lifecycle challenge --champion-stage prod` (champion against challenger on one
+holdout; exit 1: the champion stays, 2: cannot be judged),
+`python -m lifecycle promote` (register HEAD's model and assign it `prod` once it won)."""
 
 from __future__ import annotations
 
@@ -92,12 +93,18 @@ def _parser() -> argparse.ArgumentParser:
     champion.add_argument(
         "--champion-rev", help="a git revision (commit, branch, registry tag) whose bundle is champion"
     )
+    champion.add_argument("--champion-stage", help="the registry stage (e.g. prod) whose version is champion")
     challenge.add_argument("--challenger", default=paths.PACKAGE_DIR, type=Path, help="the challenger's bundle")
     challenge.add_argument(
         "--holdout", type=Path, help="override challenge.holdout (a .parquet or .csv of labelled rows)"
     )
     challenge.add_argument("--output", default=paths.CHALLENGE_METRICS, type=Path, help="the JSON to write")
     challenge.add_argument("--report-dir", default=paths.CHALLENGE_REPORT_DIR, type=Path, help="the report folder")
+    promote = commands.add_parser(
+        "promote", help="register HEAD's model and assign it a stage, if it won its challenge (exit 1: it did not)"
+    )
+    promote.add_argument("--stage", default="prod", help="the registry stage to assign (default prod)")
+    promote.add_argument("--challenge", default=paths.CHALLENGE_METRICS, type=Path, help="the challenge's JSON")
     return parser
 
 
@@ -176,6 +183,7 @@ def _challenge(args: argparse.Namespace) -> int:
     import tempfile
 
     from lifecycle.retraining.challenge import run_challenge
+    from lifecycle.retraining.registry import stage_version
     from lifecycle.retraining.report import write_outputs
     from lifecycle.retraining.revisions import bundle_at
 
@@ -183,7 +191,8 @@ def _challenge(args: argparse.Namespace) -> int:
     holdout = args.holdout or Path(settings.holdout)
     with tempfile.TemporaryDirectory(prefix="champion-") as scratch:
         try:
-            champion = args.champion or bundle_at(args.champion_rev, Path(scratch) / "package")
+            revision = args.champion_rev or (args.champion_stage and stage_version(Path(), args.champion_stage).commit)
+            champion = args.champion or bundle_at(revision, Path(scratch) / "package")
             result = run_challenge(champion, args.challenger, holdout, settings)
         except LifecycleError as error:
             logger.error("%s", error)
@@ -194,6 +203,22 @@ def _challenge(args: argparse.Namespace) -> int:
         "%s: %s", "the challenger wins" if decision.challenger_wins else "the champion stays", decision.reasons[0]
     )
     return 0 if decision.challenger_wins else 1
+
+
+def _promote(args: argparse.Namespace) -> int:
+    """Exit 0: promoted; 1: the gate failed (the challenger lost, or judged another bundle); 2:
+    nothing to promote by (no challenge, uncommitted dvc.lock, a registry that refuses)."""
+    from lifecycle.retraining.registry import PromotionRefused, promote
+
+    try:
+        promote(Path(), args.stage, args.challenge)
+    except PromotionRefused as error:
+        logger.error("%s", error)
+        return 1
+    except LifecycleError as error:
+        logger.error("%s", error)
+        return 2
+    return 0
 
 
 def _report(args: argparse.Namespace) -> int:
@@ -243,6 +268,8 @@ def main(argv: list[str] | None = None) -> int:
             return _monitor(args)
         elif args.command == "challenge":
             return _challenge(args)
+        elif args.command == "promote":
+            return _promote(args)
     except LifecycleError as error:
         logger.error("%s", error)
         return 1

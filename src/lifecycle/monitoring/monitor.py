@@ -155,6 +155,8 @@ def judge_window(
     judged = performance_alerts(performance, settings.alerts)
     alerts = [*drift_alerts(drift, scores, unusual, settings.alerts), *judged.alerts]
     notes = [*comparison.notes, *judged.notes]
+    if unusual and not settings.alerts.unusual_drift:
+        notes.append("unusual drift (monitor.alerts.unusual_drift is off): " + "; ".join(u.sentence() for u in unusual))
     if alerts:
         code = Exit.ALERT
         verdict = f"ALERT: {alerts[0]}" + (f" (and {len(alerts) - 1} more alert(s))" if len(alerts) > 1 else "")

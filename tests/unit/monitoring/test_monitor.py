@@ -157,7 +157,7 @@ def test_the_previous_window_as_reference_quiets_the_season_and_names_a_broken_c
     )
 
 
-def test_a_wrong_unit_is_unusual_drift_named_first_and_alerts_by_default(
+def test_a_wrong_unit_is_unusual_drift_named_and_alerts_when_params_ask(
     pipeline_run: FirstRun, bundle_dir: Path, settings: MonitorSettings, tmp_path: Path
 ) -> None:
     """Six weeks logged, the sixth with temperatures in Celsius: against the four weeks before,
@@ -169,7 +169,16 @@ def test_a_wrong_unit_is_unusual_drift_named_first_and_alerts_by_default(
     broken = test["time_hour"] >= sixth
     url = f"sqlite:///{tmp_path / 'log.sqlite'}"
     write_log(url, bundle_dir, test.assign(temp=test["temp"].where(~broken, (test["temp"] - 32) / 1.8)))
-    result = run_monitor(bundle_dir, log_settings(url), datetime(2013, 12, 6), datetime(2013, 12, 13), settings)
+    week = (datetime(2013, 12, 6), datetime(2013, 12, 13))
+    named = run_monitor(bundle_dir, log_settings(url), *week, settings)  # flights: unusual drift does not alert
+    assert not settings.alerts.unusual_drift and [u.column for u in named.unusual] == ["temp"]
+    assert not any(alert.startswith("unusual") for alert in named.alerts)
+    assert any(
+        note.startswith("unusual drift (monitor.alerts.unusual_drift is off): temp (PSI") for note in named.notes
+    )
+    assert named.verdict.startswith("ALERT") or ", unusual: temp (PSI" in named.verdict
+    alerting = settings.model_copy(update={"alerts": settings.alerts.model_copy(update={"unusual_drift": True})})
+    result = run_monitor(bundle_dir, log_settings(url), *week, alerting)
     assert result.history_windows == 4 and [u.column for u in result.unusual] == ["temp"]
     assert result.exit_code == Exit.ALERT
     assert result.alerts[0].startswith("unusual drift, far beyond the column's own past (a broken input?): temp (PSI")

@@ -1,0 +1,80 @@
+"""The registry in git (GTO): a retrained model is promoted only after it won its challenge
+against the version in `prod`, and rolling back is assigning the previous version again.
+Real repositories, real `dvc repro`, real git tags."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from lifecycle.retraining.registry import RegistryVersion, stage_version
+from tests.support.pipeline import SECOND_RUN_PARAMS, PipelineRepo
+
+pytestmark = pytest.mark.e2e
+
+
+def lifecycle(repo: PipelineRepo, *args: str) -> tuple[int, str]:
+    done = repo.run("python", "-m", "lifecycle", *args, check=False)
+    return done.returncode, done.stderr
+
+
+def model_version(repo: PipelineRepo, relative: str = "models/package") -> str:
+    return repo.read_json(f"{relative}/metadata.json")["model_version"]
+
+
+def test_promotion_follows_the_challenge_and_a_rollback_restores_the_previous_version(
+    pipeline_clone: PipelineRepo,
+) -> None:
+    repo = pipeline_clone
+    code, said = lifecycle(repo, "challenge", "--champion-stage", "prod")
+    assert code == 2 and "no version of 'model' is in stage 'prod'" in said
+    repo.run("gto", "register", "model", "HEAD")  # the first model, by hand as the README says
+    repo.run("gto", "assign", "model", "--stage", "prod")
+    first = RegistryVersion("v0.0.1", repo.head())
+    first_model = model_version(repo)
+    assert stage_version(repo.path, "prod") == first
+
+    repo.set_params(SECOND_RUN_PARAMS)  # retrained with a higher learning rate
+    assert "package" in repo.repro()
+    repo.commit("retrained")
+    second_model = model_version(repo)
+    assert second_model != first_model
+
+    # a gate no model passes: the challenger loses, nothing is promoted
+    repo.set_params({("challenge", "metrics"): {"roc_auc": {"threshold": 1.0}}})
+    code, said = lifecycle(repo, "challenge", "--champion-stage", "prod")
+    assert code == 1 and "is not at least the threshold 1" in said
+    assert repo.read_json("metrics/challenge.json")["champion"]["model_version"] == first_model
+    code, said = lifecycle(repo, "promote")
+    assert code == 1 and "the challenger lost its challenge, not promoted" in said
+    assert stage_version(repo.path, "prod") == first
+
+    # a gate it passes: promoted, a new version registered on HEAD
+    repo.set_params({("challenge", "metrics"): {"roc_auc": {"threshold": 0.0}}, ("challenge", "slice_tolerance"): 1.0})
+    assert lifecycle(repo, "challenge", "--champion-stage", "prod")[0] == 0
+    assert lifecycle(repo, "promote")[0] == 0
+    second = RegistryVersion("v0.0.2", repo.head())
+    assert stage_version(repo.path, "prod") == second
+    tags = repo.run("git", "tag").stdout.split()
+    assert {"model@v0.0.1", "model@v0.0.2", "model#prod#1"} <= set(tags) and len(tags) == 4
+    assert lifecycle(repo, "promote")[0] == 0 and len(repo.run("git", "tag").stdout.split()) == 4  # already there
+
+    # rollback: the previous version assigned again; the champion is its bundle once more
+    repo.run("gto", "assign", "model", "--version", "v0.0.1", "--stage", "prod", "--force")
+    assert stage_version(repo.path, "prod") == first
+    assert lifecycle(repo, "challenge", "--champion-stage", "prod")[0] == 0
+    assert repo.read_json("metrics/challenge.json")["champion"]["model_version"] == first_model
+
+
+def test_a_promotion_without_a_challenge_of_this_bundle_is_refused(
+    pipeline_clone: PipelineRepo, tmp_path: Path
+) -> None:
+    repo = pipeline_clone
+    code, said = lifecycle(repo, "promote", "--challenge", str(tmp_path / "none.json"))
+    assert code == 2 and "no challenge result" in said
+    other = tmp_path / "other.json"
+    other.write_text('{"challenger": {"model_version": "0123456789ab"}, "decision": {"challenger_wins": true}}')
+    code, said = lifecycle(repo, "promote", "--challenge", str(other))
+    assert code == 1 and "the challenge judged model 0123456789ab" in said
+    assert repo.run("git", "tag").stdout.strip() == ""
