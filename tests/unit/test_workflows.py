@@ -61,3 +61,30 @@ def test_monitor_workflow_judges_on_schedule_uploads_and_dispatches_retraining_o
     assert upload["if"] == "always()" and "reports/monitor/" in upload["with"]["path"]
     dispatch = steps[-1]
     assert dispatch["if"] == "steps.monitor.outputs.code == '1'" and "event_type=monitor-alert" in dispatch["run"]
+
+
+def _workflow(name: str) -> dict:
+    workflow = yaml.safe_load((ROOT / f".github/workflows/{name}").read_text())
+    workflow["on"] = workflow.pop(True, workflow.get("on"))  # YAML 1.1 reads the key `on` as true
+    return workflow
+
+
+def test_retraining_starts_on_the_monitors_alert_and_keeps_one_pull_request() -> None:
+    retrain, monitor = _workflow("retrain.yml"), _workflow("monitor.yml")
+    assert {"schedule", "workflow_dispatch", "repository_dispatch"} <= set(retrain["on"])
+    dispatched = "\n".join(s.get("run", "") for s in monitor["jobs"]["monitor"]["steps"])
+    assert all(f"event_type={kind}" in dispatched for kind in retrain["on"]["repository_dispatch"]["types"])
+    steps = retrain["jobs"]["retrain"]["steps"]
+    commands = "\n".join(s.get("run", "") for s in steps)
+    assert "dvc repro -f -s collect" in commands and "python -m lifecycle challenge --champion-stage prod" in commands
+    assert "gh pr list --head retrain" in commands and "git push --force origin retrain" in commands
+    assert steps[0]["with"]["fetch-depth"] == 0  # the registry's tags
+    assert retrain["jobs"]["retrain"]["env"]["AWS_SECRET_ACCESS_KEY"] == "${{ secrets.AWS_SECRET_ACCESS_KEY }}"
+
+
+def test_a_merge_promotes_only_through_the_gated_command() -> None:
+    promote = _workflow("promote.yml")
+    assert promote["on"]["push"] == {"branches": ["main"], "paths": ["dvc.lock"]}
+    commands = "\n".join(s.get("run", "") for s in promote["jobs"]["promote"]["steps"])
+    assert "python -m lifecycle promote --stage prod" in commands and "git push origin --tags" in commands
+    assert "gto assign" not in commands  # no way around the challenge's gate
