@@ -36,7 +36,7 @@ def test_promotion_follows_the_challenge_and_a_rollback_restores_the_previous_ve
     assert stage_version(repo.path, "prod") == first
 
     repo.set_params(SECOND_RUN_PARAMS)  # retrained with a higher learning rate
-    assert "package" in repo.repro()
+    repo.repro()  # may restore the stages from the run cache the clones share
     repo.commit("retrained")
     second_model = model_version(repo)
     assert second_model != first_model
