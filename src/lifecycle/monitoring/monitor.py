@@ -9,6 +9,7 @@ own exit code, before anything is computed or written.
 from __future__ import annotations
 
 import logging
+import time
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
@@ -30,6 +31,19 @@ from lifecycle.packaging.bundle import Bundle, load_bundle
 from lifecycle.serving.prediction_log import read_prediction_log
 
 logger = logging.getLogger(__name__)
+
+
+class Stopwatch:
+    """Logs the seconds each phase of a run took (`monitor phase read log: 3.21 s`): where a
+    large window's time goes, as bench/monitor_scale.py reports it."""
+
+    def __init__(self) -> None:
+        self.last = time.perf_counter()
+
+    def lap(self, phase: str) -> None:
+        now = time.perf_counter()
+        logger.info("monitor phase %s: %.2f s", phase, now - self.last)
+        self.last = now
 
 
 @dataclass(frozen=True)
@@ -130,15 +144,17 @@ def judge_window(
     settings: MonitorSettings,
 ) -> MonitorResult:
     """Drift, data quality, volume, live performance and alerts of one model version's window."""
+    stopwatch = Stopwatch()
     kinds: dict[str, Kind] = reference.profile.kinds()  # type: ignore[assignment]
     current = current_frame(log, kinds, bundle.task.classification)
     drift = dataset_drift(reference.sample, current, kinds, settings.drift)
     reference_scores, current_scores = reference.sample[SCORE_COLUMN], current[SCORE_COLUMN]
     scores = column_drift("model score", reference_scores, current_scores, "numeric", settings.drift)
-    labelled = join_labels(log, labels)
+    stopwatch.lap("drift")
+    evaluate = EvaluateSettings.model_validate(bundle.metadata.params.get("evaluate", {}))
+    labelled = join_labels(log, labels, evaluate.slices.columns)
     performance = None
     if len(labelled):
-        evaluate = EvaluateSettings.model_validate(bundle.metadata.params.get("evaluate", {}))
         performance = live_performance(
             log,
             labelled,
@@ -152,6 +168,7 @@ def judge_window(
             window.since,
             window.until,
         )
+    stopwatch.lap("performance")
     judged = performance_alerts(performance, settings.alerts)
     alerts = [*drift_alerts(drift, scores, settings.alerts), *judged.alerts]
     if alerts:
@@ -213,14 +230,18 @@ def run_monitor(
         raise MonitorError(
             f"empty window: --since {start.isoformat()} is not before --until {end.isoformat()}", Exit.NOTHING_TO_JUDGE
         )
+    stopwatch = Stopwatch()
     try:
         bundle = load_bundle(bundle_dir)
         reference = read_reference(bundle_dir)
     except LifecycleError as error:
         raise MonitorError(str(error), Exit.BUNDLE) from None
     try:
+        stopwatch.lap("read bundle")
         log = read_prediction_log(log_settings.url, log_settings.table, start.to_pydatetime(), end.to_pydatetime())
+        stopwatch.lap("read log")
         labels = read_labels(log_settings.url, log_settings.labels_table)
+        stopwatch.lap("read labels")
     except LifecycleError as error:
         raise MonitorError(str(error), Exit.DATABASE) from None
     if log.empty:
@@ -240,4 +261,5 @@ def run_monitor(
     if others:
         logger.warning("judging model version %s only; not judged: %s", version, others)
     window = Window(start, end, version, others)
-    return judge_window(window, log[mine].reset_index(drop=True), labels, bundle, reference, settings)
+    judged = log if not others else log[mine].reset_index(drop=True)  # no copy of a window of one version
+    return judge_window(window, judged, labels, bundle, reference, settings)
