@@ -699,6 +699,8 @@ class PredictionLogSettings(Strict):
     table: Annotated[str, Field(pattern=r"^[A-Za-z_][A-Za-z0-9_]*$")] = "predictions"
     # late labels (POST /feedback, `python -m lifecycle labels`), in the same database
     labels_table: Annotated[str, Field(pattern=r"^[A-Za-z_][A-Za-z0-9_]*$")] = "labels"
+    # prediction requests answered 4xx (nothing scored), for the monitor to count per window
+    rejected_table: Annotated[str, Field(pattern=r"^[A-Za-z_][A-Za-z0-9_]*$")] = "rejected_requests"
     batch_rows: Annotated[int, Field(gt=0)] = 1000
     flush_seconds: Annotated[float, Field(gt=0)] = 0.2
 

@@ -28,6 +28,7 @@ import queue
 import threading
 import time
 from collections.abc import Sequence
+from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
@@ -62,6 +63,7 @@ logger = logging.getLogger(__name__)
 _STOP = object()
 _RETRY_SECONDS = 1.0
 _ATTEMPTS_AT_CLOSE = 3
+REASON_CHARS = 200  # of a rejected request's error message, as stored
 OUTPUT_COLUMNS = [
     "request_id",
     "row_index",
@@ -93,6 +95,23 @@ def log_table(name: str) -> Table:
         Column("unknown_categories", Text, nullable=False),
         Column("latency_ms", Float, nullable=False),
         Column("probabilities", Text, nullable=True),  # JSON class -> probability (multiclass)
+    )
+
+
+def rejected_table(name: str) -> Table:
+    """The rejected requests' table: one row per prediction request answered 4xx (nothing
+    scored), so the monitor can count them per window, which Prometheus' counters since
+    the process started cannot."""
+    return Table(
+        name,
+        MetaData(),
+        Column("id", Integer, primary_key=True, autoincrement=True),
+        Column("request_id", String(32), nullable=False, index=True),
+        Column("logged_at", DateTime(timezone=True), nullable=False, index=True),
+        Column("model_version", String(64), nullable=False),
+        Column("endpoint", String(32), nullable=False),
+        Column("status", Integer, nullable=False),
+        Column("reason", String(REASON_CHARS), nullable=False),  # the answer's error, shortened
     )
 
 
@@ -162,16 +181,42 @@ def _stored(entry: dict[str, Any]) -> dict[str, Any]:
     }
 
 
+@dataclass(frozen=True)
+class _Rejected:
+    """Rejected requests, as queued for the writer beside prediction entries."""
+
+    entries: list[dict[str, Any]]
+
+
+@dataclass
+class _Batch:
+    """What one transaction writes: prediction entries and rejected requests."""
+
+    predictions: list[dict[str, Any]] = field(default_factory=list)
+    rejected: list[dict[str, Any]] = field(default_factory=list)
+
+    def add(self, item: list[dict[str, Any]] | _Rejected) -> None:
+        if isinstance(item, _Rejected):
+            self.rejected.extend(item.entries)
+        else:
+            self.predictions.extend(item)
+
+    def __len__(self) -> int:
+        return len(self.predictions) + len(self.rejected)
+
+
 class PredictionLog:
-    """Append-only, batched, thread-safe writer of prediction entries."""
+    """Append-only, batched, thread-safe writer of prediction entries and rejected requests."""
 
     def __init__(self, settings: PredictionLogSettings) -> None:
         self.settings = settings
         self.engine = log_engine(settings.url)
         self.table = log_table(settings.table)
+        self.rejected_table = rejected_table(settings.rejected_table)
         try:
             _check_columns(self.engine, self.table)
             self.table.metadata.create_all(self.engine, checkfirst=True)
+            self.rejected_table.metadata.create_all(self.engine, checkfirst=True)
         except SQLAlchemyError as error:
             raise LifecycleError(f"cannot open the prediction log at {self.engine.url}: {error}") from None
         self._queue: queue.SimpleQueue[Any] = queue.SimpleQueue()
@@ -181,6 +226,18 @@ class PredictionLog:
     def append(self, entries: list[dict[str, Any]]) -> None:
         """Queue entries for the writer; never blocks on the database."""
         self._queue.put(entries)
+
+    def append_rejected(self, request_id: str, endpoint: str, status: int, reason: str, model_version: str) -> None:
+        """Queue a request answered `status` without a prediction; never blocks on the database."""
+        entry = {
+            "request_id": request_id,
+            "logged_at": now(),
+            "model_version": model_version,
+            "endpoint": endpoint,
+            "status": status,
+            "reason": reason[:REASON_CHARS],
+        }
+        self._queue.put(_Rejected([entry]))
 
     def flush(self) -> None:
         """Block until everything appended so far is written."""
@@ -194,9 +251,9 @@ class PredictionLog:
         self._thread.join()
         self.engine.dispose()
 
-    def _collect(self) -> tuple[list[dict[str, Any]], list[threading.Event], bool]:
+    def _collect(self) -> tuple[_Batch, list[threading.Event], bool]:
         """Wait for entries, then gather more until the batch is full or flush_seconds pass."""
-        pending: list[dict[str, Any]] = []
+        pending = _Batch()
         waiters: list[threading.Event] = []
         item = self._queue.get()
         deadline = time.monotonic() + self.settings.flush_seconds
@@ -206,7 +263,7 @@ class PredictionLog:
             if isinstance(item, threading.Event):
                 waiters.append(item)
                 return pending, waiters, False
-            pending.extend(item)
+            pending.add(item)
             remaining = deadline - time.monotonic()
             if len(pending) >= self.settings.batch_rows or remaining <= 0:
                 return pending, waiters, False
@@ -215,20 +272,27 @@ class PredictionLog:
             except queue.Empty:
                 return pending, waiters, False
 
-    def _write(self, entries: list[dict[str, Any]], attempts: int | None) -> None:
+    def _write(self, batch: _Batch, attempts: int | None) -> None:
         """Insert in one transaction; retry on database errors (forever while serving)."""
-        rows = [_stored(e) for e in entries]
+        rows = [_stored(e) for e in batch.predictions]
         attempt = 0
         while True:
             attempt += 1
             try:
                 with self.engine.begin() as connection:
-                    connection.execute(self.table.insert(), rows)
+                    if rows:
+                        connection.execute(self.table.insert(), rows)
+                    if batch.rejected:
+                        connection.execute(self.rejected_table.insert(), batch.rejected)
                 return
             except SQLAlchemyError:
-                logger.exception("prediction log: writing %d rows failed (attempt %d)", len(rows), attempt)
+                logger.exception("prediction log: writing %d rows failed (attempt %d)", len(batch), attempt)
                 if attempts is not None and attempt >= attempts:
-                    logger.error("prediction log: gave up; %d predictions were not logged", len(rows))
+                    logger.error(
+                        "prediction log: gave up; %d predictions and %d rejected requests were not logged",
+                        len(rows),
+                        len(batch.rejected),
+                    )
                     return
                 time.sleep(_RETRY_SECONDS)
 
@@ -246,7 +310,7 @@ class PredictionLog:
                     if isinstance(item, threading.Event):
                         waiters.append(item)
                     elif item is not _STOP:
-                        pending.extend(item)
+                        pending.add(item)
             if pending:
                 self._write(pending, _ATTEMPTS_AT_CLOSE if stopping else None)
             for waiter in waiters:
@@ -392,6 +456,32 @@ def read_prediction_log(
     except _NotTabular as reason:
         logger.info("prediction log %r: inputs decoded row by row (%s)", table, reason)
         return _read(url, table, since, until, chunk_rows, tabular=False)
+
+
+def read_rejected_requests(
+    url: str, table: str = "rejected_requests", since: datetime | None = None, until: datetime | None = None
+) -> pd.DataFrame | None:
+    """The rejected requests logged in [since, until), oldest first: request_id, logged_at,
+    model_version, endpoint, status and reason. None when the database has no such table: a
+    log written before rejected requests were recorded."""
+    engine = log_engine(url)
+    try:
+        with engine.connect() as connection:
+            if not inspect(connection).has_table(table):
+                return None
+            stored = rejected_table(table)
+            query = select(*(c for c in stored.columns if c.name != "id")).order_by(stored.c.id)
+            if since is not None:
+                query = query.where(stored.c.logged_at >= since)
+            if until is not None:
+                query = query.where(stored.c.logged_at < until)
+            frame = pd.read_sql(query, connection)
+    except (SQLAlchemyError, pd.errors.DatabaseError) as error:
+        raise LifecycleError(f"cannot read the rejected requests {table!r} at {engine.url}: {error}") from None
+    finally:
+        engine.dispose()
+    frame["logged_at"] = pd.to_datetime(frame["logged_at"], utc=True)
+    return frame
 
 
 def now() -> datetime:

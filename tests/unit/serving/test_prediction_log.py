@@ -16,7 +16,13 @@ from sqlalchemy import create_engine, text
 
 from lifecycle.config import PredictionLogSettings
 from lifecycle.errors import LifecycleError
-from lifecycle.serving.prediction_log import OUTPUT_COLUMNS, PredictionLog, read_prediction_log
+from lifecycle.serving.prediction_log import (
+    OUTPUT_COLUMNS,
+    REASON_CHARS,
+    PredictionLog,
+    read_prediction_log,
+    read_rejected_requests,
+)
 from tests.support.postgres import drop_table, postgres_url
 from tests.support.samples import Interim
 from tests.support.serving import json_rows
@@ -136,6 +142,35 @@ def test_inputs_read_in_chunks_are_what_json_loads_of_each_row_gives(
         if database == "postgresql":
             for table in tables.values():
                 drop_table(url, table)
+
+
+@pytest.mark.parametrize("database", ["sqlite", "postgresql"])
+def test_rejected_requests_are_written_beside_the_predictions_and_read_by_window(tmp_path: Path, database: str) -> None:
+    url = f"sqlite:///{tmp_path / 'log.sqlite'}" if database == "sqlite" else postgres_url()
+    suffix = uuid.uuid4().hex[:8]
+    table, rejected = f"predictions_{suffix}", f"rejected_{suffix}"
+    log = PredictionLog(PredictionLogSettings(url=url, table=table, rejected_table=rejected, flush_seconds=30))
+    try:
+        log.append(entries(1, 2))
+        log.append_rejected("a" * 32, "/predict", 422, "invalid input: " + "x" * 500, "v1")
+        log.flush()
+        between = datetime.now(UTC)
+        log.append_rejected("b" * 32, "/invocations", 413, "too many rows", "v1")
+        log.close()
+        frame = read_rejected_requests(url, rejected)
+        assert frame is not None and len(read_prediction_log(url, table)) == 2
+        assert frame[["request_id", "endpoint", "status"]].values.tolist() == [
+            ["a" * 32, "/predict", 422],
+            ["b" * 32, "/invocations", 413],
+        ]
+        assert len(frame["reason"].iloc[0]) == REASON_CHARS and str(frame["logged_at"].dt.tz) == "UTC"
+        later = read_rejected_requests(url, rejected, since=between)
+        assert later is not None and later["status"].tolist() == [413]
+        assert read_rejected_requests(url, f"never_{suffix}") is None  # not recorded, not an error
+    finally:
+        if database == "postgresql":
+            drop_table(url, table)
+            drop_table(url, rejected)
 
 
 def test_flush_waits_for_the_batch_without_closing(tmp_path: Path) -> None:
