@@ -8,6 +8,7 @@ own exit code, before anything is computed or written.
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import time
 from dataclasses import dataclass, field
@@ -27,8 +28,9 @@ from lifecycle.monitoring.labels import read_labels
 from lifecycle.monitoring.outcome import Exit, MonitorError
 from lifecycle.monitoring.performance import LivePerformance, join_labels, live_performance, window_starts
 from lifecycle.monitoring.reference import SCORE_COLUMN, Reference, as_categories, read_reference
+from lifecycle.monitoring.rejected import NOT_RECORDED, rejected_requests
 from lifecycle.packaging.bundle import Bundle, load_bundle
-from lifecycle.serving.prediction_log import read_prediction_log
+from lifecycle.serving.prediction_log import read_prediction_log, read_rejected_requests
 
 logger = logging.getLogger(__name__)
 
@@ -73,6 +75,8 @@ class MonitorResult:
     # reference and current values of the monitored columns and the score, for the figures
     reference: pd.DataFrame
     current: pd.DataFrame
+    # refused prediction requests of the window (see monitoring/rejected.py); set by run_monitor
+    rejected_requests: dict[str, Any] = field(default_factory=lambda: dict(NOT_RECORDED))
 
     def as_json(self) -> dict[str, Any]:
         return {
@@ -86,6 +90,7 @@ class MonitorResult:
             "drift": self.drift.as_json(),
             "prediction_drift": self.prediction_drift.as_json(),
             "quality": self.quality,
+            "rejected_requests": self.rejected_requests,
             "performance": None if self.performance is None else self.performance.as_json(),
             "alerts": self.alerts,
             "notes": self.notes,
@@ -244,10 +249,12 @@ def run_monitor(
         raise MonitorError(str(error), Exit.BUNDLE) from None
     try:
         stopwatch.lap("read bundle")
-        log = read_prediction_log(log_settings.url, log_settings.table, start.to_pydatetime(), end.to_pydatetime())
+        window_bounds = start.to_pydatetime(), end.to_pydatetime()
+        log = read_prediction_log(log_settings.url, log_settings.table, *window_bounds)
         stopwatch.lap("read log")
         labels = read_labels(log_settings.url, log_settings.labels_table)
         stopwatch.lap("read labels")
+        rejected = read_rejected_requests(log_settings.url, log_settings.rejected_table, *window_bounds)
     except LifecycleError as error:
         raise MonitorError(str(error), Exit.DATABASE) from None
     if log.empty:
@@ -268,4 +275,8 @@ def run_monitor(
         logger.warning("judging model version %s only; not judged: %s", version, others)
     window = Window(start, end, version, others)
     judged = log if not others else log[mine].reset_index(drop=True)  # no copy of a window of one version
-    return judge_window(window, judged, labels, bundle, reference, settings)
+    result = judge_window(window, judged, labels, bundle, reference, settings)
+    if rejected is not None:
+        rejected = rejected[rejected["model_version"] == version]
+    counted = rejected_requests(judged, rejected, start, end, settings.window)
+    return dataclasses.replace(result, rejected_requests=counted)
