@@ -6,9 +6,11 @@
 In a set-up checkout after `dvc repro`: starts `python -m lifecycle serve` on a free port of
 127.0.0.1 with a fresh SQLite log, sends the test split's flights in time order, a week at a
 time, to POST /predict (100 rows per request), posts each flight's real outcome to
-POST /feedback, and runs `python -m lifecycle monitor` on the span of that week's replay.
-Then it replays one week again with an input broken (distance sent in kilometres, as a
-client with the wrong unit would, rounded to whole kilometres) and checks that the monitor names that column. Flights
+POST /feedback, and runs `python -m lifecycle monitor` on the span of that week's replay,
+twice: drift against training (the default params) and against the span of the week before
+(`--reference-since/--reference-until`). Then it replays the second week again with an input
+broken (distance sent in kilometres, as a client with the wrong unit would, rounded to whole
+kilometres), judged against the first week, and checks that the monitor names that column. Flights
 the bundle's schema refuses (a category never seen in training, under the reject policy) are
 counted and not sent. Prints the Markdown table the README shows and draws its figure,
 bench/replay.png. Nothing here is a test.
@@ -60,11 +62,12 @@ class Week:
     """One replayed week: what was sent and what the monitor said."""
 
     name: str
+    span: tuple[datetime, datetime]  # when it was replayed: the monitored window
     flights: int
     refused: int
     seconds: float
-    exit_code: int
-    summary: dict[str, Any]
+    summary: dict[str, Any]  # drift against training (the default params)
+    against_before: dict[str, Any] | None  # drift against the week replayed before it
 
 
 class Server:
@@ -117,10 +120,16 @@ def replay(client: httpx.Client, bundle: Bundle, flights: pd.DataFrame) -> None:
         stored.raise_for_status()
 
 
-def monitor(since: datetime, until: datetime, log_url: str, folder: Path) -> tuple[int, dict[str, Any]]:
+def monitor(
+    span: tuple[datetime, datetime], log_url: str, folder: Path, reference: tuple[datetime, datetime] | None = None
+) -> tuple[int, dict[str, Any]]:
+    """Run the monitor command on `span`, against training or against the `reference` span."""
     output = folder / "monitor.json"
-    command = [sys.executable, "-m", "lifecycle", "monitor", "--since", since.isoformat(), "--until", until.isoformat()]
-    command += ["--log-url", log_url, "--output", str(output), "--report-dir", str(folder / "report")]
+    command = [sys.executable, "-m", "lifecycle", "monitor", "--since", span[0].isoformat()]
+    command += ["--until", span[1].isoformat(), "--log-url", log_url, "--output", str(output)]
+    command += ["--report-dir", str(folder / "report")]
+    if reference is not None:
+        command += ["--reference-since", reference[0].isoformat(), "--reference-until", reference[1].isoformat()]
     done = subprocess.run(command, capture_output=True, text=True)
     if not output.exists():
         raise RuntimeError(f"the monitor wrote nothing (exit {done.returncode}): {done.stderr[-500:]}")
@@ -128,37 +137,55 @@ def monitor(since: datetime, until: datetime, log_url: str, folder: Path) -> tup
 
 
 def run_week(
-    name: str, client: httpx.Client, bundle: Bundle, flights: pd.DataFrame, log_url: str, folder: Path
+    name: str,
+    client: httpx.Client,
+    bundle: Bundle,
+    flights: pd.DataFrame,
+    log_url: str,
+    folder: Path,
+    before: tuple[datetime, datetime] | None,
 ) -> Week:
+    """Replay a week, then monitor its span against training and against the `before` span."""
     ok = accepted(bundle, flights)
     since = datetime.now(UTC)
     started = time.perf_counter()
     replay(client, bundle, flights[ok])
     seconds = time.perf_counter() - started
-    until = datetime.now(UTC)
-    code, summary = monitor(since, until, log_url, folder / name)
+    span = (since, datetime.now(UTC))
+    code, summary = monitor(span, log_url, folder / name)
     logger.info("%s: %d flights, exit %d: %s", name, int(ok.sum()), code, summary["verdict"])
-    return Week(name, int(ok.sum()), int((~ok).sum()), seconds, code, summary)
+    against_before = None if before is None else monitor(span, log_url, folder / f"{name} vs before", before)[1]
+    if against_before is not None:
+        logger.info("%s against the week before: %s", name, against_before["verdict"])
+    return Week(name, span, int(ok.sum()), int((~ok).sum()), seconds, summary, against_before)
 
 
-def row(week: Week, healthy_scores: list[float]) -> str:
-    summary, drift = week.summary, week.summary["drift"]
-    columns = {c["column"]: c for c in drift["columns"]}
+def drift_cells(summary: dict[str, Any] | None) -> str:
+    """`drifted of counted (share) | most drifted | distance's score`, or blanks."""
+    if summary is None:
+        return "| | |"
+    drift = summary["drift"]
+    broken = next(c for c in drift["columns"] if c["column"] == BROKEN_COLUMN)
+    return (
+        f"{drift['drifted']} of {drift['counted']} ({drift['share']:.2f}) | {drift['strongest'] or ''} | "
+        f"{broken['score']:.3f}{' (drifted)' if broken['drifted'] else ''}"
+    )
+
+
+def alert_names(summary: dict[str, Any] | None) -> str:
+    if summary is None:
+        return ""
+    return ", ".join(next(n for p, n in ALERT_NAMES if a.startswith(p)) for a in summary["alerts"]) or "none"
+
+
+def row(week: Week) -> str:
+    summary = week.summary
     performance = summary["performance"]["overall"]
     live = f"{performance['value']:.3f} [{performance['low']:.3f}, {performance['high']:.3f}]"
-    broken = columns[BROKEN_COLUMN]
-    median = pd.Series(healthy_scores).median() if healthy_scores else float("nan")
-    alerts = ", ".join(next(n for p, n in ALERT_NAMES if a.startswith(p)) for a in summary["alerts"]) or "none"
-    strongest = max(
-        (c for c in drift["columns"] if c["drifted"] and not c["expected"]),
-        key=lambda c: c["score"] / c["threshold"],
-        default=None,
-    )
     return (
-        f"| {week.name} | {week.flights:,} | {week.refused} | {drift['drifted']} of {drift['counted']} "
-        f"({drift['share']:.2f}) | {strongest['column'] if strongest else ''} | {broken['score']:.3f}"
-        f"{' (drifted)' if broken['drifted'] else ''} (median {median:.3f}) | {live} | "
-        f"{summary['performance']['test']:.3f} | {alerts} | {week.exit_code} |"
+        f"| {week.name} | {week.flights:,} | {week.refused} | {drift_cells(summary)} | "
+        f"{drift_cells(week.against_before)} | {live} | {summary['performance']['test']:.3f} | "
+        f"{alert_names(summary)} | {alert_names(week.against_before)} |"
     )
 
 
@@ -202,10 +229,12 @@ def main() -> None:
         server = Server(log_url, free_port())
         try:
             with httpx.Client(base_url=server.url, timeout=60) as client:
-                weeks = []
+                weeks: list[Week] = []
                 for number in starts:
                     start = FIRST_WEEK + pd.Timedelta(days=7 * int(number))
-                    weeks.append(run_week(f"{start:%b %d}", client, bundle, test[week_of == number], log_url, folder))
+                    before = weeks[-1].span if weeks else None
+                    flights = test[week_of == number]
+                    weeks.append(run_week(f"{start:%b %d}", client, bundle, flights, log_url, folder, before))
                 second = test[week_of == starts[min(1, len(starts) - 1)]]
                 kilometres = second.assign(**{BROKEN_COLUMN: (second[BROKEN_COLUMN] * KILOMETRES_PER_MILE).round()})
                 broken = run_week(
@@ -215,22 +244,20 @@ def main() -> None:
                     kilometres,
                     log_url,
                     folder,
+                    weeks[0].span,
                 )
         finally:
             server.stop()
-    healthy = [next(c["score"] for c in w.summary["drift"]["columns"] if c["column"] == BROKEN_COLUMN) for w in weeks]
     lines = [
-        "| week | flights | refused | drifted columns (share) | most drifted | distance drift | live ROC-AUC [95%] "
-        "| test | alerts | exit |",
-        "| --- | ---: | ---: | --- | --- | --- | --- | ---: | --- | ---: |",
-        *(row(w, healthy) for w in [*weeks, broken]),
+        "| week | flights | refused | drifted vs training | most | distance | drifted vs week before | most "
+        "| distance | live ROC-AUC [95%] | test | alerts vs training | alerts vs week before |",
+        "| --- | ---: | ---: | --- | --- | --- | --- | --- | --- | --- | ---: | --- | --- |",
+        *(row(w) for w in [*weeks, broken]),
     ]
     print("\n".join(lines))
     figure([*weeks, broken], FIGURE)
-    named = next(c for c in broken.summary["drift"]["columns"] if c["column"] == BROKEN_COLUMN)
-    logger.info(
-        "broken week: %s drifted=%s score %.3f; figure: %s", BROKEN_COLUMN, named["drifted"], named["score"], FIGURE
-    )
+    named = broken.against_before["drift"]["strongest"] if broken.against_before else None
+    logger.info("broken week against the week before: most drifted %s; figure: %s", named, FIGURE)
 
 
 if __name__ == "__main__":

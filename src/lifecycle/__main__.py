@@ -2,7 +2,8 @@
 `python -m lifecycle serve` (the HTTP service, settings from params.yaml's `serve` section),
 `python -m lifecycle report --base REV` (the pull-request review and its gate),
 `python -m lifecycle remote start|stop|check|push|pull` (the DVC remote and a local S3 server),
-`python -m lifecycle labels --source labels.csv` (late labels in bulk, beside the prediction log),
+`python -m lifecycle labels --source labels.csv` (late labels in bulk, beside the prediction log,
+from a file, a URL or a source block such as '{kind: sql, url: ..., table: ...}'),
 `python -m lifecycle monitor --since DATE --until DATE` (drift, live performance, alerts; exit
 codes in lifecycle.monitoring.outcome)."""
 
@@ -46,6 +47,7 @@ def _parser() -> argparse.ArgumentParser:
     serve.add_argument("--port", type=int, help="override serve.port")
     serve.add_argument("--log-url", help="override serve.log.url (a SQLAlchemy URL)")
     serve.add_argument("--log-table", help="override serve.log.table")
+    serve.add_argument("--labels-key", type=_columns, help=LABELS_KEY_HELP)
     report = commands.add_parser("report", help="review the workspace against a base revision (Markdown + gate)")
     report.add_argument("--base", help="git revision to compare with (default: merge base with report.base_branch)")
     report.add_argument("--output", default=Path("reports/review.md"), type=Path, help="Markdown file to write")
@@ -59,10 +61,14 @@ def _parser() -> argparse.ArgumentParser:
     labels.add_argument(
         "--source",
         required=True,
-        help="a .csv, .parquet or .jsonl file (local or http(s)) of request_id, row_index, actual",
+        help="a .csv, .parquet or .jsonl file (local or http(s)), or a source block as params.yaml's `sources:` "
+        "takes it, e.g. '{kind: sql, url: \"sqlite:///outcomes.sqlite\", table: arrivals}' or "
+        "'{kind: http_api, url: ..., pagination: page}'; columns request_id, row_index, actual, "
+        "or the columns of serve.log.labels_key and actual",
     )
     labels.add_argument("--bundle", default=paths.PACKAGE_DIR, type=Path, help="model bundle whose classes labels take")
     labels.add_argument("--log-url", help="override serve.log.url (the prediction log's database)")
+    labels.add_argument("--labels-key", type=_columns, help=LABELS_KEY_HELP)
     monitor = commands.add_parser(
         "monitor", help="judge a window of the prediction log: drift, live performance, alerts (exit 1: alert)"
     )
@@ -72,7 +78,21 @@ def _parser() -> argparse.ArgumentParser:
     monitor.add_argument("--log-url", help="override serve.log.url (the prediction log's database)")
     monitor.add_argument("--output", default=paths.MONITOR_METRICS, type=Path, help="the JSON to write")
     monitor.add_argument("--report-dir", default=paths.MONITOR_REPORT_DIR, type=Path, help="the report folder")
+    monitor.add_argument(
+        "--reference-since", type=_moment, help="judge drift against the log from here (with --reference-until)"
+    )
+    monitor.add_argument("--reference-until", type=_moment, help="end of that reference window (excluded)")
     return parser
+
+
+LABELS_KEY_HELP = (
+    "override serve.log.labels_key: the input columns identifying what a label is about, comma-separated "
+    "('' for labels by request id only, e.g. to serve another task's bundle with these params)"
+)
+
+
+def _columns(text: str) -> list[str]:
+    return [name.strip() for name in text.split(",") if name.strip()]
 
 
 def _moment(text: str) -> datetime:
@@ -91,8 +111,12 @@ def _monitor(args: argparse.Namespace) -> int:
 
     params = load_params()
     log = params.serve.log.model_copy(update={"url": args.log_url} if args.log_url else {})
+    if (args.reference_since is None) != (args.reference_until is None):
+        logger.error("give both --reference-since and --reference-until, or neither")
+        return 2
+    between = None if args.reference_since is None else (args.reference_since, args.reference_until)
     try:
-        result = run_monitor(args.bundle, log, args.since, args.until, params.monitor)
+        result = run_monitor(args.bundle, log, args.since, args.until, params.monitor, between)
     except MonitorError as error:
         logger.error("%s", error)
         return int(error.code)
@@ -104,23 +128,28 @@ def _monitor(args: argparse.Namespace) -> int:
 
 
 def _labels(args: argparse.Namespace) -> None:
-    """Check every label against the bundle's task, then store them in one transaction."""
-    from lifecycle.monitoring.label_files import read_label_file, refuse_wrong_labels
+    """Check every label against the bundle's task (and key values against its schema), then
+    store them in one transaction."""
+    from lifecycle.monitoring.keyed_labels import key_kinds
+    from lifecycle.monitoring.label_files import describe, label_source, read_label_source, refuse_wrong_labels
     from lifecycle.monitoring.labels import LabelStore
+    from lifecycle.serving.feedback import FeedbackReader
     from lifecycle.serving.prediction_log import now
 
     settings = load_params().serve.log
     bundle = load_bundle(args.bundle)
-    labels = read_label_file(args.source)
-    refuse_wrong_labels(labels, bundle.task, bundle.classes, f"labels source {args.source}")
-    store = LabelStore(args.log_url or settings.url, settings.labels_table, settings.table)
+    key = key_kinds(bundle.schema, settings.labels_key if args.labels_key is None else args.labels_key)
+    source = label_source(args.source)
+    labels = read_label_source(source, FeedbackReader(bundle.schema, key))
+    refuse_wrong_labels(labels, bundle.task, bundle.classes, describe(source))
+    store = LabelStore(args.log_url or settings.url, settings.labels_table, settings.table, key)
     try:
         receipt = store.add(labels, now())
     finally:
         store.close()
     logger.info(
-        "labels from %s: %d stored, %d unchanged (already stored), %d unmatched (no logged prediction)",
-        args.source,
+        "%s: %d stored, %d unchanged (already stored), %d unmatched (no logged prediction)",
+        describe(source),
         receipt.stored,
         receipt.unchanged,
         receipt.unmatched,
@@ -146,6 +175,8 @@ def _serve(args: argparse.Namespace) -> None:
     settings = load_params().serve
     log_updates = {"url": args.log_url, "table": args.log_table}
     log = settings.log.model_copy(update={k: v for k, v in log_updates.items() if v})
+    if args.labels_key is not None:
+        log = log.model_copy(update={"labels_key": args.labels_key})
     address = {"host": args.host, "port": args.port}
     updates = {"log": log, **{k: v for k, v in address.items() if v}}
     serve(args.bundle, settings.model_copy(update=updates))

@@ -15,7 +15,7 @@ from urllib.parse import urlsplit
 
 import pandas as pd
 import yaml
-from pydantic import BaseModel, ConfigDict, Discriminator, Field, Tag, ValidationError, model_validator
+from pydantic import BaseModel, ConfigDict, Discriminator, Field, Tag, TypeAdapter, ValidationError, model_validator
 
 from lifecycle.errors import LifecycleError
 from lifecycle.paths import PARAMS
@@ -659,6 +659,11 @@ class DriftSettings(Strict):
     distance: Annotated[float, Field(gt=0)] = 0.1
     dataset_share: Annotated[float, Field(gt=0, le=1)] = 0.5
     expected: list[str] = []
+    # unusual drift (lifecycle.monitoring.unusual): a column whose PSI against the `history`
+    # windows before reaches `unusual_psi` and `unusual_factor` times their PSI to one another
+    history: Annotated[int, Field(ge=0)] = 4
+    unusual_factor: Annotated[float, Field(gt=1)] = 5.0
+    unusual_psi: Annotated[float, Field(gt=0)] = 0.25
 
 
 class AlertSettings(Strict):
@@ -667,9 +672,10 @@ class AlertSettings(Strict):
 
     dataset_drift: bool = True
     columns: list[str] = []  # a drift of any of these columns alerts, even without dataset drift
+    unusual_drift: bool = True  # a column drifted far beyond its own past (a broken input?)
     prediction_drift: bool = False
     metric_drop: Annotated[float, Field(ge=0)] = 0.05  # main metric below test by more than this
-    slice_drop: Annotated[float, Field(ge=0)] = 0.1  # the worst slice below test by more than this
+    slice_drop: Annotated[float, Field(ge=0)] = 0.1  # a slice below the same slice on test by more than this
     min_labelled_rows: Annotated[int, Field(ge=1)] = 200
 
 
@@ -680,6 +686,9 @@ class MonitorSettings(Strict):
 
     drift: DriftSettings = DriftSettings()
     alerts: AlertSettings = AlertSettings()
+    # what drift compares the window with: the training sample in the bundle, or the log's
+    # window of the same length just before (for data that drifts with the season by design)
+    reference: Literal["training", "previous_window"] = "training"
     metric: str | None = None  # null: the task's default (roc_auc for a binary task)
     window: Literal["day", "week"] = "week"
     bootstrap: Annotated[int, Field(ge=10)] = 200
@@ -701,8 +710,18 @@ class PredictionLogSettings(Strict):
     labels_table: Annotated[str, Field(pattern=r"^[A-Za-z_][A-Za-z0-9_]*$")] = "labels"
     # prediction requests answered 4xx (nothing scored), for the monitor to count per window
     rejected_table: Annotated[str, Field(pattern=r"^[A-Za-z_][A-Za-z0-9_]*$")] = "rejected_requests"
+    # input columns that identify an entity, for labels sent without the request id (by key,
+    # stored in `<labels_table>_by_key`); empty: labels by request id only
+    labels_key: list[str] = []
     batch_rows: Annotated[int, Field(gt=0)] = 1000
     flush_seconds: Annotated[float, Field(gt=0)] = 0.2
+
+    @model_validator(mode="after")
+    def _distinct_key_columns(self) -> PredictionLogSettings:
+        repeated = sorted({c for c in self.labels_key if self.labels_key.count(c) > 1})
+        if repeated:
+            raise ValueError(f"labels_key names {repeated} more than once")
+        return self
 
 
 class ServeSettings(Strict):
@@ -786,6 +805,18 @@ def parse_params(raw: object) -> Params:
         return Params.model_validate(raw)
     except ValidationError as error:
         raise LifecycleError(f"invalid params: {_describe(error)}") from None
+
+
+_SOURCE: TypeAdapter[SourceSettings] = TypeAdapter(SourceSettings)
+
+
+def parse_source(raw: object, where: str) -> SourceSettings:
+    """One source block as `sources:` takes it (a labels source given on the command line),
+    raising `LifecycleError` naming each bad key."""
+    try:
+        return _SOURCE.validate_python(raw)
+    except ValidationError as error:
+        raise LifecycleError(f"{where}: {_describe(error)}") from None
 
 
 def load_params(path: Path = PARAMS) -> Params:

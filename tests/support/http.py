@@ -62,7 +62,7 @@ class QuietHandler(BaseHTTPRequestHandler):
         self.send(status, json.dumps(value).encode())
 
 
-Server = TypeVar("Server", bound=CountingServer)
+Server = TypeVar("Server", bound=ThreadingHTTPServer)
 
 
 @contextmanager

@@ -27,7 +27,9 @@ import pytest
 import yaml
 from sklearn.datasets import load_diabetes, load_wine
 
+from lifecycle.config import PredictionLogSettings
 from lifecycle.packaging.bundle import load_bundle
+from lifecycle.serving.prediction_log import PredictionLog
 from tests.support.http import free_port
 from tests.support.own_data import minimal_params
 from tests.support.pipeline import STAGES, FirstRun
@@ -50,8 +52,14 @@ def raw_test(pipeline_run: FirstRun, bundle_dir: Path) -> pd.DataFrame:
 
 
 def json_rows(frame: pd.DataFrame) -> list[dict[str, Any]]:
-    """Rows as a JSON client sends them (null for missing, ISO 8601 times)."""
-    return json.loads(frame.to_json(orient="records", date_format="iso"))
+    """Rows as a JSON client sends them: null for missing, ISO 8601 times, and every float in
+    full (`json` writes the shortest text that reads back the same float; pandas' `to_json`
+    keeps 10 decimals, which moves a small value across a tree's split)."""
+    records = json.loads(frame.to_json(orient="records", date_format="iso"))
+    floats = frame.select_dtypes("floating").astype(object)
+    for record, values in zip(records, floats.to_dict(orient="records")):
+        record.update({name: None if pd.isna(value) else value for name, value in values.items()})
+    return records
 
 
 @pytest.fixture(scope="session")
@@ -64,6 +72,43 @@ def known_rows(raw_test: pd.DataFrame, bundle_dir: Path) -> list[dict[str, Any]]
             values = raw_test[column["name"]]
             known &= values.isna() | values.isin(column["categories"])
     return json_rows(raw_test[known].head(2000))
+
+
+def log_predictions(url: str, bundle_dir: Path, flights: pd.DataFrame, version: str | None = None) -> pd.DataFrame:
+    """Log the bundle's predictions of `flights` at their scheduled hour, one request per
+    flight (request id: the flight's place, as 32 hex digits), through the real writer.
+    Returns the flights logged (those the schema accepts)."""
+    bundle = load_bundle(bundle_dir)
+    answers = bundle.predict(flights[bundle.input_columns].reset_index(drop=True))
+    valid = answers["error"].isna().to_numpy()
+    flights, answers = flights[valid].reset_index(drop=True), answers[valid].reset_index(drop=True)
+    log = PredictionLog(PredictionLogSettings(url=url, flush_seconds=0.01))
+    log.append(
+        [
+            {
+                "request_id": f"{i:032x}",
+                "row_index": 0,
+                "logged_at": stamp.to_pydatetime(),
+                "model_version": version or bundle.metadata.model_version,
+                "endpoint": "/predict",
+                "input": row,
+                "prediction": answer,
+                "probability": probability,
+                "unknown_categories": [],
+                "latency_ms": 1.0,
+            }
+            for i, (row, answer, probability, stamp) in enumerate(
+                zip(
+                    json_rows(flights[bundle.input_columns]),
+                    answers["prediction"].tolist(),
+                    answers["probability"].tolist(),
+                    flights["time_hour"],
+                )
+            )
+        ]
+    )
+    log.close()
+    return flights
 
 
 class ServerProcess:

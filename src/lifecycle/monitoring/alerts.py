@@ -1,9 +1,11 @@
 """The monitor's alerts, as params declare them (`monitor.alerts`), each one sentence.
 
-Alerts fire on what a retraining could fix: the inputs drifted (the dataset, or a column
-named in params), the scores drifted, the main metric fell below the test metric, or a slice below the
-same slice's test metric. Too few labelled rows to judge performance is a note, never an alert: labels
-arrive late, and a scheduler must not retrain because they have not arrived yet.
+Alerts fire on what a retraining could fix, or a person must look at: a column drifted far
+beyond its own past (a broken input, which no retraining fixes), the inputs drifted (the
+dataset, or a column named in params), the scores drifted, the main metric fell below the
+test metric, or a slice below the same slice's test metric. Too few labelled rows to judge
+performance is a note, never an alert: labels arrive late, and a scheduler must not retrain
+because they have not arrived yet.
 """
 
 from __future__ import annotations
@@ -13,6 +15,7 @@ from dataclasses import dataclass
 from lifecycle.config import AlertSettings
 from lifecycle.monitoring.drift import ColumnDrift, DatasetDrift
 from lifecycle.monitoring.performance import LivePerformance
+from lifecycle.monitoring.unusual import UnusualDrift
 from lifecycle.review.comparison import slice_regressions
 
 
@@ -28,9 +31,17 @@ def _score(drift: ColumnDrift) -> str:
     return f"{drift.method} {drift.score:.3g}, threshold {drift.threshold:g}"
 
 
-def drift_alerts(drift: DatasetDrift, prediction: ColumnDrift, settings: AlertSettings) -> list[str]:
-    """Dataset drift, the drift of a column params name, the drift of the scores."""
+def drift_alerts(
+    drift: DatasetDrift, prediction: ColumnDrift, unusual: list[UnusualDrift], settings: AlertSettings
+) -> list[str]:
+    """Unusual drift (first: the most specific), dataset drift, the drift of a column params
+    name, the drift of the scores."""
     alerts = []
+    if settings.unusual_drift and unusual:
+        alerts.append(
+            "unusual drift, far beyond the column's own past (a broken input?): "
+            + "; ".join(u.sentence() for u in unusual)
+        )
     if settings.dataset_drift and drift.drift:
         alerts.append(
             f"dataset drift: {drift.drifted} of {drift.counted} columns drifted "

@@ -87,9 +87,11 @@ class DatasetDrift:
         return [c.column for c in self.columns if c.drifted and c.expected == expected]
 
     def strongest(self) -> ColumnDrift | None:
-        """The counted column that drifted most (by `ratio`), if any drifted."""
+        """The counted column that drifted most, if any drifted: by `ratio`, then by PSI, because
+        a test's ratio is capped and a tiny p-value says how sure the test is, not how far the
+        values moved (PSI measures that on one scale for every kind)."""
         drifted = [c for c in self.columns if c.drifted and not c.expected]
-        return max(drifted, key=lambda c: c.ratio) if drifted else None
+        return max(drifted, key=lambda c: (c.ratio, c.psi or 0.0)) if drifted else None
 
     def as_json(self) -> dict[str, Any]:
         return {
@@ -98,10 +100,11 @@ class DatasetDrift:
             "drifted": self.drifted,
             "share": rounded(self.share),
             "drift": self.drift,
+            "strongest": None if (strongest := self.strongest()) is None else strongest.column,
         }
 
 
-def _clean(values: pd.Series) -> pd.Series:
+def clean(values: pd.Series) -> pd.Series:
     """Non-missing, finite values: what every test compares."""
     return values.replace([np.inf, -np.inf], np.nan).dropna()
 
@@ -199,7 +202,7 @@ def column_drift(
 ) -> ColumnDrift:
     """One column's drift. A column with no value in the current window has drifted (the
     input vanished); one with no reference value cannot be judged and has not."""
-    ref, cur = _clean(reference), _clean(current)
+    ref, cur = clean(reference), clean(current)
     expected = column in settings.expected
     if ref.empty or cur.empty:
         method = "no reference values" if ref.empty else "no current values"

@@ -6,7 +6,9 @@ rather than an update of the log's rows: the log stays append-only. The key is u
 a label is stored once whoever sends it: the same label again changes nothing, a different
 one for the same row is a conflict the sender must resolve (`LabelConflict`, the service's
 409). A label whose prediction is not in the log (yet, or ever) is stored and counted as
-unmatched, never dropped: the monitor joins the two tables when it runs.
+unmatched, never dropped: the monitor joins the two tables when it runs. Labels by an entity
+key instead of the request id (`KeyedLabel`) follow the same rules in the table beside this
+one (lifecycle.monitoring.keyed_labels), in the same transaction.
 """
 
 from __future__ import annotations
@@ -35,6 +37,13 @@ from sqlalchemy import (
 from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 
 from lifecycle.errors import LifecycleError
+from lifecycle.monitoring.keyed_labels import (
+    KeyedLabel,
+    LoggedKeys,
+    keyed_labels_table,
+    keyed_table_name,
+    stored_keys,
+)
 from lifecycle.serving.prediction_log import log_engine
 from lifecycle.tasks.base import Task
 from lifecycle.tasks.classification import native
@@ -69,8 +78,14 @@ class Label:
     actual: Any
 
     @property
-    def key(self) -> tuple[str, int]:
+    def slot(self) -> tuple[str, int]:
         return self.request_id, self.row_index
+
+    def describe(self) -> str:
+        return f"request {self.request_id} row {self.row_index}"
+
+
+AnyLabel = Label | KeyedLabel
 
 
 @dataclass(frozen=True)
@@ -90,12 +105,11 @@ class LabelConflict(LifecycleError):
     """Labels that contradict a stored label (or each other) for the same row; nothing of
     the batch is stored. `positions` are the conflicting labels' places in the batch."""
 
-    def __init__(self, conflicts: list[tuple[int, Label, Any]]) -> None:
+    def __init__(self, conflicts: list[tuple[int, AnyLabel, Any]]) -> None:
         self.conflicts = conflicts
         self.positions = [position for position, _, _ in conflicts]
         shown = "; ".join(
-            f"request {label.request_id} row {label.row_index} is labelled {json.dumps(stored)}, "
-            f"got {json.dumps(label.actual)}"
+            f"{label.describe()} is labelled {json.dumps(stored)}, got {json.dumps(label.actual)}"
             for _, label, stored in conflicts[:SHOWN_CONFLICTS]
         )
         more = len(conflicts) - SHOWN_CONFLICTS
@@ -127,7 +141,7 @@ def label_problem(actual: Any, task: Task, classes: Sequence[Any]) -> str | None
     return f"expected a finite number, got {json.dumps(actual, default=str)}"
 
 
-def check_labels(labels: Sequence[Label], task: Task, classes: Sequence[Any]) -> list[tuple[int, str]]:
+def check_labels(labels: Sequence[AnyLabel], task: Task, classes: Sequence[Any]) -> list[tuple[int, str]]:
     """(position, problem) of every label the bundle's task cannot have."""
     problems = ((position, label_problem(label.actual, task, classes)) for position, label in enumerate(labels))
     return [(position, problem) for position, problem in problems if problem is not None]
@@ -140,21 +154,25 @@ def _chunks(values: Sequence[str]) -> Iterator[list[str]]:
 
 
 class LabelStore:
-    """The labels table of one database, beside the prediction log's table."""
+    """The labels tables of one database (by request id, and by key), beside the prediction
+    log's table. `key` is the declared key's column -> schema kind (empty: no key declared)."""
 
-    def __init__(self, url: str, table: str, predictions_table: str) -> None:
+    def __init__(self, url: str, table: str, predictions_table: str, key: dict[str, str] | None = None) -> None:
         self.engine: Engine = log_engine(url)
         self.table = labels_table(table)
+        self.keyed_table = keyed_labels_table(keyed_table_name(table))
         self.predictions_table = predictions_table
+        self.logged_keys = LoggedKeys(self.engine, predictions_table, key or {})
         try:
-            self.table.metadata.create_all(self.engine, checkfirst=True)
+            for created in (self.table, self.keyed_table):
+                created.metadata.create_all(self.engine, checkfirst=True)
         except SQLAlchemyError as error:
             raise LifecycleError(f"cannot open the labels table {table!r} at {self.engine.url}: {error}") from None
 
     def close(self) -> None:
         self.engine.dispose()
 
-    def add(self, labels: Sequence[Label], received_at: datetime) -> LabelReceipt:
+    def add(self, labels: Sequence[AnyLabel], received_at: datetime) -> LabelReceipt:
         """Store the labels not stored yet, in one transaction; raise `LabelConflict` (and store
         nothing) if any contradicts a stored label or another label of the batch.
 
@@ -169,27 +187,27 @@ class LabelStore:
         except SQLAlchemyError as error:
             raise LifecycleError(f"cannot store labels in {self.table.name!r} at {self.engine.url}: {error}") from None
 
-    def _add(self, labels: Sequence[Label], received_at: datetime) -> LabelReceipt:
+    def _add(self, labels: Sequence[AnyLabel], received_at: datetime) -> LabelReceipt:
+        by_id = [(p, label) for p, label in enumerate(labels) if isinstance(label, Label)]
+        by_key = [(p, label) for p, label in enumerate(labels) if isinstance(label, KeyedLabel)]
+        ids = [label.request_id for _, label in by_id]
+        texts = [label.key for _, label in by_key]
         with self.engine.begin() as connection:
-            ids = [label.request_id for label in labels]
-            stored = self._stored(connection, ids)
-            first: dict[tuple[str, int], Any] = {}
-            conflicts, new = [], []
-            for position, label in enumerate(labels):
-                actual = native(label.actual)
-                known = stored.get(label.key, first.get(label.key, _MISSING))
-                if known is _MISSING:
-                    first[label.key] = actual
-                    new.append({**_row(label, actual), "received_at": received_at})
-                elif not _same(actual, known):
-                    conflicts.append((position, label, known))
+            new_ids, id_conflicts = _sort_out(by_id, self._stored(connection, ids))
+            new_keys, key_conflicts = _sort_out(by_key, stored_keys(connection, self.keyed_table, texts, CHUNK_IDS))
+            conflicts = sorted([*id_conflicts, *key_conflicts], key=lambda conflict: conflict[0])
             if conflicts:
                 raise LabelConflict(conflicts)
-            if new:
-                connection.execute(self.table.insert(), new)
-            logged = self._logged(connection, ids)
-        unmatched = sum(label.key not in logged for label in labels)
-        return LabelReceipt(stored=len(new), unchanged=len(labels) - len(new), unmatched=unmatched)
+            for table, new in ((self.table, new_ids), (self.keyed_table, new_keys)):
+                if new:
+                    connection.execute(
+                        table.insert(), [{**_row(label, actual), "received_at": received_at} for label, actual in new]
+                    )
+            logged = self._logged(connection, ids) if ids else set()
+        matched = self.logged_keys.matched(texts) if texts else set()
+        unmatched = sum(label.slot not in logged for _, label in by_id) + sum(t not in matched for t in texts)
+        stored = len(new_ids) + len(new_keys)
+        return LabelReceipt(stored=stored, unchanged=len(labels) - stored, unmatched=unmatched)
 
     def _stored(self, connection: Any, ids: Sequence[str]) -> dict[tuple[str, int], Any]:
         table, found = self.table, {}
@@ -210,8 +228,31 @@ class LabelStore:
         return found
 
 
-def _row(label: Label, actual: Any) -> dict[str, Any]:
-    return {"request_id": label.request_id, "row_index": label.row_index, "actual": json.dumps(actual)}
+def _sort_out(
+    labels: Sequence[tuple[int, AnyLabel]], stored: dict[Any, Any]
+) -> tuple[list[tuple[AnyLabel, Any]], list[tuple[int, AnyLabel, Any]]]:
+    """The labels to store (the first of each slot not stored yet, with its actual as JSON
+    holds it) and the (position, label, stored label) of those that contradict one."""
+    first: dict[Any, Any] = {}
+    new, conflicts = [], []
+    for position, label in labels:
+        actual = native(label.actual)
+        known = stored.get(label.slot, first.get(label.slot, _MISSING))
+        if known is _MISSING:
+            first[label.slot] = actual
+            new.append((label, actual))
+        elif not _same(actual, known):
+            conflicts.append((position, label, known))
+    return new, conflicts
+
+
+def _row(label: AnyLabel, actual: Any) -> dict[str, Any]:
+    where = (
+        {"key": label.key}
+        if isinstance(label, KeyedLabel)
+        else {"request_id": label.request_id, "row_index": label.row_index}
+    )
+    return {**where, "actual": json.dumps(actual)}
 
 
 def read_labels(url: str, table: str = "labels") -> pd.DataFrame:

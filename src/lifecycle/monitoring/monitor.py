@@ -1,9 +1,11 @@
 """One monitor run: a window of the prediction log against the bundle that served it.
 
 `judge_window` is the whole judgement as a pure function of frames (the log's window, the
-labels, the bundle and its reference); `run_monitor` reads those from the bundle folder and
-the log's database and turns each way they can be unusable into a `MonitorError` with its
-own exit code, before anything is computed or written.
+labels, the bundle and what the window is compared with); `run_monitor` reads those from the
+bundle folder and the log's database and turns each way they can be unusable into a
+`MonitorError` with its own exit code, before anything is computed or written. What the
+window is compared with (training or a log window, and the history windows) is
+lifecycle.monitoring.baseline's.
 """
 
 from __future__ import annotations
@@ -16,21 +18,21 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-import numpy as np
 import pandas as pd
 
 from lifecycle.config import EvaluateSettings, MonitorSettings, PredictionLogSettings
 from lifecycle.errors import LifecycleError
 from lifecycle.metrics.rounding import rounded
 from lifecycle.monitoring.alerts import drift_alerts, performance_alerts
+from lifecycle.monitoring.baseline import Baseline, Comparison, Spans, compare_with, current_frame, read_windows, utc
 from lifecycle.monitoring.drift import ColumnDrift, DatasetDrift, Kind, column_drift, dataset_drift
-from lifecycle.monitoring.labels import read_labels
 from lifecycle.monitoring.outcome import Exit, MonitorError
 from lifecycle.monitoring.performance import LivePerformance, join_labels, live_performance, window_starts
-from lifecycle.monitoring.reference import SCORE_COLUMN, Reference, as_categories, read_reference
+from lifecycle.monitoring.reference import SCORE_COLUMN, Reference, read_reference
 from lifecycle.monitoring.rejected import NOT_RECORDED, rejected_requests
+from lifecycle.monitoring.unusual import UnusualDrift, unusual_columns
 from lifecycle.packaging.bundle import Bundle, load_bundle
-from lifecycle.serving.prediction_log import read_prediction_log, read_rejected_requests
+from lifecycle.serving.prediction_log import read_rejected_requests
 
 logger = logging.getLogger(__name__)
 
@@ -63,8 +65,11 @@ class MonitorResult:
     """Everything a monitor run found: what the JSON, the Markdown and the HTML report show."""
 
     window: Window
+    baseline: Baseline
     volume: list[dict[str, Any]]
     drift: DatasetDrift
+    unusual: list[UnusualDrift]
+    history_windows: int  # windows before that gave each column's usual drift
     prediction_drift: ColumnDrift
     quality: dict[str, Any]
     performance: LivePerformance | None
@@ -86,8 +91,10 @@ class MonitorResult:
                 "model_version": self.window.model_version,
                 "other_versions": self.window.other_versions,
             },
+            "reference": self.baseline.as_json(),
             "volume": self.volume,
             "drift": self.drift.as_json(),
+            "unusual_drift": {"history_windows": self.history_windows, "columns": [u.as_json() for u in self.unusual]},
             "prediction_drift": self.prediction_drift.as_json(),
             "quality": self.quality,
             "rejected_requests": self.rejected_requests,
@@ -97,24 +104,6 @@ class MonitorResult:
             "exit_code": int(self.exit_code),
             "verdict": self.verdict,
         }
-
-
-def current_frame(log: pd.DataFrame, kinds: dict[str, Kind], task_classification: bool) -> pd.DataFrame:
-    """The window's monitored inputs typed as the reference sample is, and the model's score.
-    A column the log lacks is all missing (it vanished from the requests)."""
-    columns = {}
-    for name, kind in kinds.items():
-        values = log[name] if name in log else pd.Series(np.nan, index=log.index)
-        columns[name] = _categories(values) if kind == "categorical" else pd.to_numeric(values, errors="coerce")
-    score = log["probability"] if task_classification else log["prediction"]
-    columns[SCORE_COLUMN] = pd.to_numeric(score, errors="coerce").astype("float64")
-    return pd.DataFrame(columns, index=log.index).reset_index(drop=True)
-
-
-def _categories(values: pd.Series) -> pd.Series:
-    """`as_categories`, which gives a column that is already text (the log's str columns)
-    back unchanged, so it is skipped there: it would build and drop a Python string per row."""
-    return values if values.dtype == "str" else as_categories(values)
 
 
 def data_quality(current: pd.DataFrame, log: pd.DataFrame, reference: Reference, bundle: Bundle) -> dict[str, Any]:
@@ -150,20 +139,27 @@ def judge_window(
     window: Window,
     log: pd.DataFrame,
     labels: pd.DataFrame,
+    keyed: pd.DataFrame,
     bundle: Bundle,
-    reference: Reference,
+    comparison: Comparison,
     settings: MonitorSettings,
 ) -> MonitorResult:
-    """Drift, data quality, volume, live performance and alerts of one model version's window."""
+    """Drift, unusual drift, data quality, volume, live performance and alerts of one model
+    version's window. Drift compares it with the comparison's reference sample (training's or
+    a log window's) and each column with its own history; data quality and performance always
+    with training and test. Labels: `labels` by request id, `keyed` by key."""
     stopwatch = Stopwatch()
+    reference = comparison.reference
     kinds: dict[str, Kind] = reference.profile.kinds()  # type: ignore[assignment]
     current = current_frame(log, kinds, bundle.task.classification)
     drift = dataset_drift(reference.sample, current, kinds, settings.drift)
+    unusual = unusual_columns(current, comparison.history, kinds, settings.drift)
     reference_scores, current_scores = reference.sample[SCORE_COLUMN], current[SCORE_COLUMN]
     scores = column_drift("model score", reference_scores, current_scores, "numeric", settings.drift)
     stopwatch.lap("drift")
     evaluate = EvaluateSettings.model_validate(bundle.metadata.params.get("evaluate", {}))
-    labelled = join_labels(log, labels, evaluate.slices.columns)
+    kinds_of_schema = {c["name"]: c["kind"] for c in bundle.schema["columns"]}
+    labelled = join_labels(log, labels, keyed, kinds_of_schema, evaluate.slices.columns)
     performance = None
     if len(labelled):
         performance = live_performance(
@@ -181,7 +177,8 @@ def judge_window(
         )
     stopwatch.lap("performance")
     judged = performance_alerts(performance, settings.alerts)
-    alerts = [*drift_alerts(drift, scores, settings.alerts), *judged.alerts]
+    alerts = [*drift_alerts(drift, scores, unusual, settings.alerts), *judged.alerts]
+    notes = [*comparison.notes, *judged.notes]
     if alerts:
         code = Exit.ALERT
         verdict = f"ALERT: {alerts[0]}" + (f" (and {len(alerts) - 1} more alert(s))" if len(alerts) > 1 else "")
@@ -192,7 +189,7 @@ def judge_window(
         )
     else:
         code = Exit.FINE
-        verdict = f"no alert: {drift.drifted} of {drift.counted} columns drifted{_strongest(drift)}; " + (
+        verdict = f"no alert: {drift.drifted} of {drift.counted} columns drifted{_strongest(drift, unusual)}; " + (
             judged.notes[0]
             if judged.notes
             else f"live {performance.metric} {performance.overall.value} on {performance.labelled} labelled rows "
@@ -200,13 +197,16 @@ def judge_window(
         )
     return MonitorResult(
         window=window,
+        baseline=comparison.baseline,
         volume=volume(log, window.since, window.until, settings.window),
         drift=drift,
+        unusual=unusual,
+        history_windows=len(comparison.history),
         prediction_drift=scores,
         quality=data_quality(current, log, reference, bundle),
         performance=performance,
         alerts=alerts,
-        notes=judged.notes,
+        notes=notes,
         exit_code=code,
         verdict=verdict,
         reference=reference.sample,
@@ -214,8 +214,11 @@ def judge_window(
     )
 
 
-def _strongest(drift: DatasetDrift) -> str:
-    """`, most: distance (wasserstein 0.903)`, naming the column that drifted most, if any."""
+def _strongest(drift: DatasetDrift, unusual: list[UnusualDrift]) -> str:
+    """`, most: temp (wasserstein 1.13)`, naming the column that drifted most, if any, and
+    `, unusual: distance (PSI ...)` first when a column drifted beyond its own past."""
+    if unusual:
+        return f", unusual: {unusual[0].sentence()}"
     column = drift.strongest()
     if column is None:
         return ""
@@ -223,20 +226,21 @@ def _strongest(drift: DatasetDrift) -> str:
     return f", most: {column.column} ({shown})"
 
 
-def _utc(moment: datetime) -> pd.Timestamp:
-    stamp = pd.Timestamp(moment)
-    return stamp.tz_localize("UTC") if stamp.tzinfo is None else stamp.tz_convert("UTC")
-
-
 def run_monitor(
-    bundle_dir: Path, log_settings: PredictionLogSettings, since: datetime, until: datetime, settings: MonitorSettings
+    bundle_dir: Path,
+    log_settings: PredictionLogSettings,
+    since: datetime,
+    until: datetime,
+    settings: MonitorSettings,
+    reference_between: tuple[datetime, datetime] | None = None,
 ) -> MonitorResult:
-    """Read the bundle, its reference, the window of the log and the labels, then judge.
+    """Read the bundle, its reference, the window of the log and the labels, then judge; drift
+    against `reference_between` (a window of the log) when given, else as `settings` say.
 
     Raises MonitorError (with its exit code) when there is nothing to judge or an input is
     unusable; reads only, writes nothing.
     """
-    start, end = _utc(since), _utc(until)
+    start, end = utc(since), utc(until)
     if not start < end:
         raise MonitorError(
             f"empty window: --since {start.isoformat()} is not before --until {end.isoformat()}", Exit.NOTHING_TO_JUDGE
@@ -247,16 +251,21 @@ def run_monitor(
         reference = read_reference(bundle_dir)
     except LifecycleError as error:
         raise MonitorError(str(error), Exit.BUNDLE) from None
+    spans = Spans.of(start, end, settings, reference_between)
+    if spans.reference is not None and not spans.reference[0] < spans.reference[1]:
+        raise MonitorError(
+            f"empty reference window: {spans.reference[0].isoformat()} is not before {spans.reference[1].isoformat()}",
+            Exit.NOTHING_TO_JUDGE,
+        )
     try:
         stopwatch.lap("read bundle")
+        logs = read_windows(log_settings, spans)
+        stopwatch.lap("read log and labels")
         window_bounds = start.to_pydatetime(), end.to_pydatetime()
-        log = read_prediction_log(log_settings.url, log_settings.table, *window_bounds)
-        stopwatch.lap("read log")
-        labels = read_labels(log_settings.url, log_settings.labels_table)
-        stopwatch.lap("read labels")
         rejected = read_rejected_requests(log_settings.url, log_settings.rejected_table, *window_bounds)
     except LifecycleError as error:
         raise MonitorError(str(error), Exit.DATABASE) from None
+    log = logs.current
     if log.empty:
         raise MonitorError(
             f"nothing to judge: no predictions logged between {start.isoformat()} and {end.isoformat()}",
@@ -275,7 +284,8 @@ def run_monitor(
         logger.warning("judging model version %s only; not judged: %s", version, others)
     window = Window(start, end, version, others)
     judged = log if not others else log[mine].reset_index(drop=True)  # no copy of a window of one version
-    result = judge_window(window, judged, labels, bundle, reference, settings)
+    comparison = compare_with(logs, spans, reference, version, bundle.task.classification)
+    result = judge_window(window, judged, logs.labels, logs.keyed, bundle, comparison, settings)
     if rejected is not None:
         rejected = rejected[rejected["model_version"] == version]
     counted = rejected_requests(judged, rejected, start, end, settings.window)

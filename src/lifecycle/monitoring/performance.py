@@ -21,6 +21,7 @@ from scipy import stats
 from lifecycle.config import EvaluateSettings, MonitorSettings, SliceSettings
 from lifecycle.evaluation.slices import slice_metrics
 from lifecycle.metrics.rounding import rounded
+from lifecycle.monitoring.keyed_labels import join_keyed
 from lifecycle.tasks.base import Task
 
 KEY = ["request_id", "row_index"]
@@ -44,12 +45,22 @@ class Estimate:
         return asdict(self)
 
 
-def join_labels(log: pd.DataFrame, labels: pd.DataFrame, slice_columns: Sequence[str]) -> pd.DataFrame:
-    """The logged predictions that have a label, with it as `actual`: the log's columns live
-    performance reads (the outputs, and the input columns it slices by), not every input,
-    which would copy most of a large window for nothing."""
+def join_labels(
+    log: pd.DataFrame,
+    labels: pd.DataFrame,
+    keyed: pd.DataFrame,
+    kinds: dict[str, str],
+    slice_columns: Sequence[str] = (),
+) -> pd.DataFrame:
+    """The logged predictions that have a label, with it as `actual`: the label sent for the
+    row by request id, else the label of its key (`kinds`: the bundle's column -> kind).
+    Only the log's columns live performance reads are carried (the outputs, and the input
+    columns it slices by), not every input, which would copy most of a large window for nothing."""
+    merged = log[KEY].merge(labels[[*KEY, "actual"]], on=KEY, how="left", validate="one_to_one")
+    by_id = pd.Series(merged["actual"].to_numpy(), index=log.index, dtype=object)
+    actual = by_id.where(by_id.notna(), join_keyed(log, keyed, kinds))
     carried = [*KEY, *LABELLED_COLUMNS, *(c for c in slice_columns if c in log and c not in LABELLED_COLUMNS)]
-    return log[carried].merge(labels[[*KEY, "actual"]], on=KEY, how="inner", validate="one_to_one")
+    return log[carried].assign(actual=actual)[actual.notna()].reset_index(drop=True)
 
 
 def truth_and_scores(rows: pd.DataFrame, task: Task, classes: Sequence[Any]) -> tuple[np.ndarray, np.ndarray]:

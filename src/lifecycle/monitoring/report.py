@@ -44,15 +44,18 @@ def drift_figure(columns: list[ColumnDrift], target: Path) -> None:
     save_figure(target, "Drift per column (red: drifted)", draw, size=(7, max(3, 0.3 * len(columns) + 1)))
 
 
-def distribution_figure(name: str, reference: pd.Series, current: pd.Series, numeric: bool, target: Path) -> None:
-    """Reference against current: shared histogram bins, or the shares of the top categories."""
+def distribution_figure(
+    name: str, reference: pd.Series, current: pd.Series, numeric: bool, baseline: str, target: Path
+) -> None:
+    """Reference against current: shared histogram bins, or the shares of the top categories.
+    `baseline` names the reference in the legend (training, or the previous window)."""
 
     def draw(axes: Axes) -> None:
         ref, cur = reference.dropna(), current.dropna()
         if numeric:
             both = np.concatenate([ref.to_numpy(float), cur.to_numpy(float)])
             edges = np.histogram_bin_edges(both, bins=30) if len(both) else 10
-            axes.hist(ref, bins=edges, density=True, alpha=0.55, label="reference (training)")
+            axes.hist(ref, bins=edges, density=True, alpha=0.55, label=f"reference: {baseline}")
             axes.hist(cur, bins=edges, density=True, alpha=0.55, label="current window")
             axes.set(xlabel=name, ylabel="density")
         else:
@@ -61,7 +64,7 @@ def distribution_figure(name: str, reference: pd.Series, current: pd.Series, num
             ).fillna(0.0)
             top = shares.max(axis=1).sort_values(ascending=False).index[:SHOWN_CATEGORIES]
             positions = np.arange(len(top))
-            axes.bar(positions - 0.2, shares.loc[top, "reference"], width=0.4, label="reference (training)")
+            axes.bar(positions - 0.2, shares.loc[top, "reference"], width=0.4, label=f"reference: {baseline}")
             axes.bar(positions + 0.2, shares.loc[top, "current"], width=0.4, label="current window")
             axes.set_xticks(positions, [str(v) for v in top], rotation=45, ha="right")
             axes.set(ylabel="share of rows")
@@ -97,11 +100,20 @@ def _figures(result: MonitorResult, folder: Path) -> list[tuple[str, str]]:
     shown: list[tuple[str, str]] = []
     drift_figure(result.drift.columns, folder / "drift.png")
     shown.append(("drift.png", "Drift score per column"))
+    baseline = result.baseline.label
     distribution_figure(
-        "model score", result.reference[SCORE_COLUMN], result.current[SCORE_COLUMN], True, folder / "score.png"
+        "model score",
+        result.reference[SCORE_COLUMN],
+        result.current[SCORE_COLUMN],
+        True,
+        baseline,
+        folder / "score.png",
     )
     shown.append(("score.png", "The model's scores: reference vs current"))
-    drifted = [c for c in result.drift.columns if c.drifted and not c.expected]
+    # unusual columns first: the likeliest faults
+    unusual = [u.column for u in result.unusual]
+    drifted = [c for c in result.drift.columns if (c.drifted and not c.expected) or c.column in unusual]
+    drifted.sort(key=lambda c: unusual.index(c.column) if c.column in unusual else len(unusual))
     for column in drifted[:SHOWN_DISTRIBUTIONS]:
         name = f"distribution_{column.column}.png"
         distribution_figure(
@@ -109,6 +121,7 @@ def _figures(result: MonitorResult, folder: Path) -> list[tuple[str, str]]:
             result.reference[column.column],
             result.current[column.column],
             column.kind == "numeric",
+            baseline,
             folder / name,
         )
         shown.append((name, f"{column.column}: reference vs current"))
@@ -178,6 +191,14 @@ def _rejected_line(result: MonitorResult) -> str:
     )
 
 
+def _unusual_line(result: MonitorResult) -> str:
+    if result.history_windows < 2:
+        return "Not judged: fewer than two windows before this one hold predictions of this model version."
+    if not result.unusual:
+        return f"None: no column is unusually far from the {result.history_windows} windows before."
+    return "Unusually far from the windows before (a broken input?): " + "; ".join(u.sentence() for u in result.unusual)
+
+
 def summary_markdown(result: MonitorResult) -> str:
     """The CI comment: verdict, alerts and notes, drift table, live performance."""
     window = result.window
@@ -194,12 +215,17 @@ def summary_markdown(result: MonitorResult) -> str:
         "",
         "## Drift",
         "",
+        f"Against {result.baseline.label} ({result.baseline.rows} rows): "
         f"{result.drift.drifted} of {result.drift.counted} counted columns drifted "
         f"(share {result.drift.share:.2f}); dataset drift: {'yes' if result.drift.drift else 'no'}.",
         "",
         "| " + " | ".join(DRIFT_HEADER) + " |",
         "|" + "---|" * len(DRIFT_HEADER),
         *("| " + " | ".join(row) + " |" for row in _drift_rows(result)),
+        "",
+        "## Unusual drift",
+        "",
+        _unusual_line(result),
         "",
         "## Live performance",
         "",
@@ -265,9 +291,12 @@ th {{ background: #f2f2f2; }} figure {{ display: inline-block; margin: 0.5em; }}
 <p class="verdict">{html.escape(result.verdict)} (exit code {int(result.exit_code)})</p>
 <ul>{items}</ul>
 <h2>Drift</h2>
-<p>{result.drift.drifted} of {result.drift.counted} counted columns drifted (share {result.drift.share:.2f});
+<p>Against {html.escape(result.baseline.label)} ({result.baseline.rows} rows):
+{result.drift.drifted} of {result.drift.counted} counted columns drifted (share {result.drift.share:.2f});
 dataset drift: {"yes" if result.drift.drift else "no"}.</p>
 {_table(DRIFT_HEADER, _drift_rows(result))}
+<h2>Unusual drift</h2>
+<p>{html.escape(_unusual_line(result))}</p>
 <h2>Live performance</h2>
 {"".join(f"<p>{html.escape(line)}</p>" for line in _performance_lines(result))}
 {_table(["window start", "predictions", "labelled", "metric", "interval"], window_rows) if window_rows else ""}

@@ -26,7 +26,7 @@ from lifecycle.serving.access_log import AccessLogMiddleware
 from lifecycle.serving.docs import mount_docs
 from lifecycle.serving.errors import InputError
 from lifecycle.serving.request_model import ROW_MODEL_NAME
-from lifecycle.serving.routes import error_response, feedback, operations, prediction_router
+from lifecycle.serving.routes import error_response, feedback_router, operations, prediction_router
 from lifecycle.serving.schemas import ErrorBody, Problem
 from lifecycle.serving.service import PREDICTION_ENDPOINTS, Service
 
@@ -109,7 +109,7 @@ def create_app(bundle_dir: Path, settings: ServeSettings) -> FastAPI:
     app.add_middleware(AccessLogMiddleware, metrics=service.metrics)
     _handle_errors(app)
     app.include_router(prediction_router(service.bundle.task, settings.max_rows))
-    app.include_router(feedback)
+    app.include_router(feedback_router(service.feedback))
     app.include_router(operations)
     mount_docs(app)
 

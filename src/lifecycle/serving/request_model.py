@@ -76,7 +76,7 @@ def _numeric_schema(rule: NumericRule) -> dict[str, Any]:
     return schema
 
 
-def _field_type(column: dict[str, Any], policy: str) -> Any:
+def field_type(column: dict[str, Any], policy: str) -> Any:
     """The annotated type of one schema column."""
     kind, name = column["kind"], column["name"]
     if kind == "numeric":
@@ -141,7 +141,7 @@ def _missing_if_sentinel(sentinels: list[Any]) -> Any:
 
 def row_type(schema: dict[str, Any], policy: str) -> type:
     """A TypedDict with one field per schema column, unknown fields forbidden."""
-    fields = {c["name"]: _field_type(c, policy) for c in schema["columns"]}
+    fields = {c["name"]: field_type(c, policy) for c in schema["columns"]}
     row = TypedDict(ROW_MODEL_NAME, fields)  # type: ignore[misc]
     row.__pydantic_config__ = ConfigDict(extra="forbid", title=ROW_MODEL_NAME)  # type: ignore[attr-defined]
     return row

@@ -18,21 +18,18 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, Request, Response
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import PlainTextResponse
-from pydantic import ValidationError
 
 from lifecycle.errors import LifecycleError
-from lifecycle.monitoring.labels import Label, LabelConflict, check_labels
+from lifecycle.monitoring.labels import LabelConflict, check_labels
 from lifecycle.packaging.bundle import verify_bundle
 from lifecycle.serving.errors import InputError
+from lifecycle.serving.feedback import FeedbackReader
 from lifecycle.serving.mlflow_payload import FORMATS, rows_from_csv, rows_from_json
 from lifecycle.serving.prometheus import CONTENT_TYPE
 from lifecycle.serving.request_model import ROW_MODEL_NAME
 from lifecycle.serving.schemas import (
     ERROR_RESPONSES,
-    FEEDBACK_MANY,
-    FEEDBACK_ONE,
     ErrorBody,
-    Feedback,
     FeedbackReceipt,
     Problem,
     invocations_body_schema,
@@ -134,80 +131,56 @@ def prediction_router(task: Task, max_rows: int) -> APIRouter:
     return router
 
 
-def _feedback(body: bytes) -> list[Label]:
-    """Labels from a JSON body holding one label (an object) or a non-empty list of them."""
-    try:
-        parsed = json.loads(body)
-    except ValueError as error:
-        raise InputError(400, f"malformed JSON: {error}") from None
-    many = isinstance(parsed, list)
-    try:
-        items = FEEDBACK_MANY.validate_python(parsed) if many else [FEEDBACK_ONE.validate_python(parsed)]
-    except ValidationError as error:
-        problems = []
-        for e in error.errors():
-            location = list(e["loc"])
-            row = location.pop(0) if many and location and isinstance(location[0], int) else (None if many else 0)
-            field = ".".join(str(part) for part in location) or None
-            problems.append(Problem(row=row, field=field, message=e["msg"], type=e["type"]))
-        raise InputError(
-            422, "expected a label {request_id, row_index, actual} or a non-empty list of them", problems
-        ) from None
-    return [Label(item.request_id, item.row_index, item.actual) for item in items]
+def feedback_router(reader: FeedbackReader) -> APIRouter:
+    """/feedback, documented with the label forms the bundle and the declared key take."""
+    router = APIRouter()
 
-
-feedback = APIRouter()
-FEEDBACK_SCHEMA = Feedback.model_json_schema()
-
-
-@feedback.post(
-    "/feedback",
-    summary="Late labels: the real outcome of predicted rows, one label or a list",
-    responses={
-        200: {"model": FeedbackReceipt},
-        409: {"model": ErrorBody, "description": "A row already holds a different label: each problem names it"},
-        **ERROR_RESPONSES,
-    },
-    openapi_extra={
-        "requestBody": {
-            "required": True,
-            "content": {
-                JSON_TYPE: {"schema": {"anyOf": [FEEDBACK_SCHEMA, {"type": "array", "items": FEEDBACK_SCHEMA}]}}
+    @router.post(
+        "/feedback",
+        summary="Late labels: the real outcome of predicted rows, one label or a list, by request id or by key",
+        responses={
+            200: {"model": FeedbackReceipt},
+            409: {
+                "model": ErrorBody,
+                "description": "A row or key already holds a different label: each problem names it",
             },
-        }
-    },
-)
-async def post_feedback(request: Request, service: Served) -> Response:
-    """Store labels checked against the bundle's task (a class of the model, or a finite number).
+            **ERROR_RESPONSES,
+        },
+        openapi_extra={"requestBody": {"required": True, "content": {JSON_TYPE: {"schema": reader.body_schema()}}}},
+    )
+    async def post_feedback(request: Request, service: Served) -> Response:
+        """Store labels checked against the bundle's task (a class of the model, or a finite number).
 
-    The same label twice changes nothing; a label for a request the log does not hold is
-    stored and counted as unmatched; a different label for a labelled row stores nothing of
-    the body and answers 409.
-    """
-    if _media_type(request) != JSON_TYPE:
-        raise InputError(415, f"expected Content-Type {JSON_TYPE}, got {request.headers.get('content-type')!r}")
-    labels = _feedback(await _read_body(request, service.settings.max_body_bytes))
-    if len(labels) > service.settings.max_rows:
-        raise InputError(413, f"{len(labels)} labels exceed the limit of {service.settings.max_rows} per request")
-    wrong = check_labels(labels, service.bundle.task, service.bundle.classes)
-    if wrong:
-        problems = [Problem(row=position, field="actual", message=text, type="label") for position, text in wrong]
-        raise InputError(422, f"{len(wrong)} label(s) are not a label of this model", problems)
-    try:
-        receipt = await run_in_threadpool(service.record_labels, labels)
-    except LabelConflict as conflict:
-        problems = [
-            Problem(
-                row=position,
-                field="actual",
-                message=f"request {label.request_id} row {label.row_index} is already labelled "
-                f"{json.dumps(stored)}, got {json.dumps(label.actual)}",
-                type="label_conflict",
-            )
-            for position, label, stored in conflict.conflicts
-        ]
-        raise InputError(409, str(conflict), problems) from None
-    return json_response(receipt.as_json())
+        The same label twice changes nothing; a label for a request (or a key) the log does not
+        hold is stored and counted as unmatched; a different label for a labelled row or key
+        stores nothing of the body and answers 409.
+        """
+        if _media_type(request) != JSON_TYPE:
+            raise InputError(415, f"expected Content-Type {JSON_TYPE}, got {request.headers.get('content-type')!r}")
+        labels = reader.read(await _read_body(request, service.settings.max_body_bytes))
+        if len(labels) > service.settings.max_rows:
+            raise InputError(413, f"{len(labels)} labels exceed the limit of {service.settings.max_rows} per request")
+        wrong = check_labels(labels, service.bundle.task, service.bundle.classes)
+        if wrong:
+            problems = [Problem(row=position, field="actual", message=text, type="label") for position, text in wrong]
+            raise InputError(422, f"{len(wrong)} label(s) are not a label of this model", problems)
+        try:
+            receipt = await run_in_threadpool(service.record_labels, labels)
+        except LabelConflict as conflict:
+            problems = [
+                Problem(
+                    row=position,
+                    field="actual",
+                    message=f"{label.describe()} is already labelled {json.dumps(stored)}, "
+                    f"got {json.dumps(label.actual)}",
+                    type="label_conflict",
+                )
+                for position, label, stored in conflict.conflicts
+            ]
+            raise InputError(409, str(conflict), problems) from None
+        return json_response(receipt.as_json())
+
+    return router
 
 
 operations = APIRouter()

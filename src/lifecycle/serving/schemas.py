@@ -67,6 +67,12 @@ class ErrorBody(BaseModel):
     problems: list[Problem] = []
 
 
+Actual = Annotated[
+    StrictBool | StrictInt | StrictFloat | StrictStr,
+    Field(description="The real outcome: one of the model's classes, or a number for regression"),
+]
+
+
 class Feedback(BaseModel):
     """The real outcome of one predicted row, sent once it is known (a late label)."""
 
@@ -74,14 +80,10 @@ class Feedback(BaseModel):
 
     request_id: Annotated[str, Field(min_length=1, max_length=32, description="The request id /predict answered")]
     row_index: Annotated[int, Field(ge=0, description="The row's place in that request, from 0")]
-    actual: Annotated[
-        StrictBool | StrictInt | StrictFloat | StrictStr,
-        Field(description="The real outcome: one of the model's classes, or a number for regression"),
-    ]
+    actual: Actual
 
 
 FEEDBACK_ONE = TypeAdapter(Feedback)
-FEEDBACK_MANY = TypeAdapter(Annotated[list[Feedback], Field(min_length=1)])
 
 
 class FeedbackReceipt(BaseModel):

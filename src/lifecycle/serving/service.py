@@ -17,8 +17,10 @@ from fastapi import Request
 from fastapi.concurrency import run_in_threadpool
 
 from lifecycle.config import ServeSettings
-from lifecycle.monitoring.labels import Label, LabelReceipt, LabelStore
+from lifecycle.monitoring.keyed_labels import key_kinds
+from lifecycle.monitoring.labels import AnyLabel, LabelReceipt, LabelStore
 from lifecycle.packaging.bundle import Bundle, load_bundle, verify_bundle
+from lifecycle.serving.feedback import FeedbackReader
 from lifecycle.serving.prediction_log import PredictionLog, now
 from lifecycle.serving.prometheus import ServiceMetrics, value_buckets
 from lifecycle.serving.request_model import RowValidator
@@ -47,6 +49,7 @@ class Service:
     metrics: ServiceMetrics
     log: PredictionLog
     labels: LabelStore
+    feedback: FeedbackReader  # what /feedback reads: labels by request id, or by serve.log.labels_key
 
     @property
     def version(self) -> str:
@@ -54,10 +57,11 @@ class Service:
 
     @classmethod
     def load(cls, bundle_dir: Path, settings: ServeSettings) -> Service:
-        """Verify and load the bundle, and open the prediction log: a bad bundle or log URL
-        stops the command before it binds a port (LifecycleError)."""
+        """Verify and load the bundle, and open the prediction log: a bad bundle, log URL or
+        labels key stops the command before it binds a port (LifecycleError)."""
         bundle = load_bundle(bundle_dir)
         digests = verify_bundle(bundle_dir)
+        key = key_kinds(bundle.schema, settings.log.labels_key)
         policy = settings.unknown_category or bundle.metadata.unknown_category
         version = bundle.metadata.model_version
         return cls(
@@ -70,7 +74,8 @@ class Service:
             scorer=Scorer(bundle, settings.fast_path),
             metrics=ServiceMetrics(version, ENDPOINTS, bundle.task, value_buckets(bundle.metadata.metrics.test)),
             log=PredictionLog(settings.log),
-            labels=LabelStore(settings.log.url, settings.log.labels_table, settings.log.table),
+            labels=LabelStore(settings.log.url, settings.log.labels_table, settings.log.table, key),
+            feedback=FeedbackReader(bundle.schema, key),
         )
 
     async def score(self, rows: list[dict[str, Any]], endpoint: str, request_id: str, started: float) -> Scores:
@@ -116,7 +121,7 @@ class Service:
         the predictions, so the monitor can count rejected requests per window."""
         self.log.append_rejected(request_id, endpoint, status, reason, self.version)
 
-    def record_labels(self, labels: list[Label]) -> LabelReceipt:
+    def record_labels(self, labels: list[AnyLabel]) -> LabelReceipt:
         """Store late labels. The log is flushed first, so a label sent right after its
         prediction finds it and is not counted as unmatched."""
         self.log.flush()

@@ -6,6 +6,7 @@ from lifecycle.config import AlertSettings
 from lifecycle.monitoring.alerts import drift_alerts, performance_alerts
 from lifecycle.monitoring.drift import ColumnDrift, DatasetDrift
 from lifecycle.monitoring.performance import Estimate, LivePerformance
+from lifecycle.monitoring.unusual import UnusualDrift
 
 
 def drift(column: str, drifted: bool, expected: bool = False) -> ColumnDrift:
@@ -34,12 +35,18 @@ def test_drift_alerts_follow_params() -> None:
     columns = [drift("temp", True), drift("month", True, expected=True), drift("distance", False)]
     dataset = DatasetDrift(columns, counted=2, drifted=1, share=0.5, drift=True)
     score = drift("model score", True)
-    assert drift_alerts(dataset, score, AlertSettings(dataset_drift=False)) == []
-    assert drift_alerts(dataset, score, AlertSettings())[0].startswith("dataset drift: 1 of 2 columns drifted")
-    named = drift_alerts(dataset, score, AlertSettings(dataset_drift=False, columns=["temp", "month", "distance"]))
+    assert drift_alerts(dataset, score, [], AlertSettings(dataset_drift=False)) == []
+    assert drift_alerts(dataset, score, [], AlertSettings())[0].startswith("dataset drift: 1 of 2 columns drifted")
+    named = drift_alerts(dataset, score, [], AlertSettings(dataset_drift=False, columns=["temp", "month", "distance"]))
     assert named == ["column temp drifted (wasserstein 0.3, threshold 0.1)"]  # expected or steady: no alert
-    scored = drift_alerts(dataset, score, AlertSettings(dataset_drift=False, prediction_drift=True))
+    scored = drift_alerts(dataset, score, [], AlertSettings(dataset_drift=False, prediction_drift=True))
     assert scored == ["prediction drift: the model's scores drifted (wasserstein 0.3, threshold 0.1)"]
+    broken = [UnusualDrift("distance", 1.652, 0.03, 4)]
+    assert drift_alerts(dataset, score, broken, AlertSettings(dataset_drift=False)) == [
+        "unusual drift, far beyond the column's own past (a broken input?): "
+        "distance (PSI 1.65 against the 4 windows before, which differ from one another by at most 0.03)"
+    ]
+    assert drift_alerts(dataset, score, broken, AlertSettings(dataset_drift=False, unusual_drift=False)) == []
 
 
 def test_performance_alerts_need_enough_labels() -> None:

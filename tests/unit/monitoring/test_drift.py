@@ -150,8 +150,10 @@ def test_the_method_follows_reference_size_kind_and_distinct_values(
 
 
 def test_the_strongest_drift_is_named_on_one_scale_for_tests_and_distances() -> None:
-    def drifted(column: str, method: str, score: float | None, threshold: float, expected: bool = False) -> ColumnDrift:
-        return ColumnDrift(column, "numeric", method, score, threshold, True, None, expected, 100, 100)
+    def drifted(
+        column: str, method: str, score: float | None, threshold: float, expected: bool = False, psi: float = 0.1
+    ) -> ColumnDrift:
+        return ColumnDrift(column, "numeric", method, score, threshold, True, psi, expected, 100, 100)
 
     distance = drifted("distance", "wasserstein", 0.3, 0.1)
     test = drifted("temp", "ks", 0.01, 0.05)
@@ -161,3 +163,7 @@ def test_the_strongest_drift_is_named_on_one_scale_for_tests_and_distances() -> 
     dataset = DatasetDrift([distance, test, month], counted=2, drifted=2, share=1.0, drift=True)
     assert dataset.strongest() is test  # the expected column drifted more, but is not counted
     assert DatasetDrift([month], counted=0, drifted=0, share=0.0, drift=False).strongest() is None
+    # two tests sure beyond the cap: the one whose values moved further (PSI) is the strongest
+    sure, moved = drifted("carrier", "ks", 1e-30, 0.05, psi=0.4), drifted("temp", "ks", 1e-20, 0.05, psi=15.9)
+    assert sure.ratio == moved.ratio == 10.0
+    assert DatasetDrift([sure, moved], counted=2, drifted=2, share=1.0, drift=True).strongest() is moved

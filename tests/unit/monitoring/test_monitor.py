@@ -12,18 +12,21 @@ from typing import Any
 
 import pandas as pd
 import pytest
+from PIL import Image
 
 from lifecycle.__main__ import main
 from lifecycle.config import MonitorSettings, PredictionLogSettings, load_params
+from lifecycle.monitoring.baseline import current_frame
 from lifecycle.monitoring.labels import Label, LabelStore
-from lifecycle.monitoring.monitor import current_frame, run_monitor
+from lifecycle.monitoring.monitor import run_monitor
 from lifecycle.monitoring.outcome import Exit, MonitorError
-from lifecycle.monitoring.reference import PROFILE_FILE, as_categories
+from lifecycle.monitoring.reference import PROFILE_FILE, as_categories, read_reference
 from lifecycle.packaging.bundle import load_bundle
-from lifecycle.serving.prediction_log import PredictionLog, now
+from lifecycle.serving.prediction_log import now
+from tests.support.browser import rendered_images
 from tests.support.http import free_port
 from tests.support.pipeline import FirstRun
-from tests.support.serving import json_rows
+from tests.support.serving import log_predictions
 
 pytestmark = pytest.mark.e2e
 
@@ -37,39 +40,11 @@ def write_log(
     label: Callable[[pd.Series], list[Any]] | None = None,
     version: str | None = None,
 ) -> pd.DataFrame:
-    """Log the bundle's predictions of `flights` at their scheduled hour, one request per
-    flight, and store `label(outcomes)` (default: the real outcomes) for every other flight.
-    Returns the flights logged (those the schema accepts)."""
+    """Log the bundle's predictions of `flights` (see `log_predictions`) and store
+    `label(outcomes)` (default: the real outcomes) for every other flight. Returns the
+    flights logged (those the schema accepts)."""
     bundle = load_bundle(bundle_dir)
-    answers = bundle.predict(flights[bundle.input_columns].reset_index(drop=True))
-    valid = answers["error"].isna().to_numpy()
-    flights, answers = flights[valid].reset_index(drop=True), answers[valid].reset_index(drop=True)
-    log = PredictionLog(PredictionLogSettings(url=url, flush_seconds=0.01))
-    log.append(
-        [
-            {
-                "request_id": f"{i:032x}",
-                "row_index": 0,
-                "logged_at": stamp.to_pydatetime(),
-                "model_version": version or bundle.metadata.model_version,
-                "endpoint": "/predict",
-                "input": row,
-                "prediction": answer,
-                "probability": probability,
-                "unknown_categories": [],
-                "latency_ms": 1.0,
-            }
-            for i, (row, answer, probability, stamp) in enumerate(
-                zip(
-                    json_rows(flights[bundle.input_columns]),
-                    answers["prediction"].tolist(),
-                    answers["probability"].tolist(),
-                    flights["time_hour"],
-                )
-            )
-        ]
-    )
-    log.close()
+    flights = log_predictions(url, bundle_dir, flights, version)
     outcomes = flights[bundle.metadata.target]
     actual = label(outcomes) if label else [bundle.classes[int(v)] for v in outcomes]
     store = LabelStore(url, "labels", "predictions")
@@ -164,6 +139,75 @@ def test_a_broken_column_is_named(
     assert any(alert.startswith("column temp drifted (wasserstein") for alert in broken_result.alerts)
 
 
+def test_the_previous_window_as_reference_quiets_the_season_and_names_a_broken_column(
+    bundle_dir: Path, flights: pd.DataFrame, settings: MonitorSettings, tmp_path: Path
+) -> None:
+    """Week two against week one: November's calendar no longer drifts (it does against
+    January-October), fewer columns drift, and temperatures sent in Celsius from week two on
+    stand out as the strongest drift."""
+    url = f"sqlite:///{tmp_path / 'log.sqlite'}"
+    week_two = datetime(2013, 11, 8)
+    broken = flights["time_hour"] >= pd.Timestamp(week_two, tz="UTC")
+    logged = write_log(
+        url, bundle_dir, flights.assign(temp=flights["temp"].where(~broken, (flights["temp"] - 32) / 1.8))
+    )
+    previous = settings.model_copy(update={"reference": "previous_window"})
+    result = run_monitor(bundle_dir, log_settings(url), week_two, UNTIL, previous)
+    against_training = run_monitor(bundle_dir, log_settings(url), week_two, UNTIL, settings)
+
+    assert result.as_json()["reference"] == {
+        "kind": "window",
+        "rows": int((logged["time_hour"] < pd.Timestamp(week_two, tz="UTC")).sum()),
+        "since": "2013-11-01T00:00:00+00:00",
+        "until": "2013-11-08T00:00:00+00:00",
+    }
+    columns = {c.column: c for c in result.drift.columns}
+    trained = {c.column: c for c in against_training.drift.columns}
+    assert trained["month"].drifted and not columns["month"].drifted
+    assert columns["temp"].drifted and result.drift.strongest() == columns["temp"]
+    assert result.drift.drifted < against_training.drift.drifted
+    assert result.verdict.startswith("no alert") and ", most: temp (" in result.verdict
+
+    first_week = run_monitor(bundle_dir, log_settings(url), SINCE, week_two, previous)
+    assert first_week.baseline.kind == "training" and first_week.baseline.rows == len(read_reference(bundle_dir).sample)
+    assert first_week.notes[0] == (
+        "the reference window 2013-10-25T00:00:00+00:00 to 2013-11-01T00:00:00+00:00 holds no prediction of "
+        f"model version {first_week.window.model_version}: drift is judged against training"
+    )
+
+
+def test_a_wrong_unit_is_unusual_drift_named_first_and_alerts_by_default(
+    pipeline_run: FirstRun, bundle_dir: Path, settings: MonitorSettings, tmp_path: Path
+) -> None:
+    """Six weeks logged, the sixth with temperatures in Celsius: against the four weeks before,
+    temp is unusual (the weather columns that drift against training every week are not; the
+    week before it, whose storm makes wind gusts unusual, is among the four)."""
+    test = pd.read_parquet(pipeline_run.repo.path / "data/interim/test.parquet").sort_values("time_hour")
+    sixth = pd.Timestamp("2013-12-06", tz="UTC")
+    test = test[test["time_hour"] < sixth + pd.Timedelta(days=7)].reset_index(drop=True)
+    broken = test["time_hour"] >= sixth
+    url = f"sqlite:///{tmp_path / 'log.sqlite'}"
+    write_log(url, bundle_dir, test.assign(temp=test["temp"].where(~broken, (test["temp"] - 32) / 1.8)))
+    result = run_monitor(bundle_dir, log_settings(url), datetime(2013, 12, 6), datetime(2013, 12, 13), settings)
+    assert result.history_windows == 4 and [u.column for u in result.unusual] == ["temp"]
+    assert result.exit_code == Exit.ALERT
+    assert result.alerts[0].startswith("unusual drift, far beyond the column's own past (a broken input?): temp (PSI")
+    assert result.verdict.startswith("ALERT: unusual drift") and "temp (PSI" in result.verdict
+    unusual = result.as_json()["unusual_drift"]
+    assert unusual["history_windows"] == 4 and unusual["columns"][0]["column"] == "temp"
+
+    healthy_url = f"sqlite:///{tmp_path / 'healthy.sqlite'}"
+    write_log(healthy_url, bundle_dir, test)
+    healthy = run_monitor(
+        bundle_dir, log_settings(healthy_url), datetime(2013, 12, 6), datetime(2013, 12, 13), settings
+    )
+    assert healthy.history_windows == 4 and healthy.unusual == []
+    assert {"temp", "dewp"} & set(healthy.drift.drifted_columns())  # the season still drifts against training
+    # the week of the storm (wind gusts of another order than the four weeks before) is unusual too
+    storm = run_monitor(bundle_dir, log_settings(healthy_url), datetime(2013, 11, 29), datetime(2013, 12, 6), settings)
+    assert [u.column for u in storm.unusual] == ["wind_gust"]
+
+
 def test_wrong_outcomes_make_the_metric_alert(
     bundle_dir: Path, flights: pd.DataFrame, settings: MonitorSettings, tmp_path: Path
 ) -> None:
@@ -183,7 +227,8 @@ def test_the_command_writes_json_html_markdown_and_figures(
     write_log(url, bundle_dir, flights)
     output, report = tmp_path / "metrics/monitor.json", tmp_path / "reports/monitor"
     args = ["monitor", "--since", "2013-11-01", "--until", "2013-11-15", "--bundle", str(bundle_dir)]
-    code = main([*args, "--log-url", url, "--output", str(output), "--report-dir", str(report)])
+    week_before = ["--reference-since", "2013-10-25", "--reference-until", "2013-11-01"]  # nothing logged then
+    code = main([*args, *week_before, "--log-url", url, "--output", str(output), "--report-dir", str(report)])
     text = output.read_text()
     summary = json.loads(text)
     assert code == summary["exit_code"] in (Exit.FINE, Exit.ALERT)
@@ -193,6 +238,32 @@ def test_the_command_writes_json_html_markdown_and_figures(
     assert {"drift.png", "score.png", "live_metric.png"} <= set(figures)
     assert all(f'src="{name}"' in page for name in figures)
     assert summary["verdict"] in page and summary["verdict"] in (report / "summary.md").read_text()
+    assert summary["reference"] == {"kind": "training", "rows": len(read_reference(bundle_dir).sample)}
+    assert summary["notes"][0].startswith("the reference window 2013-10-25T00:00:00+00:00 to 2013-11-01")
+    assert summary["notes"][0] in page
+
+
+def test_the_report_page_shows_every_figure_in_a_browser(
+    bundle_dir: Path, flights: pd.DataFrame, tmp_path: Path
+) -> None:
+    """Opened in headless Chromium with the network off, the page shows each of its PNGs at the
+    size drawn; a file that is no PNG shows as nothing (the control: the check can fail)."""
+    url = f"sqlite:///{tmp_path / 'log.sqlite'}"
+    write_log(url, bundle_dir, flights)
+    report = tmp_path / "report"
+    args = ["monitor", "--since", "2013-11-01", "--until", "2013-11-15", "--bundle", str(bundle_dir)]
+    main([*args, "--log-url", url, "--output", str(tmp_path / "monitor.json"), "--report-dir", str(report)])
+    figures = sorted(p.name for p in report.glob("*.png"))
+
+    shown = rendered_images(report)
+    assert shown["title"] == f"Monitor: model {load_bundle(bundle_dir).metadata.model_version}"
+    assert sorted(src for src, _, _ in shown["images"]) == figures
+    assert all((width, height) == Image.open(report / src).size for src, width, height in shown["images"])
+
+    drift = report / "drift.png"
+    drift.write_bytes(b"not a PNG")
+    broken = {src: (width, height) for src, width, height in rendered_images(report)["images"]}
+    assert broken["drift.png"] == (0, 0) and broken["score.png"] != (0, 0)
 
 
 def test_each_unusable_input_has_its_message_and_exit_code_and_writes_nothing(
@@ -225,6 +296,21 @@ def test_each_unusable_input_has_its_message_and_exit_code_and_writes_nothing(
             "reference.json does not match",
         ),
         (["--since", "2013-11-01", "--until", "2013-11-15"], unreachable, bundle_dir, Exit.DATABASE, "cannot read"),
+        (
+            ["--since", "2013-11-08", "--until", "2013-11-15", "--reference-since", "2013-11-01"],
+            url,
+            bundle_dir,
+            Exit.NOTHING_TO_JUDGE,
+            "give both --reference-since and --reference-until",
+        ),
+        (
+            ["--since", "2013-11-08", "--until", "2013-11-15", "--reference-since", "2013-11-08"]
+            + ["--reference-until", "2013-11-01"],
+            url,
+            bundle_dir,
+            Exit.NOTHING_TO_JUDGE,
+            "empty reference window",
+        ),
     ]
     for window, log_url, bundle, code, message in cases:
         capsys.readouterr()

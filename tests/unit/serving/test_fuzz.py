@@ -17,7 +17,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from schemathesis.checks import not_a_server_error, response_schema_conformance
 
-from lifecycle.config import PredictionLogSettings, ServeSettings
+from lifecycle.config import PredictionLogSettings, ServeSettings, load_params
 from lifecycle.serving.app import create_app
 
 pytestmark = pytest.mark.e2e
@@ -35,7 +35,9 @@ schemathesis.openapi.media_type("text/csv", st.text(max_size=300).map(str.encode
 
 @pytest.fixture(scope="module")
 def fuzz_app(bundle_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[FastAPI]:
-    log = PredictionLogSettings(url=f"sqlite:///{tmp_path_factory.mktemp('fuzz') / 'log.sqlite'}")
+    folder = tmp_path_factory.mktemp("fuzz")
+    # the flights key declared, so /feedback's labels by key are explored too
+    log = PredictionLogSettings(url=f"sqlite:///{folder / 'log.sqlite'}", labels_key=load_params().serve.log.labels_key)
     app = create_app(
         bundle_dir, ServeSettings(max_rows=MAX_ROWS, max_body_bytes=100_000, unknown_category="reject", log=log)
     )

@@ -306,7 +306,9 @@ def test_a_real_server_answers_and_logs_each_task(
     servers = {}
     for task_bundle in (multiclass_bundle, regression_bundle):
         url = log_url(tmp_path / task_bundle.task)
-        servers[task_bundle.task] = (task_bundle, url, ServerProcess(task_bundle.path, url))
+        # params.yaml's labels key names flights columns: these bundles take labels by request id
+        server = ServerProcess(task_bundle.path, url, extra=["--labels-key", ""])
+        servers[task_bundle.task] = (task_bundle, url, server)
     try:
         answers = {}
         for task, (task_bundle, _, server) in servers.items():
