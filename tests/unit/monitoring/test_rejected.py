@@ -14,7 +14,7 @@ from sqlalchemy import create_engine, text
 
 from lifecycle.config import load_params
 from lifecycle.monitoring.monitor import run_monitor
-from lifecycle.monitoring.report import summary_markdown
+from lifecycle.monitoring.report import report_html, summary_markdown
 from tests.support.serving import ServerProcess
 
 pytestmark = pytest.mark.e2e
@@ -55,7 +55,10 @@ def test_rejected_requests_are_counted_per_window_and_status(
     params = load_params()
     log_settings = params.serve.log.model_copy(update={"url": url})
 
-    counted = run_monitor(bundle_dir, log_settings, since, until, params.monitor).as_json()["rejected_requests"]
+    judged = run_monitor(bundle_dir, log_settings, since, until, params.monitor)
+    counted = judged.as_json()["rejected_requests"]
+    shown = "Rejected requests: 6 of 10 prediction requests (60.00%); by status: 400: 1, 413: 1, 415: 1, 422: 3."
+    assert shown in summary_markdown(judged) and shown in report_html(judged, [])
     expected = {"requests": 10, "rejected": 6, "share": 0.6, "by_status": {"400": 1, "413": 1, "415": 1, "422": 3}}
     assert {k: counted[k] for k in expected} == expected and counted["recorded"]
     assert [{k: w[k] for k in expected} for w in counted["windows"]] == [expected]
