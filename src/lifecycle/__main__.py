@@ -5,7 +5,9 @@
 `python -m lifecycle labels --source labels.csv` (late labels in bulk, beside the prediction log,
 from a file, a URL or a source block such as '{kind: sql, url: ..., table: ...}'),
 `python -m lifecycle monitor --since DATE --until DATE` (drift, live performance, alerts; exit
-codes in lifecycle.monitoring.outcome)."""
+codes in lifecycle.monitoring.outcome),
+`python -m lifecycle challenge --champion-rev REV` (champion against challenger on one holdout;
+exit 1: the champion stays, 2: cannot be judged)."""
 
 from __future__ import annotations
 
@@ -82,6 +84,20 @@ def _parser() -> argparse.ArgumentParser:
         "--reference-since", type=_moment, help="judge drift against the log from here (with --reference-until)"
     )
     monitor.add_argument("--reference-until", type=_moment, help="end of that reference window (excluded)")
+    challenge = commands.add_parser(
+        "challenge", help="champion against challenger on one holdout (exit 1: the champion stays, 2: not judged)"
+    )
+    champion = challenge.add_mutually_exclusive_group(required=True)
+    champion.add_argument("--champion", type=Path, help="the champion's bundle folder")
+    champion.add_argument(
+        "--champion-rev", help="a git revision (commit, branch, registry tag) whose bundle is champion"
+    )
+    challenge.add_argument("--challenger", default=paths.PACKAGE_DIR, type=Path, help="the challenger's bundle")
+    challenge.add_argument(
+        "--holdout", type=Path, help="override challenge.holdout (a .parquet or .csv of labelled rows)"
+    )
+    challenge.add_argument("--output", default=paths.CHALLENGE_METRICS, type=Path, help="the JSON to write")
+    challenge.add_argument("--report-dir", default=paths.CHALLENGE_REPORT_DIR, type=Path, help="the report folder")
     return parser
 
 
@@ -156,6 +172,32 @@ def _labels(args: argparse.Namespace) -> None:
     )
 
 
+def _challenge(args: argparse.Namespace) -> int:
+    """Score both bundles on the holdout and decide; write the outputs only when judged. Exit
+    0: the challenger wins, 1: the champion stays, 2: it cannot be judged (one line why)."""
+    import tempfile
+
+    from lifecycle.retraining.challenge import run_challenge
+    from lifecycle.retraining.report import write_outputs
+    from lifecycle.retraining.revisions import bundle_at
+
+    settings = load_params().challenge
+    holdout = args.holdout or Path(settings.holdout)
+    with tempfile.TemporaryDirectory(prefix="champion-") as scratch:
+        try:
+            champion = args.champion or bundle_at(args.champion_rev, Path(scratch) / "package")
+            result = run_challenge(champion, args.challenger, holdout, settings)
+        except LifecycleError as error:
+            logger.error("%s", error)
+            return 2
+        write_outputs(result, args.output, args.report_dir)
+    decision = result.decision
+    (logger.info if decision.challenger_wins else logger.warning)(
+        "%s: %s", "the challenger wins" if decision.challenger_wins else "the champion stays", decision.reasons[0]
+    )
+    return 0 if decision.challenger_wins else 1
+
+
 def _report(args: argparse.Namespace) -> int:
     """Write the review; exit 1 when the gate fails, so CI fails the pull request."""
     from lifecycle.review.report import default_base, write_report
@@ -201,6 +243,8 @@ def main(argv: list[str] | None = None) -> int:
             _labels(args)
         elif args.command == "monitor":
             return _monitor(args)
+        elif args.command == "challenge":
+            return _challenge(args)
     except LifecycleError as error:
         logger.error("%s", error)
         return 1

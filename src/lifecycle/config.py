@@ -644,6 +644,34 @@ class ReportSettings(Strict):
     base_branch: str = "main"
 
 
+# --- challenge (not a pipeline section: `python -m lifecycle challenge` reads it) ----------
+
+
+class MetricThreshold(Strict):
+    """When a challenger's metric passes, as MLflow's `MetricThreshold` says: at least
+    `threshold` (at most, where lower is better), and better than the champion's by at least
+    `min_absolute_change` and by `min_relative_change` of it. Unset: not checked."""
+
+    greater_is_better: bool | None = None  # null: known from the metric's name (lifecycle.review)
+    threshold: float | None = None
+    min_absolute_change: Annotated[float, Field(ge=0)] | None = None
+    min_relative_change: Annotated[float, Field(ge=0, le=1)] | None = None
+
+
+class ChallengeSettings(Strict):
+    """Champion against challenger on one holdout: the decision by `metrics` (null: the task's
+    main metric, no worse than the champion's), and no slice of at least `slice_min_rows`
+    holdout rows worse by more than `slice_tolerance`; bootstrap intervals as the monitor's."""
+
+    holdout: str = "data/interim/test.parquet"  # labelled rows, both models scored on them
+    metrics: dict[str, MetricThreshold] | None = None
+    slice_min_rows: Annotated[int, Field(ge=1)] = 500
+    slice_tolerance: Annotated[float, Field(ge=0)] = 0.02
+    bootstrap: Annotated[int, Field(ge=10)] = 200
+    confidence: Annotated[float, Field(gt=0, lt=1)] = 0.95
+    seed: int = 0
+
+
 # --- monitor (not a pipeline section: `python -m lifecycle monitor` reads it) --------------
 
 
@@ -765,6 +793,7 @@ class Params(Strict):
     serve: ServeSettings = ServeSettings()
     report: ReportSettings = ReportSettings()
     monitor: MonitorSettings = MonitorSettings()
+    challenge: ChallengeSettings = ChallengeSettings()
 
     @model_validator(mode="after")
     def _sources_referenced_exist(self) -> Params:

@@ -60,6 +60,8 @@ PACKAGE_DIR = MODELS_DIR / "package"
 # `python -m lifecycle monitor` (not a stage): the JSON in git, the report for people
 MONITOR_METRICS = METRICS_DIR / "monitor.json"
 MONITOR_REPORT_DIR = REPORTS_DIR / "monitor"
+CHALLENGE_METRICS = METRICS_DIR / "challenge.json"
+CHALLENGE_REPORT_DIR = REPORTS_DIR / "challenge"
 
 
 def raw_table(source_name: str) -> Path:

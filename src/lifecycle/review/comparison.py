@@ -188,9 +188,9 @@ def slice_regressions(base: dict[str, Any], workspace: dict[str, Any], min_rows:
     if metric is None or metric != base.get("ranked_by"):
         return []
     sign = direction(metric) or 1
-    before = _slice_rows(base)
+    before = slice_rows(base)
     found = []
-    for (column, value), new in _slice_rows(workspace).items():
+    for (column, value), new in slice_rows(workspace).items():
         old = before.get((column, value))
         if not old or new.get("rows", 0) < min_rows or not (_number(old.get(metric)) and _number(new.get(metric))):
             continue
@@ -200,7 +200,7 @@ def slice_regressions(base: dict[str, Any], workspace: dict[str, Any], min_rows:
     return [text for _, text in sorted(found, reverse=True)]
 
 
-def _slice_rows(slices: dict[str, Any]) -> dict[tuple[str, str], dict[str, Any]]:
+def slice_rows(slices: dict[str, Any]) -> dict[tuple[str, str], dict[str, Any]]:
     """(column, value) -> the slice's metrics, from `by_column` as slices.json writes it (a
     list of rows per column) or as earlier revisions wrote it (a dict keyed by value)."""
     rows: dict[tuple[str, str], dict[str, Any]] = {}

@@ -1,0 +1,1 @@
+"""Retraining: the challenger against the champion, and what decides a promotion."""
