@@ -334,10 +334,11 @@ class _NotTabular(Exception):
     in some rows and text in others, say, across model versions): decoded row by row."""
 
 
-def _decoded(values: Sequence[Any]) -> list[Any]:
+def decoded(values: Sequence[Any]) -> list[Any]:
     """JSON texts back to values; null as None; a value that is not text (the integer
     prediction of an older log) as it is. Texts only (every log of this layout) are decoded
-    as one JSON array: the same values as `json.loads` of each, in one call."""
+    as one JSON array: the same values as `json.loads` of each, in one call (the labels
+    tables' readers use it too)."""
     if all(isinstance(v, str) for v in values):
         return json.loads("[" + ",".join(values) + "]")
     return [json.loads(v) if isinstance(v, str) else None if v is None or v != v else v for v in values]
@@ -391,7 +392,7 @@ def _read(
     outputs: list[pd.DataFrame] = []
     tables: list[pa.Table] = []  # the inputs, parsed by Arrow
     records: list[dict[str, Any]] = []  # or decoded row by row
-    decoded: dict[str, list[Any]] = {"prediction": [], "probabilities": [], "unknown_categories": []}
+    values_of: dict[str, list[Any]] = {"prediction": [], "probabilities": [], "unknown_categories": []}
     as_text: dict[str, pa.DataType] = {}
     first_text = ""
     try:
@@ -418,9 +419,9 @@ def _read(
                 if tabular:
                     tables.append(_tabular_inputs(texts, as_text))
                 else:
-                    records += _decoded(texts)
-                for name, values in decoded.items():
-                    values += _decoded(chunk.pop(name)) if name in chunk else [None] * len(texts)
+                    records += decoded(texts)
+                for name, values in values_of.items():
+                    values += decoded(chunk.pop(name)) if name in chunk else [None] * len(texts)
                 outputs.append(pd.DataFrame({name: list(values) for name, values in chunk.items()}))
     except (SQLAlchemyError, pd.errors.DatabaseError) as error:
         raise LifecycleError(f"cannot read the prediction log {table!r} at {engine.url}: {error}") from None
@@ -428,10 +429,10 @@ def _read(
         engine.dispose()
     frame = pd.concat(outputs, ignore_index=True) if outputs else pd.DataFrame(columns=names)
     frame["logged_at"] = pd.to_datetime(frame["logged_at"], utc=True, format="ISO8601")
-    frame["prediction"] = pd.Series(decoded["prediction"], index=frame.index)
+    frame["prediction"] = pd.Series(values_of["prediction"], index=frame.index)
     frame["probability"] = pd.to_numeric(frame["probability"]).astype("float64")
     for name in ("probabilities", "unknown_categories"):
-        frame[name] = pd.Series(decoded[name], index=frame.index, dtype=object)
+        frame[name] = pd.Series(values_of[name], index=frame.index, dtype=object)
     inputs = _tables_frame(tables, first_text) if tables else pd.DataFrame.from_records(records)
     # side by side without copying either (a join would); an input named like an output is renamed
     inputs = inputs.rename(columns={name: f"{name}_input" for name in inputs if name in OUTPUT_COLUMNS})
