@@ -91,7 +91,8 @@ def log_table(name: str) -> Table:
         Column("id", Integer, primary_key=True, autoincrement=True),
         Column("request_id", String(32), nullable=False, index=True),
         Column("row_index", Integer, nullable=False),
-        Column("logged_at", DateTime(timezone=True), nullable=False),
+        # indexed: the monitor reads a window (and the windows before it) of a log of months
+        Column("logged_at", DateTime(timezone=True), nullable=False, index=True),
         Column("model_version", String(64), nullable=False),
         Column("endpoint", String(32), nullable=False),
         Column("input", Text, nullable=False),
