@@ -128,7 +128,7 @@ def _moment(text: str) -> datetime:
 def _monitor(args: argparse.Namespace) -> int:
     """Judge the window; write the report only when there is something to judge. One line says
     why the command exits as it does."""
-    from lifecycle.monitoring.monitor import run_monitor
+    from lifecycle.monitoring.monitor import Stopwatch, run_monitor
     from lifecycle.monitoring.outcome import MonitorError
     from lifecycle.monitoring.report import write_outputs
 
@@ -143,7 +143,9 @@ def _monitor(args: argparse.Namespace) -> int:
     except MonitorError as error:
         logger.error("%s", error)
         return int(error.code)
+    stopwatch = Stopwatch()
     write_outputs(result, args.output, args.report_dir)
+    stopwatch.lap("report")
     (logger.warning if result.alerts else logger.info)("%s", result.verdict)
     return int(result.exit_code)
 

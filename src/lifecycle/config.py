@@ -736,6 +736,8 @@ class PredictionLogSettings(Strict):
     table: Annotated[str, Field(pattern=r"^[A-Za-z_][A-Za-z0-9_]*$")] = "predictions"
     # late labels (POST /feedback, `python -m lifecycle labels`), in the same database
     labels_table: Annotated[str, Field(pattern=r"^[A-Za-z_][A-Za-z0-9_]*$")] = "labels"
+    # prediction requests answered 4xx (nothing scored), for the monitor to count per window
+    rejected_table: Annotated[str, Field(pattern=r"^[A-Za-z_][A-Za-z0-9_]*$")] = "rejected_requests"
     # input columns that identify an entity, for labels sent without the request id (by key,
     # stored in `<labels_table>_by_key`); empty: labels by request id only
     labels_key: list[str] = []

@@ -82,13 +82,19 @@ class LogWindows:
     keyed: pd.DataFrame
 
 
+def _categories(values: pd.Series) -> pd.Series:
+    """`as_categories`, which gives a column that is already text (the log's str columns)
+    back unchanged, so it is skipped there: it would build and drop a Python string per row."""
+    return values if values.dtype == "str" else as_categories(values)
+
+
 def current_frame(log: pd.DataFrame, kinds: dict[str, Kind], task_classification: bool) -> pd.DataFrame:
     """Logged predictions' monitored inputs typed as the reference sample is, and the model's
     score. A column the log lacks is all missing (it vanished from the requests)."""
     columns = {}
     for name, kind in kinds.items():
         values = log[name] if name in log else pd.Series(np.nan, index=log.index)
-        columns[name] = as_categories(values) if kind == "categorical" else pd.to_numeric(values, errors="coerce")
+        columns[name] = _categories(values) if kind == "categorical" else pd.to_numeric(values, errors="coerce")
     score = log["probability"] if task_classification else log["prediction"]
     columns[SCORE_COLUMN] = pd.to_numeric(score, errors="coerce").astype("float64")
     return pd.DataFrame(columns, index=log.index).reset_index(drop=True)

@@ -28,7 +28,7 @@ from sqlalchemy import Column, DateTime, Engine, Integer, MetaData, Table, Text,
 from sqlalchemy.exc import SQLAlchemyError
 
 from lifecycle.errors import LifecycleError
-from lifecycle.serving.prediction_log import OUTPUT_COLUMNS, log_engine, read_prediction_log
+from lifecycle.serving.prediction_log import OUTPUT_COLUMNS, decoded, log_engine, read_prediction_log
 from lifecycle.tasks.classification import native
 
 logger = logging.getLogger(__name__)
@@ -179,7 +179,7 @@ def read_keyed_labels(url: str, table: str) -> pd.DataFrame:
         raise LifecycleError(f"cannot read the keyed labels {table!r} at {engine.url}: {error}") from None
     finally:
         engine.dispose()
-    frame["actual"] = pd.Series([json.loads(v) for v in frame["actual"]], index=frame.index, dtype=object)
+    frame["actual"] = pd.Series(decoded(frame["actual"].tolist()), index=frame.index, dtype=object)
     frame["received_at"] = pd.to_datetime(frame["received_at"], utc=True)
     return frame
 

@@ -44,7 +44,7 @@ from lifecycle.monitoring.keyed_labels import (
     keyed_table_name,
     stored_keys,
 )
-from lifecycle.serving.prediction_log import log_engine
+from lifecycle.serving.prediction_log import decoded, log_engine
 from lifecycle.tasks.base import Task
 from lifecycle.tasks.classification import native
 
@@ -271,6 +271,6 @@ def read_labels(url: str, table: str = "labels") -> pd.DataFrame:
         raise LifecycleError(f"cannot read the labels {table!r} at {engine.url}: {error}") from None
     finally:
         engine.dispose()
-    frame["actual"] = pd.Series([json.loads(v) for v in frame["actual"]], index=frame.index, dtype=object)
+    frame["actual"] = pd.Series(decoded(frame["actual"].tolist()), index=frame.index, dtype=object)
     frame["received_at"] = pd.to_datetime(frame["received_at"], utc=True)
     return frame

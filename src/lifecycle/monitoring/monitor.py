@@ -10,7 +10,9 @@ lifecycle.monitoring.baseline's.
 
 from __future__ import annotations
 
+import dataclasses
 import logging
+import time
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
@@ -27,10 +29,25 @@ from lifecycle.monitoring.drift import ColumnDrift, DatasetDrift, Kind, column_d
 from lifecycle.monitoring.outcome import Exit, MonitorError
 from lifecycle.monitoring.performance import LivePerformance, join_labels, live_performance, window_starts
 from lifecycle.monitoring.reference import SCORE_COLUMN, Reference, read_reference
+from lifecycle.monitoring.rejected import NOT_RECORDED, rejected_requests
 from lifecycle.monitoring.unusual import UnusualDrift, unusual_columns
 from lifecycle.packaging.bundle import Bundle, load_bundle
+from lifecycle.serving.prediction_log import read_rejected_requests
 
 logger = logging.getLogger(__name__)
+
+
+class Stopwatch:
+    """Logs the seconds each phase of a run took (`monitor phase read log: 3.21 s`): where a
+    large window's time goes, as bench/monitor_scale.py reports it."""
+
+    def __init__(self) -> None:
+        self.last = time.perf_counter()
+
+    def lap(self, phase: str) -> None:
+        now = time.perf_counter()
+        logger.info("monitor phase %s: %.2f s", phase, now - self.last)
+        self.last = now
 
 
 @dataclass(frozen=True)
@@ -63,6 +80,8 @@ class MonitorResult:
     # reference and current values of the monitored columns and the score, for the figures
     reference: pd.DataFrame
     current: pd.DataFrame
+    # refused prediction requests of the window (see monitoring/rejected.py); set by run_monitor
+    rejected_requests: dict[str, Any] = field(default_factory=lambda: dict(NOT_RECORDED))
 
     def as_json(self) -> dict[str, Any]:
         return {
@@ -78,6 +97,7 @@ class MonitorResult:
             "unusual_drift": {"history_windows": self.history_windows, "columns": [u.as_json() for u in self.unusual]},
             "prediction_drift": self.prediction_drift.as_json(),
             "quality": self.quality,
+            "rejected_requests": self.rejected_requests,
             "performance": None if self.performance is None else self.performance.as_json(),
             "alerts": self.alerts,
             "notes": self.notes,
@@ -128,6 +148,7 @@ def judge_window(
     version's window. Drift compares it with the comparison's reference sample (training's or
     a log window's) and each column with its own history; data quality and performance always
     with training and test. Labels: `labels` by request id, `keyed` by key."""
+    stopwatch = Stopwatch()
     reference = comparison.reference
     kinds: dict[str, Kind] = reference.profile.kinds()  # type: ignore[assignment]
     current = current_frame(log, kinds, bundle.task.classification)
@@ -135,10 +156,12 @@ def judge_window(
     unusual = unusual_columns(current, comparison.history, kinds, settings.drift)
     reference_scores, current_scores = reference.sample[SCORE_COLUMN], current[SCORE_COLUMN]
     scores = column_drift("model score", reference_scores, current_scores, "numeric", settings.drift)
-    labelled = join_labels(log, labels, keyed, {c["name"]: c["kind"] for c in bundle.schema["columns"]})
+    stopwatch.lap("drift")
+    evaluate = EvaluateSettings.model_validate(bundle.metadata.params.get("evaluate", {}))
+    kinds_of_schema = {c["name"]: c["kind"] for c in bundle.schema["columns"]}
+    labelled = join_labels(log, labels, keyed, kinds_of_schema, evaluate.slices.columns)
     performance = None
     if len(labelled):
-        evaluate = EvaluateSettings.model_validate(bundle.metadata.params.get("evaluate", {}))
         performance = live_performance(
             log,
             labelled,
@@ -152,6 +175,7 @@ def judge_window(
             window.since,
             window.until,
         )
+    stopwatch.lap("performance")
     judged = performance_alerts(performance, settings.alerts)
     alerts = [*drift_alerts(drift, scores, unusual, settings.alerts), *judged.alerts]
     notes = [*comparison.notes, *judged.notes]
@@ -223,6 +247,7 @@ def run_monitor(
         raise MonitorError(
             f"empty window: --since {start.isoformat()} is not before --until {end.isoformat()}", Exit.NOTHING_TO_JUDGE
         )
+    stopwatch = Stopwatch()
     try:
         bundle = load_bundle(bundle_dir)
         reference = read_reference(bundle_dir)
@@ -235,7 +260,11 @@ def run_monitor(
             Exit.NOTHING_TO_JUDGE,
         )
     try:
+        stopwatch.lap("read bundle")
         logs = read_windows(log_settings, spans)
+        stopwatch.lap("read log and labels")
+        window_bounds = start.to_pydatetime(), end.to_pydatetime()
+        rejected = read_rejected_requests(log_settings.url, log_settings.rejected_table, *window_bounds)
     except LifecycleError as error:
         raise MonitorError(str(error), Exit.DATABASE) from None
     log = logs.current
@@ -256,5 +285,10 @@ def run_monitor(
     if others:
         logger.warning("judging model version %s only; not judged: %s", version, others)
     window = Window(start, end, version, others)
+    judged = log if not others else log[mine].reset_index(drop=True)  # no copy of a window of one version
     comparison = compare_with(logs, spans, reference, version, bundle.task.classification)
-    return judge_window(window, log[mine].reset_index(drop=True), logs.labels, logs.keyed, bundle, comparison, settings)
+    result = judge_window(window, judged, logs.labels, logs.keyed, bundle, comparison, settings)
+    if rejected is not None:
+        rejected = rejected[rejected["model_version"] == version]
+    counted = rejected_requests(judged, rejected, start, end, settings.window)
+    return dataclasses.replace(result, rejected_requests=counted)

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import html
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
@@ -173,6 +173,24 @@ def _performance_lines(result: MonitorResult) -> list[str]:
     ]
 
 
+def _statuses(counts: dict[str, Any]) -> str:
+    return ", ".join(f"{status}: {count}" for status, count in counts["by_status"].items()) or "none"
+
+
+def _rejected_line(result: MonitorResult) -> str:
+    """The window's rejected prediction requests, or why they are not known."""
+    counted = result.rejected_requests
+    if not counted["recorded"]:
+        return (
+            "Rejected requests: not recorded (the log's database has no table of rejected requests; "
+            "services of this version record them)."
+        )
+    return (
+        f"Rejected requests: {counted['rejected']} of {counted['requests']} prediction requests "
+        f"({counted['share']:.2%}); by status: {_statuses(counted)}."
+    )
+
+
 def _unusual_line(result: MonitorResult) -> str:
     if result.history_windows < 2:
         return "Not judged: fewer than two windows before this one hold predictions of this model version."
@@ -213,6 +231,10 @@ def summary_markdown(result: MonitorResult) -> str:
         "",
         *_performance_lines(result),
         "",
+        "## Data quality",
+        "",
+        _rejected_line(result),
+        "",
     ]
     return "\n".join(lines)
 
@@ -246,6 +268,10 @@ def report_html(result: MonitorResult, figures: list[tuple[str, str]]) -> str:
         ]
         for w in windows
     ]
+    rejected_rows = [
+        [w["start"], str(w["requests"]), str(w["rejected"]), f"{w['share']:.2%}", _statuses(w)]
+        for w in result.rejected_requests.get("windows", [])
+    ]
     items = "".join(f"<li>{html.escape(a)}</li>" for a in [*result.alerts, *result.notes])
     images = "".join(
         f'<figure><img src="{name}" alt="{html.escape(text)}"><figcaption>{html.escape(text)}</figcaption></figure>'
@@ -276,6 +302,8 @@ dataset drift: {"yes" if result.drift.drift else "no"}.</p>
 {_table(["window start", "predictions", "labelled", "metric", "interval"], window_rows) if window_rows else ""}
 <h2>Data quality</h2>
 <p>Predictions flagged for a category never seen in training: {result.quality["flagged_unknown_share"]:.3f}.</p>
+<p>{html.escape(_rejected_line(result))}</p>
+{_table(["window start", "requests", "rejected", "share", "by status"], rejected_rows) if rejected_rows else ""}
 {_table(["column", "missing share", "training missing share", "unknown category share"], quality_rows)}
 <h2>Figures</h2>
 {images}

@@ -28,7 +28,7 @@ from lifecycle.serving.errors import InputError
 from lifecycle.serving.request_model import ROW_MODEL_NAME
 from lifecycle.serving.routes import error_response, feedback_router, operations, prediction_router
 from lifecycle.serving.schemas import ErrorBody, Problem
-from lifecycle.serving.service import Service
+from lifecycle.serving.service import PREDICTION_ENDPOINTS, Service
 
 logger = logging.getLogger(__name__)
 
@@ -48,10 +48,15 @@ def _describe(service: Service) -> str:
 
 
 def _handle_errors(app: FastAPI) -> None:
-    """Every error answers with an ErrorBody: client mistakes 4xx, anything else a logged 500."""
+    """Every error answers with an ErrorBody: client mistakes 4xx, anything else a logged 500.
+    A prediction request refused as a client's mistake is logged as a rejected request."""
 
     @app.exception_handler(InputError)
-    async def input_error(_: Request, error: InputError) -> Response:
+    async def input_error(request: Request, error: InputError) -> Response:
+        endpoint = request.url.path
+        if endpoint in PREDICTION_ENDPOINTS:
+            service: Service = request.app.state.service
+            service.record_rejected(request.state.request_id, endpoint, error.status, error.reason)
         return error_response(error.status, error.body)
 
     @app.exception_handler(RequestValidationError)

@@ -12,3 +12,13 @@ class InputError(Exception):
         super().__init__(error)
         self.status = status
         self.body = ErrorBody(error=error, problems=problems or [])
+
+    @property
+    def reason(self) -> str:
+        """One line for the log of rejected requests: the error and its first problem."""
+        if not self.body.problems:
+            return self.body.error
+        first = self.body.problems[0]
+        more = f" (and {len(self.body.problems) - 1} more)" if len(self.body.problems) > 1 else ""
+        place = " ".join(part for part in ("" if first.row is None else f"row {first.row}", first.field or "") if part)
+        return f"{self.body.error}: {place + ': ' if place else ''}{first.message}{more}"

@@ -28,6 +28,7 @@ from lifecycle.serving.scoring import Scorer, Scores
 
 logger = logging.getLogger(__name__)
 
+PREDICTION_ENDPOINTS = ("/predict", "/invocations")  # a 4xx answer of these is logged as a rejected request
 ENDPOINTS = ("/predict", "/invocations", "/feedback", "/health", "/ping", "/ready", "/version", "/metadata", "/metrics")
 # Up to this many rows are scored on the event loop (well under a millisecond each with
 # the fast path); larger requests go to the thread pool so they never stall the loop.
@@ -114,6 +115,11 @@ class Service:
                 "; ".join(f"row {index}: {', '.join(names)}" for index, names in beyond.items() if names),
             )
         return scores
+
+    def record_rejected(self, request_id: str, endpoint: str, status: int, reason: str) -> None:
+        """Queue a prediction request answered `status` (nothing scored) for the log, beside
+        the predictions, so the monitor can count rejected requests per window."""
+        self.log.append_rejected(request_id, endpoint, status, reason, self.version)
 
     def record_labels(self, labels: list[AnyLabel]) -> LabelReceipt:
         """Store late labels. The log is flushed first, so a label sent right after its

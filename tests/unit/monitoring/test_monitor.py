@@ -16,10 +16,11 @@ from PIL import Image
 
 from lifecycle.__main__ import main
 from lifecycle.config import MonitorSettings, PredictionLogSettings, load_params
+from lifecycle.monitoring.baseline import current_frame
 from lifecycle.monitoring.labels import Label, LabelStore
 from lifecycle.monitoring.monitor import run_monitor
 from lifecycle.monitoring.outcome import Exit, MonitorError
-from lifecycle.monitoring.reference import PROFILE_FILE, read_reference
+from lifecycle.monitoring.reference import PROFILE_FILE, as_categories, read_reference
 from lifecycle.packaging.bundle import load_bundle
 from lifecycle.serving.prediction_log import now
 from tests.support.browser import rendered_images
@@ -66,6 +67,24 @@ def settings() -> MonitorSettings:
 
 def log_settings(url: str) -> PredictionLogSettings:
     return PredictionLogSettings(url=url)
+
+
+def test_the_current_frame_types_categories_as_the_reference_sample_does() -> None:
+    """Text columns of the log (passed through), booleans and other dtypes: as_categories each."""
+    log = pd.DataFrame(
+        {
+            "carrier": pd.Series(["UA", None, "B6"]),
+            "code": pd.Series(["1", None, "2"], dtype="string"),
+            "flag": [True, None, False],
+            "distance": [719.0, None, 1.0],
+            "probability": [0.25, 0.5, 0.75],
+        }
+    )
+    kinds = {"carrier": "categorical", "code": "categorical", "flag": "categorical", "distance": "numeric"}
+    current = current_frame(log, kinds, task_classification=True)  # type: ignore[arg-type]
+    for name in ("carrier", "code", "flag"):
+        pd.testing.assert_series_equal(current[name], as_categories(log[name]))
+    assert current["distance"].tolist()[::2] == [719.0, 1.0] and current["distance"].isna().tolist()[1]
 
 
 def test_a_real_window_is_judged_drift_quality_volume_and_live_performance(

@@ -7,7 +7,7 @@ import pandas as pd
 import pytest
 from sklearn.metrics import roc_auc_score
 
-from lifecycle.monitoring.performance import bootstrap, main_scorer, rank_auc, window_starts
+from lifecycle.monitoring.performance import TiedScores, bootstrap, main_scorer, rank_auc, window_starts
 from lifecycle.tasks.registry import task_named
 from tests.support.samples import Scored
 
@@ -42,6 +42,23 @@ def test_bootstrap_is_seeded_and_brackets_the_value(scored: Scored) -> None:
     assert few.low is None and few.high is None and few.rows == 10
     one_class = bootstrap(rank_auc, np.ones(50, dtype=int), probability[:50], resamples=100, confidence=0.9, seed=3)
     assert one_class.value is None
+
+
+def test_resampled_auc_by_tie_groups_is_rank_auc_bit_for_bit(scored: Scored) -> None:
+    truth = scored.y
+    for probability in (scored.probability, np.round(scored.probability, 2)):  # distinct scores; many ties
+        counted = TiedScores(truth, probability)
+        rng = np.random.default_rng(5)
+        for _ in range(20):
+            drawn = rng.integers(0, len(truth), len(truth))
+            assert counted.auc(drawn) == rank_auc(truth[drawn], probability[drawn])
+        assert counted.auc(np.flatnonzero(truth == 0)) is None  # one class: undefined
+
+
+def test_bootstrap_of_rank_auc_draws_what_the_generic_loop_draws(scored: Scored) -> None:
+    truth, probability = scored.y, scored.probability
+    generic = bootstrap(lambda t, s: rank_auc(t, s), truth, probability, resamples=50, confidence=0.9, seed=3)
+    assert bootstrap(rank_auc, truth, probability, resamples=50, confidence=0.9, seed=3) == generic
 
 
 def test_windows_start_at_since_and_cover_until() -> None:

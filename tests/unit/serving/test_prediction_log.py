@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import threading
 import uuid
 from datetime import UTC, datetime
@@ -9,13 +10,22 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+import pandas as pd
 import pytest
 from sqlalchemy import create_engine, text
 
 from lifecycle.config import PredictionLogSettings
 from lifecycle.errors import LifecycleError
-from lifecycle.serving.prediction_log import PredictionLog, read_prediction_log
+from lifecycle.serving.prediction_log import (
+    OUTPUT_COLUMNS,
+    REASON_CHARS,
+    PredictionLog,
+    read_prediction_log,
+    read_rejected_requests,
+)
 from tests.support.postgres import drop_table, postgres_url
+from tests.support.samples import Interim
+from tests.support.serving import json_rows
 
 
 def entries(request: int, rows: int) -> list[dict[str, Any]]:
@@ -86,6 +96,81 @@ def test_reader_returns_inputs_as_columns(tmp_path: Path) -> None:
     assert frame[["origin", "distance", "time_hour"]].values.tolist() == [["JFK", 7.0, "2013-05-01T00:00:00+00:00"]] * 2
     assert frame["unknown_categories"].tolist() == [[], ["dest"]]
     assert str(frame["logged_at"].dt.tz) == "UTC"
+
+
+def logged_inputs(url: str, table: str, rows: list[dict[str, Any]]) -> pd.DataFrame:
+    """Log one prediction per input row; return the input columns as the reader decoded them
+    before it parsed inputs with Arrow: `json.loads` of each stored text, one record each."""
+    log = PredictionLog(PredictionLogSettings(url=url, table=table))
+    log.append([{**entry, "input": row} for entry, row in zip(entries(1, len(rows)), rows, strict=True)])
+    log.close()
+    with create_engine(url).connect() as connection:
+        texts = connection.execute(text(f"SELECT input FROM {table} ORDER BY id")).scalars().all()
+    return pd.DataFrame.from_records([json.loads(stored) for stored in texts])
+
+
+def mixed_rows() -> list[dict[str, Any]]:
+    """Inputs of two model versions: `gate` a number, then text; `delay` whole, then fractional."""
+    return [
+        *({"gate": n, "delay": n, "origin": "JFK"} for n in range(300)),
+        *({"gate": f"B{n}", "delay": n + 0.5, "origin": None} for n in range(300)),
+    ]
+
+
+@pytest.mark.parametrize("database", ["sqlite", "postgresql"])
+def test_inputs_read_in_chunks_are_what_json_loads_of_each_row_gives(
+    interim: Interim, tmp_path: Path, database: str
+) -> None:
+    """Real flights (missing values, ISO date-times, categories) read 250 rows at a time: the
+    input columns equal the row-by-row decode, dtypes and column order included; so do inputs
+    whose types change between rows, which Arrow cannot type column by column."""
+    url = f"sqlite:///{tmp_path / 'log.sqlite'}" if database == "sqlite" else postgres_url()
+    # time_hour as the request model hands it to the log: a datetime, written in ISO 8601
+    flights = [
+        {**row, "time_hour": datetime.fromisoformat(row["time_hour"])} for row in json_rows(interim[1].head(1000))
+    ]
+    cases = {"flights": flights, "mixed": mixed_rows()}
+    tables = {name: f"predictions_{name}_{uuid.uuid4().hex[:8]}" for name in cases}
+    try:
+        for name, rows in cases.items():
+            expected = logged_inputs(url, tables[name], rows)
+            frame = read_prediction_log(url, tables[name], chunk_rows=250)
+            pd.testing.assert_frame_equal(frame[frame.columns[len(OUTPUT_COLUMNS) :]], expected)
+            assert len(frame) == len(rows) and frame.columns[: len(OUTPUT_COLUMNS)].tolist() == OUTPUT_COLUMNS
+        assert frame["gate"].tolist()[299:301] == [299, "B0"]
+    finally:
+        if database == "postgresql":
+            for table in tables.values():
+                drop_table(url, table)
+
+
+@pytest.mark.parametrize("database", ["sqlite", "postgresql"])
+def test_rejected_requests_are_written_beside_the_predictions_and_read_by_window(tmp_path: Path, database: str) -> None:
+    url = f"sqlite:///{tmp_path / 'log.sqlite'}" if database == "sqlite" else postgres_url()
+    suffix = uuid.uuid4().hex[:8]
+    table, rejected = f"predictions_{suffix}", f"rejected_{suffix}"
+    log = PredictionLog(PredictionLogSettings(url=url, table=table, rejected_table=rejected, flush_seconds=30))
+    try:
+        log.append(entries(1, 2))
+        log.append_rejected("a" * 32, "/predict", 422, "invalid input: " + "x" * 500, "v1")
+        log.flush()
+        between = datetime.now(UTC)
+        log.append_rejected("b" * 32, "/invocations", 413, "too many rows", "v1")
+        log.close()
+        frame = read_rejected_requests(url, rejected)
+        assert frame is not None and len(read_prediction_log(url, table)) == 2
+        assert frame[["request_id", "endpoint", "status"]].values.tolist() == [
+            ["a" * 32, "/predict", 422],
+            ["b" * 32, "/invocations", 413],
+        ]
+        assert len(frame["reason"].iloc[0]) == REASON_CHARS and str(frame["logged_at"].dt.tz) == "UTC"
+        later = read_rejected_requests(url, rejected, since=between)
+        assert later is not None and later["status"].tolist() == [413]
+        assert read_rejected_requests(url, f"never_{suffix}") is None  # not recorded, not an error
+    finally:
+        if database == "postgresql":
+            drop_table(url, table)
+            drop_table(url, rejected)
 
 
 def test_flush_waits_for_the_batch_without_closing(tmp_path: Path) -> None:
