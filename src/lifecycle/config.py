@@ -631,6 +631,11 @@ class PackageSettings(Strict):
     unknown_category: Literal["reject", "accept"] = "reject"
     reference_rows: Annotated[int, Field(gt=0)] = 5000
     reference_seed: int = 0
+    # model.onnx, the portable model (lifecycle.packaging.onnx_graph), for pipelines of the
+    # compiled shape; refused when a test row's score differs from the pipeline's by more
+    # than onnx_tolerance x max(1, |score|)
+    onnx: bool = True
+    onnx_tolerance: Annotated[float, Field(ge=0)] = 1e-9
 
 
 class ReportSettings(Strict):

@@ -7,6 +7,8 @@ models/package/
   MODEL_CARD.md     data, intended use, metrics, limitations
   reference.json    the training inputs' profile, and reference.parquet a seeded sample of
                     them with the model's scores (lifecycle.monitoring.reference)
+  model.onnx        the portable model, checked against the pipeline on the test split
+                    (lifecycle.packaging.onnx_check; `package.onnx`)
   manifest.json     SHA-256 of every other file
 
 Pickle runs code on load, so a model file is trusted only by its hash: `load_bundle`
