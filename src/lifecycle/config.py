@@ -727,6 +727,11 @@ class PredictionLogSettings(Strict):
         return self
 
 
+# What sums the compiled path's trees: the bundle's model.onnx through onnxruntime, or
+# scikit-learn's own tree predictors (lifecycle.serving.onnx_path, fast_path).
+Engine = Literal["fast_path", "onnx"]
+
+
 class ServeSettings(Strict):
     """The HTTP service: address, request limits, unknown-category policy, prediction log."""
 
@@ -736,6 +741,7 @@ class ServeSettings(Strict):
     max_body_bytes: Annotated[int, Field(gt=0)] = 2_000_000
     unknown_category: Literal["reject", "accept"] | None = None
     fast_path: bool = True
+    engine: Engine = "onnx"
     log: PredictionLogSettings = PredictionLogSettings()
 
 

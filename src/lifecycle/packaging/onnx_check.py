@@ -28,12 +28,11 @@ from sklearn.pipeline import Pipeline
 
 from lifecycle.errors import LifecycleError
 from lifecycle.featurization.transformers import as_object
+from lifecycle.packaging.bundle import ONNX_FILE
 from lifecycle.packaging.onnx_graph import CATEGORICAL_INPUT, NUMERIC_INPUT, OUTPUT, export_onnx, graph_columns
 from lifecycle.tasks.binary import decide
 
 logger = logging.getLogger(__name__)
-
-ONNX_FILE = "model.onnx"
 
 
 def onnx_session(model: onnx.ModelProto | bytes) -> onnxruntime.InferenceSession:

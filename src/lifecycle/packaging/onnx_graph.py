@@ -20,7 +20,10 @@ So the graph is built here from the tables the service's compiled path reads
   set membership, missing values sent where scikit-learn sends them, the baseline as a
   first one-leaf tree so the sum runs in scikit-learn's order;
 - the model's link function (sigmoid, softmax, exp or identity) gives the output `scores`:
-  what `FastPath.scores` gives.
+  what `FastPath.scores` gives. onnxruntime's sigmoid and softmax may round the last bit
+  differently from scikit-learn's; the output `raw` (the sums before the link) equals
+  scikit-learn's bit for bit, so the service applies the model's own link to it
+  (`lifecycle.serving.onnx_path`).
 """
 
 from __future__ import annotations
@@ -43,6 +46,7 @@ OPSETS = {"": 21, "ai.onnx.ml": 5}
 NUMERIC_INPUT = "numeric"
 CATEGORICAL_INPUT = "categorical"
 OUTPUT = "scores"
+RAW_OUTPUT = "raw"  # the trees' sums before the link, for callers that apply the model's own link
 
 _BRANCH_LEQ = 0
 _BRANCH_MEMBER = 6
@@ -98,7 +102,7 @@ class _Ensemble:
         return helper.make_node(
             "TreeEnsemble",
             ["model_input"],
-            ["raw"],
+            [RAW_OUTPUT],
             domain="ai.onnx.ml",
             aggregate_function=1,  # SUM
             post_transform=0,  # NONE: the link function is a node of its own
@@ -242,8 +246,8 @@ def _link(path: FastPath) -> list[onnx.NodeProto]:
         raise LifecycleError(f"ONNX export: the model's link function {name} has no ONNX operator here")
     operator = _LINKS[name]
     if operator == "Softmax":
-        return [helper.make_node("Softmax", ["raw"], [OUTPUT], axis=1)]
-    squeeze = helper.make_node("Squeeze", ["raw", "output_axis"], ["raw_1d"])
+        return [helper.make_node("Softmax", [RAW_OUTPUT], [OUTPUT], axis=1)]
+    squeeze = helper.make_node("Squeeze", [RAW_OUTPUT, "output_axis"], ["raw_1d"])
     return [squeeze, helper.make_node(operator or "Identity", ["raw_1d"], [OUTPUT])]
 
 
@@ -279,7 +283,10 @@ def export_onnx(pipeline: Pipeline, input_names: list[str]) -> onnx.ModelProto |
             helper.make_tensor_value_info(NUMERIC_INPUT, TensorProto.DOUBLE, [None, len(numeric_names)]),
             helper.make_tensor_value_info(CATEGORICAL_INPUT, TensorProto.STRING, [None, len(categorical_names)]),
         ],
-        [helper.make_tensor_value_info(OUTPUT, TensorProto.DOUBLE, scores_shape)],
+        [
+            helper.make_tensor_value_info(OUTPUT, TensorProto.DOUBLE, scores_shape),
+            helper.make_tensor_value_info(RAW_OUTPUT, TensorProto.DOUBLE, [None, outputs]),
+        ],
         initializer=[
             *numeric_constants,
             *categorical_constants,

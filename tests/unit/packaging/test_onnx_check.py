@@ -12,9 +12,8 @@ import pytest
 from onnx import numpy_helper
 
 from lifecycle.errors import LifecycleError
-from lifecycle.packaging.bundle import load_bundle
+from lifecycle.packaging.bundle import ONNX_FILE, load_bundle
 from lifecycle.packaging.onnx_check import (
-    ONNX_FILE,
     check_onnx,
     checked_onnx_file,
     onnx_inputs,
