@@ -40,7 +40,7 @@ from sklearn.pipeline import Pipeline
 
 from lifecycle.errors import LifecycleError
 from lifecycle.featurization.transformers import MISSING_CATEGORY
-from lifecycle.serving.fast_path import _UNSEEN, FastPath, compile_fast_path
+from lifecycle.serving.fast_path import UNSEEN_CATEGORY, FastPath, compile_fast_path
 
 OPSETS = {"": 21, "ai.onnx.ml": 5}
 NUMERIC_INPUT = "numeric"
@@ -220,7 +220,7 @@ def _categorical_nodes(path: FastPath) -> tuple[list[onnx.NodeProto], list[onnx.
     """Each categorical column -> the code the trees read; an unknown value -> the unseen code."""
     nodes, constants, coded = [], [], []
     for slot, codes in enumerate(path.categorical_codes):
-        known = [key for key in codes if key != _UNSEEN]
+        known = [key for key in codes if key != UNSEEN_CATEGORY]
         constants.append(_constant(f"cat_{slot}_index", np.array([slot], dtype=np.int64)))
         nodes.append(helper.make_node("Gather", [CATEGORICAL_INPUT, f"cat_{slot}_index"], [f"cat_{slot}"], axis=1))
         nodes.append(
@@ -231,7 +231,7 @@ def _categorical_nodes(path: FastPath) -> tuple[list[onnx.NodeProto], list[onnx.
                 domain="ai.onnx.ml",
                 keys_strings=[str(key) for key in known],
                 values_tensor=numpy_helper.from_array(np.array([codes[k] for k in known], dtype=np.float64)),
-                default_tensor=numpy_helper.from_array(np.array([codes[_UNSEEN]], dtype=np.float64)),
+                default_tensor=numpy_helper.from_array(np.array([codes[UNSEEN_CATEGORY]], dtype=np.float64)),
             )
         )
         coded.append(f"cat_{slot}_code")
