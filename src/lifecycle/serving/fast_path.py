@@ -243,6 +243,8 @@ def _compile(pipeline: Pipeline, input_names: list[str]) -> FastPath:
     blocks = {name: (branch, list(cols)) for name, branch, cols in transformer.transformers_ if branch != "drop"}
     if set(blocks) != {"num", "cat"} or any(branch == "passthrough" for branch, _ in blocks.values()):
         raise NotCompilable("the ColumnTransformer is not exactly the num and cat branches")
+    if any(not columns for _, columns in blocks.values()):  # an empty branch is never fitted
+        raise NotCompilable("a branch of the ColumnTransformer selects no column")
     slices = transformer.output_indices_
     numeric_branch, numeric_names = blocks["num"]
     categorical_branch, categorical_names = blocks["cat"]

@@ -8,12 +8,17 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
+from sklearn.datasets import load_breast_cancer
 from sklearn.dummy import DummyClassifier
+from sklearn.ensemble import HistGradientBoostingClassifier
 from sklearn.pipeline import Pipeline
 
+from lifecycle.config import FeaturizeSettings
+from lifecycle.featurization.featurizer import build_featurizer
 from lifecycle.packaging.bundle import ONNX_FILE, load_bundle, verify_bundle
 from lifecycle.packaging.onnx_check import onnx_inputs, onnx_scores, onnx_session, pipeline_scores
 from lifecycle.packaging.onnx_graph import export_onnx
+from lifecycle.serving.fast_path import compile_fast_path
 from tests.support.serving import TaskBundle
 
 pytestmark = pytest.mark.e2e
@@ -70,3 +75,15 @@ def test_a_pipeline_of_another_shape_has_no_onnx_export(bundle_dir: Path) -> Non
     bundle = load_bundle(bundle_dir)
     dummy = Pipeline([("features", bundle.pipeline.named_steps["features"]), ("model", DummyClassifier())])
     assert export_onnx(dummy, bundle.input_columns) is None
+
+
+def test_a_table_without_categories_has_no_onnx_export_and_no_fast_path() -> None:
+    """An empty categorical branch is never fitted: neither compiles, the pipeline serves
+    (the package stage writes no model.onnx rather than failing)."""
+    frame = load_breast_cancer(as_frame=True).frame.head(300)
+    inputs = [c for c in frame.columns if c != "target"]
+    featurizer = build_featurizer(FeaturizeSettings(categorical_encoding="ordinal"))
+    pipeline = Pipeline([("features", featurizer), ("model", HistGradientBoostingClassifier(max_iter=5))])
+    pipeline.fit(frame[inputs], frame["target"])
+    assert compile_fast_path(pipeline, inputs) is None
+    assert export_onnx(pipeline, inputs) is None
