@@ -1,6 +1,7 @@
 """ONNX against the pipeline and the compiled fast path: agreement, then latency.
 
-    OMP_NUM_THREADS=1 python -m bench.onnx     # after `dvc repro`; about a minute
+    OMP_NUM_THREADS=1 python -m bench.onnx             # after `dvc repro`; about a minute
+    OMP_NUM_THREADS=1 python -m bench.onnx --http 8    # and our server with each engine, 8 s a load
 
 (as a module: run as a script, this file would shadow the `onnx` package)
 
@@ -12,15 +13,19 @@ process, interleaved round by round, from the validated records the service hold
 fast path on scikit-learn's tree predictors, the same path on onnxruntime (`OnnxPath`,
 what `serve.engine: onnx` runs), and onnxruntime alone on inputs already built. One
 thread everywhere (OMP_NUM_THREADS=1, intra_op_num_threads=1); the load average is
-printed before and after, since other work shares the machine. Nothing here is a test.
+printed before and after, since other work shares the machine. With `--http`, our server
+(`python -m lifecycle serve --engine ...`) with each engine, under bench/serve.py's load
+generator. Nothing here is a test.
 """
 
 from __future__ import annotations
 
+import argparse
 import json
 import logging
 import os
 import statistics
+import tempfile
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -115,7 +120,31 @@ def latency(bundle: Bundle, test: pd.DataFrame, size: int) -> dict[str, float]:
     return {name: statistics.median(values) for name, values in times.items()}
 
 
+def http(test: pd.DataFrame, seconds: float) -> None:
+    """Our server with each engine, by bench/serve.py's server start and load generator,
+    two rounds interleaved."""
+    from bench.serve import free_port, load, payloads, row, start_ours
+
+    single, batch = payloads(test.head(20_000), 1, True), payloads(test.head(20_000), 100, True)
+    print("\n| server, load | throughput | rows/s | p50 ms | p99 ms | errors |")
+    print("| --- | ---: | ---: | ---: | ---: | ---: |")
+    for _ in range(2):
+        for engine in ("fast_path", "onnx"):
+            with tempfile.TemporaryDirectory() as temp:
+                port = free_port()
+                server = start_ours(port, f"sqlite:///{temp}/log.sqlite", "--engine", engine)
+                try:
+                    print(row(f"`{engine}`, 1 row, 1 client", load(port, single, 1, seconds), 1))
+                    print(row(f"`{engine}`, 100 rows, 2 clients", load(port, batch, 2, seconds), 100))
+                finally:
+                    server.terminate()
+                    server.wait(30)
+
+
 def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--http", type=float, metavar="SECONDS", help="also serve over HTTP with each engine")
+    args = parser.parse_args()
     configure_logging()
     threads, version = os.environ.get("OMP_NUM_THREADS"), onnxruntime.__version__
     logger.info("load average before: %s; OMP_NUM_THREADS=%s; onnxruntime %s", load_average(), threads, version)
@@ -139,6 +168,8 @@ def main() -> None:
     single, hundred = latency(bundle, test, 1), latency(bundle, test, 100)
     for name in single:
         print(f"| {name} | {single[name]:.3f} | {hundred[name]:.3f} |")
+    if args.http:
+        http(test, args.http)
     logger.info("load average after: %s", load_average())
 
 
