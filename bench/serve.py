@@ -113,7 +113,7 @@ def wait_until_up(port: int, process: subprocess.Popen, path: str, timeout: floa
     raise SystemExit(f"server on port {port} did not come up")
 
 
-def start_ours(port: int, log_url: str) -> subprocess.Popen:
+def start_ours(port: int, log_url: str, *options: str) -> subprocess.Popen:
     command = [
         sys.executable,
         "-m",
@@ -125,6 +125,7 @@ def start_ours(port: int, log_url: str) -> subprocess.Popen:
         str(port),
         "--log-url",
         log_url,
+        *options,
     ]
     process = subprocess.Popen(command, cwd=ROOT, env=SERVER_ENV, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     wait_until_up(port, process, "/ready")

@@ -48,6 +48,7 @@ def _parser() -> argparse.ArgumentParser:
     serve.add_argument("--bundle", default=paths.PACKAGE_DIR, type=Path, help="model bundle folder")
     serve.add_argument("--host", help="override serve.host (the address to listen on; 0.0.0.0: every interface)")
     serve.add_argument("--port", type=int, help="override serve.port")
+    serve.add_argument("--engine", choices=["fast_path", "onnx"], help="override serve.engine")
     serve.add_argument("--log-url", help="override serve.log.url (a SQLAlchemy URL)")
     serve.add_argument("--log-table", help="override serve.log.table")
     serve.add_argument("--labels-key", type=_columns, help=LABELS_KEY_HELP)
@@ -244,8 +245,8 @@ def _serve(args: argparse.Namespace) -> None:
     log = settings.log.model_copy(update={k: v for k, v in log_updates.items() if v})
     if args.labels_key is not None:
         log = log.model_copy(update={"labels_key": args.labels_key})
-    address = {"host": args.host, "port": args.port}
-    updates = {"log": log, **{k: v for k, v in address.items() if v}}
+    overrides = {"host": args.host, "port": args.port, "engine": args.engine}
+    updates = {"log": log, **{k: v for k, v in overrides.items() if v}}
     serve(args.bundle, settings.model_copy(update=updates))
 
 

@@ -631,6 +631,11 @@ class PackageSettings(Strict):
     unknown_category: Literal["reject", "accept"] = "reject"
     reference_rows: Annotated[int, Field(gt=0)] = 5000
     reference_seed: int = 0
+    # model.onnx, the portable model (lifecycle.packaging.onnx_graph), for pipelines of the
+    # compiled shape; refused when a test row's score differs from the pipeline's by more
+    # than onnx_tolerance x max(1, |score|)
+    onnx: bool = True
+    onnx_tolerance: Annotated[float, Field(ge=0)] = 1e-9
 
 
 class ReportSettings(Strict):
@@ -752,6 +757,11 @@ class PredictionLogSettings(Strict):
         return self
 
 
+# What sums the compiled path's trees: the bundle's model.onnx through onnxruntime, or
+# scikit-learn's own tree predictors (lifecycle.serving.onnx_path, fast_path).
+Engine = Literal["fast_path", "onnx"]
+
+
 class ServeSettings(Strict):
     """The HTTP service: address, request limits, unknown-category policy, prediction log."""
 
@@ -761,6 +771,7 @@ class ServeSettings(Strict):
     max_body_bytes: Annotated[int, Field(gt=0)] = 2_000_000
     unknown_category: Literal["reject", "accept"] | None = None
     fast_path: bool = True
+    engine: Engine = "onnx"
     log: PredictionLogSettings = PredictionLogSettings()
 
 

@@ -7,6 +7,8 @@ models/package/
   MODEL_CARD.md     data, intended use, metrics, limitations
   reference.json    the training inputs' profile, and reference.parquet a seeded sample of
                     them with the model's scores (lifecycle.monitoring.reference)
+  model.onnx        the portable model, checked against the pipeline on the test split
+                    (lifecycle.packaging.onnx_check; `package.onnx`)
   manifest.json     SHA-256 of every other file
 
 Pickle runs code on load, so a model file is trusted only by its hash: `load_bundle`
@@ -41,6 +43,7 @@ SCHEMA_FILE = "schema.json"
 METADATA_FILE = "metadata.json"
 CARD_FILE = "MODEL_CARD.md"
 MANIFEST_FILE = "manifest.json"
+ONNX_FILE = "model.onnx"
 
 
 def write_bundle(
@@ -98,6 +101,7 @@ class Bundle:
     pipeline: Pipeline
     schema: dict[str, Any]
     metadata: BundleMetadata
+    onnx: bytes | None = None  # model.onnx, when the bundle holds one
 
     @property
     def input_columns(self) -> list[str]:
@@ -150,4 +154,5 @@ def load_bundle(path: Path) -> Bundle:
     schema = json.loads((path / SCHEMA_FILE).read_text(encoding="utf-8"))
     metadata = BundleMetadata.read(path / METADATA_FILE)
     register_earlier_module_paths()  # a bundle of an earlier release names its code by older paths
-    return Bundle(pipeline=joblib.load(path / PIPELINE_FILE), schema=schema, metadata=metadata)
+    onnx = (path / ONNX_FILE).read_bytes() if (path / ONNX_FILE).is_file() else None
+    return Bundle(pipeline=joblib.load(path / PIPELINE_FILE), schema=schema, metadata=metadata, onnx=onnx)

@@ -16,7 +16,18 @@ from pathlib import Path
 
 from lifecycle.storage import file_digest
 
-LIBRARIES = ("lifecycle", "scikit-learn", "pandas", "numpy", "pyarrow", "joblib", "dvc", "dvclive")
+LIBRARIES = (
+    "lifecycle",
+    "scikit-learn",
+    "pandas",
+    "numpy",
+    "pyarrow",
+    "joblib",
+    "dvc",
+    "dvclive",
+    "onnx",
+    "onnxruntime",
+)
 
 
 def dvc_md5(paths: list[Path]) -> dict[str, str]:

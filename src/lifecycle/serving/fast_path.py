@@ -52,7 +52,7 @@ Record = dict[str, Any]
 Column = Callable[[Sequence[Record]], np.ndarray]
 
 # A value no fitted encoder has seen: what an unknown category maps to.
-_UNSEEN = "\x00lifecycle-unseen-category\x00"
+UNSEEN_CATEGORY = "\x00lifecycle-unseen-category\x00"
 
 _DATETIME_PARTS: dict[str, Callable[[datetime], int]] = {
     "hour": lambda t: t.hour,
@@ -151,11 +151,11 @@ def _numeric_block(branch: Pipeline, columns: list[Column]) -> _NumericBlock:
 
 
 def _category_codes(branch: Pipeline, names: list[str]) -> list[dict[Any, float]]:
-    """Per categorical column: known value (and the missing marker, and _UNSEEN) -> code."""
+    """Per categorical column: known value (and the missing marker, and UNSEEN_CATEGORY) -> code."""
     encoder = branch.named_steps.get("encode")
     if not isinstance(encoder, OrdinalEncoder):
         raise NotCompilable("the categorical branch is not an OrdinalEncoder")
-    values = [[*map(str, cats), MISSING_CATEGORY, _UNSEEN] for cats in encoder.categories_]
+    values = [[*map(str, cats), MISSING_CATEGORY, UNSEEN_CATEGORY] for cats in encoder.categories_]
     longest = max(len(v) for v in values)
     padded = {name: v + [v[0]] * (longest - len(v)) for name, v in zip(names, values)}
     codes = branch.transform(pd.DataFrame(padded, dtype=object))
@@ -214,7 +214,7 @@ class FastPath:
         matrix = np.empty((len(records), len(self.model_order)), dtype=np.float64)
         matrix[:, self.numeric_positions] = self.numeric.transform(records)
         for position, name, codes in zip(self.categorical_positions, self.categorical_names, self.categorical_codes):
-            unseen = codes[_UNSEEN]
+            unseen = codes[UNSEEN_CATEGORY]
             matrix[:, position] = [
                 codes[MISSING_CATEGORY] if (v := r[name]) is None else codes.get(v, unseen) for r in records
             ]
@@ -243,6 +243,8 @@ def _compile(pipeline: Pipeline, input_names: list[str]) -> FastPath:
     blocks = {name: (branch, list(cols)) for name, branch, cols in transformer.transformers_ if branch != "drop"}
     if set(blocks) != {"num", "cat"} or any(branch == "passthrough" for branch, _ in blocks.values()):
         raise NotCompilable("the ColumnTransformer is not exactly the num and cat branches")
+    if any(not columns for _, columns in blocks.values()):  # an empty branch is never fitted
+        raise NotCompilable("a branch of the ColumnTransformer selects no column")
     slices = transformer.output_indices_
     numeric_branch, numeric_names = blocks["num"]
     categorical_branch, categorical_names = blocks["cat"]

@@ -5,7 +5,8 @@
 - multiclass: the most probable class, its probability, and every class's probability;
 - regression: the predicted value (no probability).
 
-The compiled fast path (identical scores, tested for every task) answers bundles whose
+The compiled fast path (identical scores, tested for every task; its trees summed by
+onnxruntime from the bundle's model.onnx under `serve.engine: onnx`) answers bundles whose
 pipeline has a shape it compiles, through the task's own `answers` (binary without pandas:
 the path a single-row request takes most); everything else goes through `Bundle.predict`,
 the same function the batch `predict` command uses, whose columns make the answer.
@@ -22,9 +23,11 @@ import numpy as np
 import pandas as pd
 
 from lifecycle.artifacts import Label
+from lifecycle.config import Engine
 from lifecycle.packaging.bundle import Bundle
 from lifecycle.packaging.schema import NumericRule
 from lifecycle.serving.fast_path import FastPath, compile_fast_path
+from lifecycle.serving.onnx_path import onnx_path
 from lifecycle.tasks.classification import native
 
 logger = logging.getLogger(__name__)
@@ -93,12 +96,14 @@ class Scores:
 class Scorer:
     """Scores rows that already passed the request model (types, nulls, policy)."""
 
-    def __init__(self, bundle: Bundle, fast_path: bool) -> None:
+    def __init__(self, bundle: Bundle, fast_path: bool, engine: Engine = "fast_path") -> None:
         self.bundle = bundle
         self.task = bundle.task
         self.classes = [native(c) for c in bundle.classes] if self.task.classification else None
         # Only a pipeline of a shape it knows compiles; anything else is served by Bundle.predict.
         self.fast: FastPath | None = compile_fast_path(bundle.pipeline, bundle.input_columns) if fast_path else None
+        if self.fast is not None and engine == "onnx":
+            self.fast = onnx_path(self.fast, bundle.onnx)
         if self.fast is not None and self.task.classification:
             if [str(c) for c in self.fast.model.classes_] != [str(c) for c in bundle.classes]:
                 logger.info("fast path not available (the model's class order is not the bundle's)")

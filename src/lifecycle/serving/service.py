@@ -71,7 +71,7 @@ class Service:
             settings=settings,
             policy=policy,
             validator=RowValidator(bundle.schema, policy, settings.max_rows),
-            scorer=Scorer(bundle, settings.fast_path),
+            scorer=Scorer(bundle, settings.fast_path, settings.engine),
             metrics=ServiceMetrics(version, ENDPOINTS, bundle.task, value_buckets(bundle.metadata.metrics.test)),
             log=PredictionLog(settings.log),
             labels=LabelStore(settings.log.url, settings.log.labels_table, settings.log.table, key),

@@ -12,6 +12,7 @@ from lifecycle.packaging.bundle import Bundle, write_bundle
 from lifecycle.packaging.card import model_card
 from lifecycle.packaging.inference import PICKLED_MODULES, inference_pipeline
 from lifecycle.packaging.lineage import code_sha256, dvc_md5, library_versions
+from lifecycle.packaging.onnx_check import checked_onnx_file
 from lifecycle.packaging.schema import infer_schema
 from lifecycle.stages.runner import run_stage
 from lifecycle.storage import file_digest, read_joblib, read_json, read_parquet
@@ -48,7 +49,12 @@ def main() -> None:
     )
     test_slices = read_json(paths.SLICE_METRICS)
     reference = build_reference(train, Bundle(pipeline, schema, metadata), params.package, test_slices)
-    write_bundle(paths.PACKAGE_DIR, pipeline, schema, metadata, model_card(metadata, schema), reference.files())
+    files = reference.files()
+    if params.package.onnx:
+        test = read_parquet(paths.INTERIM_TEST)
+        inputs = Bundle(pipeline, schema, metadata).input_columns
+        files |= checked_onnx_file(pipeline, inputs, test, metadata.threshold, params.package.onnx_tolerance)
+    write_bundle(paths.PACKAGE_DIR, pipeline, schema, metadata, model_card(metadata, schema), files)
     logger.info("packaged model %s into %s", metadata.model_version, paths.PACKAGE_DIR)
 
 

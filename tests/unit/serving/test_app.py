@@ -214,6 +214,7 @@ def test_health_ready_metadata(client: TestClient, bundle_dir: Path) -> None:
         "MODEL_CARD.md",
         "reference.json",
         "reference.parquet",
+        "model.onnx",
     }
     assert metadata["params"] == bundle.metadata.params
 
