@@ -2,7 +2,7 @@
 
 Why: the fast path calls scikit-learn's predictor once per tree, so a request pays a
 Python-level call for each of the model's hundreds of trees; onnxruntime walks every tree in
-one native call. `python -m bench.onnx` measures it (README, "Portable model: ONNX").
+one native call. `python bench/onnx_engine.py` measures it (README, "Portable model: ONNX").
 
 What stays the fast path's: the columns computed from a request's records (numbers, difference
 features, datetime parts in the time zone, categories), and the model's own link function.

@@ -1,7 +1,7 @@
 """ONNX against the pipeline and the compiled fast path: agreement, then latency.
 
-    OMP_NUM_THREADS=1 python -m bench.onnx             # after `dvc repro`; about a minute
-    OMP_NUM_THREADS=1 python -m bench.onnx --http 8    # and our server with each engine, 8 s a load
+    OMP_NUM_THREADS=1 python bench/onnx_engine.py             # after `dvc repro`; about a minute
+    OMP_NUM_THREADS=1 python bench/onnx_engine.py --http 8    # and our server with each engine, 8 s a load
 
 (as a module: run as a script, this file would shadow the `onnx` package)
 
@@ -49,7 +49,7 @@ from lifecycle.serving.fast_path import compile_fast_path
 from lifecycle.serving.onnx_path import OnnxPath, onnx_path
 from lifecycle.serving.request_model import RowValidator
 
-logger = logging.getLogger("bench.onnx")
+logger = logging.getLogger("bench.onnx_engine")
 ROUNDS = 7
 SECONDS_PER_ROUND = 1.0
 
