@@ -731,6 +731,8 @@ class ServeSettings(Strict):
     max_body_bytes: Annotated[int, Field(gt=0)] = 2_000_000
     unknown_category: Literal["reject", "accept"] | None = None
     fast_path: bool = True
+    # uvicorn worker processes, each a whole service with its own prediction log writer
+    workers: Annotated[int, Field(ge=1)] = 1
     log: PredictionLogSettings = PredictionLogSettings()
 
 

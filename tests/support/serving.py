@@ -111,6 +111,14 @@ def log_predictions(url: str, bundle_dir: Path, flights: pd.DataFrame, version: 
     return flights
 
 
+def metric_value(text: str, name: str, **labels: str) -> float | None:
+    """The value of the first sample of `name` carrying `labels` in a Prometheus exposition."""
+    for line in text.splitlines():
+        if line.startswith(name + "{") and all(f'{k}="{v}"' in line for k, v in labels.items()):
+            return float(line.rsplit(" ", 1)[1])
+    return None
+
+
 class ServerProcess:
     """`python -m lifecycle serve` in a subprocess on a free port of `host` (a loopback address)."""
 

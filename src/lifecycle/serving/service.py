@@ -115,6 +115,11 @@ class Service:
             )
         return scores
 
+    def close(self) -> None:
+        """Write every queued prediction, then close the log and the labels (shutdown)."""
+        self.log.close()
+        self.labels.close()
+
     def record_labels(self, labels: list[AnyLabel]) -> LabelReceipt:
         """Store late labels. The log is flushed first, so a label sent right after its
         prediction finds it and is not counted as unmatched."""
