@@ -140,16 +140,22 @@ def log_engine(url: str) -> Engine:
     return engine
 
 
+def _json(value: Any) -> str:
+    """JSON text through orjson: the writer thread runs under the server's GIL, and encoding
+    the logged rows (the input row most) was its largest cost. Dates are ISO 8601, floats
+    read back equal; nothing logged is NaN (validated inputs, model outputs)."""
+    return orjson.dumps(value).decode()
+
+
 def _stored(entry: dict[str, Any]) -> dict[str, Any]:
     probabilities = entry.get("probabilities")
     return {
         **entry,
-        # orjson: the input row is most of the writer's work, and it runs under the server's GIL
-        "input": orjson.dumps(entry["input"]).decode(),
-        "prediction": json.dumps(entry["prediction"], allow_nan=False),
+        "input": _json(entry["input"]),
+        "prediction": _json(entry["prediction"]),
         "probability": entry.get("probability"),
-        "probabilities": (None if probabilities is None else json.dumps(probabilities, allow_nan=False)),
-        "unknown_categories": json.dumps(entry["unknown_categories"]),
+        "probabilities": None if probabilities is None else _json(probabilities),
+        "unknown_categories": _json(entry["unknown_categories"]),
     }
 
 
