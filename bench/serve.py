@@ -17,9 +17,12 @@ the very same fitted pipeline, which it serves with `mlflow models serve --env-m
 local` (one worker). Our server runs with `--workers` 1 and 2. All servers run with
 OMP_NUM_THREADS=1 (OpenMP threads only fight over a shared 2-core machine) and are driven
 by the same minimal keep-alive HTTP/1.1 load generator, in this process, so the client costs
-the same for both and shares the machine's cores with the server. Every line printed
-carries the machine's 1-minute load average when its run ended. Runs are bounded by time;
-nothing here is a test.
+the same for both and shares the machine's cores with the server. Beside throughput and
+latency, each line gives the server's CPU time per request (its whole process tree: workers
+and threads, from /proc; for the in-process lines, the calling process's CPU time per
+call), which other work on a shared machine disturbs far less than throughput, and the
+machine's 1-minute load average when its run ended. Runs are bounded by time; nothing here
+is a test.
 """
 
 from __future__ import annotations
@@ -229,6 +232,21 @@ def stop(process: subprocess.Popen) -> None:
         process.kill()
 
 
+def cpu_seconds(pid: int) -> float:
+    """CPU time (user + system) of a process and all its descendants (workers, threads)."""
+    total, pending = 0.0, [pid]
+    while pending:
+        current = pending.pop()
+        try:
+            fields = Path(f"/proc/{current}/stat").read_text().rsplit(")", 1)[1].split()
+            total += (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+            for task in Path(f"/proc/{current}/task").iterdir():
+                pending += [int(child) for child in (task / "children").read_text().split()]
+        except (FileNotFoundError, ProcessLookupError):
+            continue
+    return total
+
+
 # --- load generator ----------------------------------------------------------------
 
 
@@ -246,6 +264,7 @@ class Run:
     errors: int
     seconds: float
     latencies: list[float]
+    server_cpu: float = math.nan  # CPU seconds the server spent during the run
 
     def percentile(self, q: float) -> float:
         ordered = sorted(self.latencies)
@@ -273,8 +292,11 @@ async def _worker(port: int, payloads: list[bytes], offset: int, stop_at: float,
         writer.close()
 
 
-def load(port: int, payloads: list[bytes], concurrency: int, seconds: float, warmup: float = 1.5) -> Run:
-    """Closed-loop load: `concurrency` keep-alive connections, each sending back to back."""
+def load(
+    port: int, payloads: list[bytes], concurrency: int, seconds: float, warmup: float = 1.5, server: int | None = None
+) -> Run:
+    """Closed-loop load: `concurrency` keep-alive connections, each sending back to back;
+    with `server` (a process id), the CPU time its process tree spent in the measured run."""
 
     async def main() -> Run:
         warm = Run(0, 0, 0, [])
@@ -282,9 +304,11 @@ def load(port: int, payloads: list[bytes], concurrency: int, seconds: float, war
             *(_worker(port, payloads, i, time.perf_counter() + warmup, warm) for i in range(concurrency))
         )
         run = Run(0, 0, seconds, [])
+        cpu = cpu_seconds(server) if server is not None else math.nan
         started = time.perf_counter()
         await asyncio.gather(*(_worker(port, payloads, i * 13, started + seconds, run) for i in range(concurrency)))
         run.seconds = time.perf_counter() - started
+        run.server_cpu = cpu_seconds(server) - cpu if server is not None else math.nan
         return run
 
     return asyncio.run(main())
@@ -324,8 +348,8 @@ def payloads(rows: pd.DataFrame, size: int, ours: bool) -> list[bytes]:
     return bodies
 
 
-def in_process(case: Case, rows: pd.DataFrame, size: int, seconds: float = 5.0) -> dict[str, float]:
-    """The floor: seconds per call of the bundle's predict and of the compiled fast path."""
+def in_process(case: Case, rows: pd.DataFrame, size: int, seconds: float = 5.0) -> dict[str, tuple[float, float]]:
+    """The floor: seconds per call, wall and CPU, of the bundle's predict and of the compiled fast path."""
     from lifecycle.serving.fast_path import compile_fast_path
     from lifecycle.serving.request_model import RowValidator
 
@@ -339,11 +363,11 @@ def in_process(case: Case, rows: pd.DataFrame, size: int, seconds: float = 5.0) 
         calls["fast path"] = lambda i: fast.scores(records[i])
     results = {}
     for name, call in calls.items():
-        count, started = 0, time.perf_counter()
+        count, started, cpu = 0, time.perf_counter(), time.process_time()
         while time.perf_counter() - started < seconds:
             call(count % len(batches))
             count += 1
-        results[name] = (time.perf_counter() - started) / count
+        results[name] = ((time.perf_counter() - started) / count, (time.process_time() - cpu) / count)
     return results
 
 
@@ -376,16 +400,18 @@ class Result:
         return (
             f"| {case.data} ({case.task}) | {self.server}, {self.load} | {self.rate:,.0f} req/s | "
             f"{self.rate * self.rows:,.0f} | {run.percentile(0.5):.2f} | {run.percentile(0.99):.2f} | "
-            f"{run.errors} | {self.load_average} |"
+            f"{run.errors} | {1000 * run.server_cpu / run.requests:.2f} | {self.load_average} |"
         )
 
 
-def measure(server: str, port: int, rows: pd.DataFrame, ours: bool, seconds: float, loads: list[str]) -> list[Result]:
+def measure(
+    server: str, port: int, pid: int, rows: pd.DataFrame, ours: bool, seconds: float, loads: list[str]
+) -> list[Result]:
     bodies = {"single": payloads(rows, 1, ours), "batch": payloads(rows, 100, ours)}
     results = []
     for name in loads:
         kind, clients = LOADS[name]
-        run = load(port, bodies[kind], clients, seconds)
+        run = load(port, bodies[kind], clients, seconds, server=pid)
         results.append(Result(server, name, run, load_average()))
         logger.info("%s, %s: %.0f req/s", server, name, results[-1].rate)
     return results
@@ -419,24 +445,24 @@ def serve_and_measure(
         port = free_port()
         process = start(port)
         try:
-            results.extend(measure(name, port, rows, ours, seconds, loads))
+            results.extend(measure(name, port, process.pid, rows, ours, seconds, loads))
         finally:
             stop(process)
     return results
 
 
-def floor_lines(case: Case, rows: pd.DataFrame) -> tuple[list[str], dict[int, dict[str, float]]]:
+def floor_lines(case: Case, rows: pd.DataFrame) -> tuple[list[str], dict[int, dict[str, tuple[float, float]]]]:
     floors = {size: in_process(case, rows, size) for size in (1, 100)}
     lines = [
         f"| {case.data} ({case.task}) | in-process {name}, {size} row{'s' * (size > 1)} | "
-        f"{1 / per_call:,.0f} calls/s | {size / per_call:,.0f} | {per_call * 1000:.2f} | | | {load_average()} |"
+        f"{1 / wall:,.0f} calls/s | {size / wall:,.0f} | {wall * 1000:.2f} | | | {cpu * 1000:.2f} | {load_average()} |"
         for size, timings in floors.items()
-        for name, per_call in timings.items()
+        for name, (wall, cpu) in timings.items()
     ]
     return lines, floors
 
 
-def summary(case: Case, results: list[Result], floors: dict[int, dict[str, float]]) -> list[str]:
+def summary(case: Case, results: list[Result], floors: dict[int, dict[str, tuple[float, float]]]) -> list[str]:
     """Our throughput against MLflow's and the batch path against the in-process floor."""
     rate = {(r.server, r.load): r.rate for r in results}
     lines = []
@@ -445,19 +471,22 @@ def summary(case: Case, results: list[Result], floors: dict[int, dict[str, float
             if (server, name) in rate and ("MLflow, 1 worker", name) in rate:
                 ratio = rate[server, name] / rate["MLflow, 1 worker", name]
                 lines.append(f"{case.data}: {server}, {name}: {ratio:.1f}x MLflow's throughput")
-        batch = rate.get((server, "100 rows, 2 clients"))
+        batch = next((r for r in results if r.server == server and r.load == "100 rows, 2 clients"), None)
         if batch is not None and "fast path" in floors[100]:
+            (fast, fast_cpu), (pandas, _) = floors[100]["fast path"], floors[100]["bundle.predict"]
+            cpu = batch.run.server_cpu / batch.run.requests
             lines.append(
-                f"{case.data}: {server}, 100-row batches through HTTP: "
-                f"{batch * floors[100]['fast path']:.0%} of the in-process fast path, "
-                f"{batch * floors[100]['bundle.predict']:.1f}x the in-process bundle.predict"
+                f"{case.data}: {server}, 100-row batches through HTTP: {batch.rate * fast:.0%} of the in-process "
+                f"fast path's throughput ({fast_cpu / cpu:.0%} of its CPU efficiency: {cpu * 1000:.2f} ms of "
+                f"server CPU per request against {fast_cpu * 1000:.2f}), {batch.rate * pandas:.1f}x the "
+                "in-process bundle.predict"
             )
     return lines
 
 
 HEADER = (
-    "| data (task) | server, load | throughput | rows/s | p50 ms | p99 ms | errors | load avg |\n"
-    "| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: |"
+    "| data (task) | server, load | throughput | rows/s | p50 ms | p99 ms | errors | CPU ms/req | load avg |\n"
+    "| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |"
 )
 
 
