@@ -191,8 +191,7 @@ def start_ours(port: int, log_url: str, bundle: Path = BUNDLE, workers: int = 1)
         str(port),
         "--log-url",
         log_url,
-        "--workers",
-        str(workers),
+        *(["--workers", str(workers)] if workers > 1 else []),  # the default: also what releases before it took
         "--labels-key",
         "",  # params.yaml's key names flights columns; every bundle here takes labels by request id
     ]
