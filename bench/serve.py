@@ -20,7 +20,8 @@ by the same minimal keep-alive HTTP/1.1 load generator, in this process, so the 
 the same for both and shares the machine's cores with the server. Beside throughput and
 latency, each line gives the server's CPU time per request (its whole process tree: workers
 and threads, from /proc; for the in-process lines, the calling process's CPU time per
-call), which other work on a shared machine disturbs far less than throughput, and the
+call), which other work on a shared machine disturbs far less than throughput, the load
+generator's CPU time per request (what the client takes from the same cores), and the
 machine's 1-minute load average when its run ended. Runs are bounded by time; nothing here
 is a test.
 """
@@ -264,6 +265,7 @@ class Run:
     seconds: float
     latencies: list[float]
     server_cpu: float = math.nan  # CPU seconds the server spent during the run
+    client_cpu: float = math.nan  # CPU seconds the load generator (this process) spent
 
     def percentile(self, q: float) -> float:
         ordered = sorted(self.latencies)
@@ -304,10 +306,11 @@ def load(
         )
         run = Run(0, 0, seconds, [])
         cpu = cpu_seconds(server) if server is not None else math.nan
-        started = time.perf_counter()
+        started, client = time.perf_counter(), time.process_time()
         await asyncio.gather(*(_worker(port, payloads, i * 13, started + seconds, run) for i in range(concurrency)))
         run.seconds = time.perf_counter() - started
         run.server_cpu = cpu_seconds(server) - cpu if server is not None else math.nan
+        run.client_cpu = time.process_time() - client
         return run
 
     return asyncio.run(main())
@@ -399,7 +402,8 @@ class Result:
         return (
             f"| {case.data} ({case.task}) | {self.server}, {self.load} | {self.rate:,.0f} req/s | "
             f"{self.rate * self.rows:,.0f} | {run.percentile(0.5):.2f} | {run.percentile(0.99):.2f} | "
-            f"{run.errors} | {1000 * run.server_cpu / run.requests:.2f} | {self.load_average} |"
+            f"{run.errors} | {1000 * run.server_cpu / run.requests:.2f} | {1000 * run.client_cpu / run.requests:.2f} | "
+            f"{self.load_average} |"
         )
 
 
@@ -454,7 +458,8 @@ def floor_lines(case: Case, rows: pd.DataFrame) -> tuple[list[str], dict[int, di
     floors = {size: in_process(case, rows, size) for size in (1, 100)}
     lines = [
         f"| {case.data} ({case.task}) | in-process {name}, {size} row{'s' * (size > 1)} | "
-        f"{1 / wall:,.0f} calls/s | {size / wall:,.0f} | {wall * 1000:.2f} | | | {cpu * 1000:.2f} | {load_average()} |"
+        f"{1 / wall:,.0f} calls/s | {size / wall:,.0f} | {wall * 1000:.2f} | | | {cpu * 1000:.2f} | | "
+        f"{load_average()} |"
         for size, timings in floors.items()
         for name, (wall, cpu) in timings.items()
     ]
@@ -484,8 +489,9 @@ def summary(case: Case, results: list[Result], floors: dict[int, dict[str, tuple
 
 
 HEADER = (
-    "| data (task) | server, load | throughput | rows/s | p50 ms | p99 ms | errors | CPU ms/req | load avg |\n"
-    "| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |"
+    "| data (task) | server, load | throughput | rows/s | p50 ms | p99 ms | errors | server CPU ms/req "
+    "| client CPU ms/req | load avg |\n"
+    "| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |"
 )
 
 
