@@ -132,7 +132,7 @@ def http(test: pd.DataFrame, seconds: float) -> None:
         for engine in ("fast_path", "onnx"):
             with tempfile.TemporaryDirectory() as temp:
                 port = free_port()
-                server = start_ours(port, f"sqlite:///{temp}/log.sqlite", "--engine", engine)
+                server = start_ours(port, f"sqlite:///{temp}/log.sqlite", options=["--engine", engine])
                 try:
                     print(row(f"`{engine}`, 1 row, 1 client", load(port, single, 1, seconds), 1))
                     print(row(f"`{engine}`, 100 rows, 2 clients", load(port, batch, 2, seconds), 100))

@@ -1,23 +1,40 @@
 """Serving benchmark: our server vs MLflow's, same fitted pipeline, same load generator, 127.0.0.1.
 
-    python bench/serve.py            # latency/throughput table (about 3 minutes plus MLflow install)
-    python bench/serve.py --soak     # 64 clients for 60 s: errors, logged rows, memory
+    python bench/serve.py                    # every task, ours at 1 and 2 workers and MLflow (about 10 minutes)
+    python bench/serve.py --tasks binary     # the flights bundle only
+    python bench/serve.py --ratio            # 100-row batches through HTTP vs the in-process fast path (flights)
+    python bench/serve.py --soak             # 64 clients for 60 s: errors, logged rows, memory
+
+Every task of the gradient-boosting family: the flights bundle the pipeline packaged
+(binary), and bundles the pipeline's own stages package, in a temporary folder, from
+scikit-learn's wine (multiclass) and diabetes (regression) tables (`lifecycle.sources.examples`,
+the tables the serving tests package too; the models are trained with the default train
+settings).
 
 MLflow is not a project dependency: it is installed by this script into its own virtual
 environment (bench/.venv-mlflow, git-ignored) together with this project, so it unpickles
-the very same `models/package/pipeline.joblib`, which it serves with
-`mlflow models serve --env-manager local` (one worker, like ours). Both servers run with
-OMP_NUM_THREADS=1 (OpenMP threads only fight over a shared 2-core machine) and are
-driven by the same minimal keep-alive HTTP/1.1 load generator, so the client costs the
-same for both. Runs are bounded by time; nothing here is a test.
+the very same fitted pipeline, which it serves with `mlflow models serve --env-manager
+local` (one worker). Our server runs with `--workers` 1 and 2. All servers run with
+OMP_NUM_THREADS=1 (OpenMP threads only fight over a shared 2-core machine) and are driven
+by the same minimal keep-alive HTTP/1.1 load generator, in this process, so the client costs
+the same for both and shares the machine's cores with the server. Beside throughput and
+latency, each line gives the server's CPU time per request (its whole process tree: workers
+and threads, from /proc; for the in-process lines, the calling process's CPU time per
+call), which other work on a shared machine disturbs far less than throughput, the load
+generator's CPU time per request (what the client takes from the same cores), and the
+machine's 1-minute load average when its run ended. Runs are bounded by time; nothing here
+is a test.
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
+import importlib
 import json
 import logging
+import math
 import os
 import signal
 import socket
@@ -26,6 +43,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -35,13 +53,16 @@ sys.path.insert(0, str(ROOT / "src"))
 os.environ["OMP_NUM_THREADS"] = "1"
 
 import pandas as pd  # noqa: E402
+import yaml  # noqa: E402
 
 from lifecycle.logs import configure_logging  # noqa: E402
 from lifecycle.packaging.bundle import load_bundle  # noqa: E402
+from lifecycle.sources.examples import diabetes_frame, wine_frame  # noqa: E402
 
 logger = logging.getLogger("bench.serve")
 
 BUNDLE = ROOT / "models/package"
+STAGES = ("collect", "preprocess", "featurize", "search", "train", "evaluate", "package")
 MLFLOW_ENV = ROOT / "bench/.venv-mlflow"
 MLFLOW_VERSION = "3.17.2"
 SERVER_ENV = dict(os.environ)
@@ -53,14 +74,60 @@ from pathlib import Path
 import pandas as pd
 import mlflow.sklearn
 from mlflow.models import infer_signature
-from lifecycle.bundle import load_bundle
+from lifecycle.packaging.bundle import load_bundle
 bundle = load_bundle(Path(sys.argv[1]))
 sample = pd.read_parquet(sys.argv[3])[bundle.input_columns]
-sample["time_hour"] = sample["time_hour"].dt.tz_convert("UTC").dt.tz_localize(None)  # MLflow: naive only
-signature = infer_signature(sample, bundle.pipeline.predict_proba(sample))
-mlflow.sklearn.save_model(bundle.pipeline, sys.argv[2], signature=signature, pyfunc_predict_fn="predict_proba",
-                         serialization_format="cloudpickle")
+for name in sample.select_dtypes("datetimetz").columns:  # MLflow: naive date-times only
+    sample[name] = sample[name].dt.tz_convert("UTC").dt.tz_localize(None)
+method = "predict_proba" if bundle.task.classification else "predict"
+signature = infer_signature(sample, getattr(bundle.pipeline, method)(sample))
+mlflow.sklearn.save_model(bundle.pipeline, sys.argv[2], signature=signature, pyfunc_predict_fn=method,
+                          serialization_format="cloudpickle")
 """
+
+
+@dataclass(frozen=True)
+class Case:
+    """One packaged bundle and the raw test split of the project that packaged it."""
+
+    task: str
+    data: str
+    bundle: Path
+    test: Path
+
+
+def flights() -> Case:
+    return Case("binary", "flights", BUNDLE, ROOT / "data/interim/test.parquet")
+
+
+def example(folder: Path, task: str) -> Case:
+    """A bundle of scikit-learn's wine (multiclass) or diabetes (regression) table, packaged
+    by the pipeline's own stages in `folder` with the default train settings."""
+    frames: dict[str, tuple[Callable[[], tuple[pd.DataFrame, str, str]], str, str]] = {
+        "multiclass": (wine_frame, "stratified", "wine"),
+        "regression": (diabetes_frame, "random", "diabetes"),
+    }
+    load, split, data = frames[task]
+    frame, target, _ = load()
+    (folder / "data/external").mkdir(parents=True)
+    frame.to_csv(folder / "data/external/table.csv", index=False)
+    params = {
+        "sources": {"data": {"kind": "csv", "path": "data/external/table.csv"}},
+        "preprocess": {
+            "base": "data",
+            "target": {"column": target, "name": "label", "task": task},
+            "split": {"method": split, "test_fraction": 0.25, "seed": 1},
+        },
+        "featurize": {"categorical_encoding": "ordinal", "min_frequency": 1},
+        "evaluate": {"slices": {"columns": []}},
+        **{section: {} for section in ("collect", "validation", "search", "train", "package")},
+    }
+    (folder / "params.yaml").write_text(yaml.safe_dump(params, sort_keys=False))
+    logger.info("packaging the %s example (%s) in %s", task, data, folder)
+    with contextlib.chdir(folder):
+        for stage in STAGES:
+            importlib.import_module(f"lifecycle.stages.{stage}").main()
+    return Case(task, data, folder / "models/package", folder / "data/interim/test.parquet")
 
 
 def free_port() -> int:
@@ -113,18 +180,24 @@ def wait_until_up(port: int, process: subprocess.Popen, path: str, timeout: floa
     raise SystemExit(f"server on port {port} did not come up")
 
 
-def start_ours(port: int, log_url: str, *options: str) -> subprocess.Popen:
+def start_ours(
+    port: int, log_url: str, bundle: Path = BUNDLE, workers: int = 1, options: Sequence[str] = ()
+) -> subprocess.Popen:
+    """Our server on `port`; `options`: more `serve` arguments (e.g. the engine)."""
     command = [
         sys.executable,
         "-m",
         "lifecycle",
         "serve",
         "--bundle",
-        str(BUNDLE),
+        str(bundle),
         "--port",
         str(port),
         "--log-url",
         log_url,
+        *(["--workers", str(workers)] if workers > 1 else []),  # the default: also what releases before it took
+        "--labels-key",
+        "",  # params.yaml's key names flights columns; every bundle here takes labels by request id
         *options,
     ]
     process = subprocess.Popen(command, cwd=ROOT, env=SERVER_ENV, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
@@ -163,6 +236,21 @@ def stop(process: subprocess.Popen) -> None:
         process.kill()
 
 
+def cpu_seconds(pid: int) -> float:
+    """CPU time (user + system) of a process and all its descendants (workers, threads)."""
+    total, pending = 0.0, [pid]
+    while pending:
+        current = pending.pop()
+        try:
+            fields = Path(f"/proc/{current}/stat").read_text().rsplit(")", 1)[1].split()
+            total += (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+            for task in Path(f"/proc/{current}/task").iterdir():
+                pending += [int(child) for child in (task / "children").read_text().split()]
+        except (FileNotFoundError, ProcessLookupError):
+            continue
+    return total
+
+
 # --- load generator ----------------------------------------------------------------
 
 
@@ -180,6 +268,8 @@ class Run:
     errors: int
     seconds: float
     latencies: list[float]
+    server_cpu: float = math.nan  # CPU seconds the server spent during the run
+    client_cpu: float = math.nan  # CPU seconds the load generator (this process) spent
 
     def percentile(self, q: float) -> float:
         ordered = sorted(self.latencies)
@@ -207,8 +297,11 @@ async def _worker(port: int, payloads: list[bytes], offset: int, stop_at: float,
         writer.close()
 
 
-def load(port: int, payloads: list[bytes], concurrency: int, seconds: float, warmup: float = 1.5) -> Run:
-    """Closed-loop load: `concurrency` keep-alive connections, each sending back to back."""
+def load(
+    port: int, payloads: list[bytes], concurrency: int, seconds: float, warmup: float = 1.5, server: int | None = None
+) -> Run:
+    """Closed-loop load: `concurrency` keep-alive connections, each sending back to back;
+    with `server` (a process id), the CPU time its process tree spent in the measured run."""
 
     async def main() -> Run:
         warm = Run(0, 0, 0, [])
@@ -216,9 +309,12 @@ def load(port: int, payloads: list[bytes], concurrency: int, seconds: float, war
             *(_worker(port, payloads, i, time.perf_counter() + warmup, warm) for i in range(concurrency))
         )
         run = Run(0, 0, seconds, [])
-        started = time.perf_counter()
+        cpu = cpu_seconds(server) if server is not None else math.nan
+        started, client = time.perf_counter(), time.process_time()
         await asyncio.gather(*(_worker(port, payloads, i * 13, started + seconds, run) for i in range(concurrency)))
         run.seconds = time.perf_counter() - started
+        run.server_cpu = cpu_seconds(server) - cpu if server is not None else math.nan
+        run.client_cpu = time.process_time() - client
         return run
 
     return asyncio.run(main())
@@ -227,21 +323,26 @@ def load(port: int, payloads: list[bytes], concurrency: int, seconds: float, war
 # --- the benchmark -----------------------------------------------------------------
 
 
-def rows_for_requests(count: int) -> pd.DataFrame:
-    """Raw test rows with training categories only (valid under the reject policy)."""
-    bundle = load_bundle(BUNDLE)
-    test = pd.read_parquet(ROOT / "data/interim/test.parquet")[bundle.input_columns]
+def rows_for_requests(case: Case, count: int) -> pd.DataFrame:
+    """`count` raw test rows with training categories only (valid under the reject policy),
+    the test split repeated where it is smaller."""
+    bundle = load_bundle(case.bundle)
+    test = pd.read_parquet(case.test)[bundle.input_columns]
     keep = pd.Series(True, index=test.index)
     for column in bundle.schema["columns"]:
         if column["kind"] == "categorical":
             keep &= test[column["name"]].isna() | test[column["name"]].isin(column["categories"])
-    return test[keep].head(count).reset_index(drop=True)
+    known = test[keep]
+    return pd.concat([known] * math.ceil(count / len(known))).head(count).reset_index(drop=True)
 
 
 def payloads(rows: pd.DataFrame, size: int, ours: bool) -> list[bytes]:
     bodies = []
     if not ours:  # MLflow's schema enforcement takes naive datetimes only (these are UTC)
-        rows = rows.assign(time_hour=rows["time_hour"].dt.tz_convert("UTC").dt.tz_localize(None))
+        naive = {
+            name: rows[name].dt.tz_convert("UTC").dt.tz_localize(None) for name in rows.select_dtypes("datetimetz")
+        }
+        rows = rows.assign(**naive)
     for start in range(0, len(rows) - size + 1, size):
         chunk = json.loads(rows.iloc[start : start + size].to_json(orient="split", index=False, date_format="iso"))
         if ours:
@@ -253,108 +354,165 @@ def payloads(rows: pd.DataFrame, size: int, ours: bool) -> list[bytes]:
     return bodies
 
 
-def in_process(rows: pd.DataFrame, size: int, seconds: float = 5.0) -> dict[str, float]:
-    """The floor: the bundle's predict (and the compiled fast path) called directly."""
+def in_process(case: Case, rows: pd.DataFrame, size: int, seconds: float = 5.0) -> dict[str, tuple[float, float]]:
+    """The floor: seconds per call, wall and CPU, of the bundle's predict and of the compiled fast path."""
     from lifecycle.serving.fast_path import compile_fast_path
     from lifecycle.serving.request_model import RowValidator
 
-    bundle = load_bundle(BUNDLE)
+    bundle = load_bundle(case.bundle)
     fast = compile_fast_path(bundle.pipeline, bundle.input_columns)
     validator = RowValidator(bundle.schema, "accept", 1000)
     batches = [rows.iloc[i : i + size] for i in range(0, len(rows) - size + 1, size)]
     records = [validator.from_python(json.loads(b.to_json(orient="records", date_format="iso"))) for b in batches]
+    calls: dict[str, Callable[[int], object]] = {"bundle.predict": lambda i: bundle.predict(batches[i])}
+    if fast is not None:
+        calls["fast path"] = lambda i: fast.scores(records[i])
     results = {}
-    for name, call in (
-        ("bundle.predict", lambda i: bundle.predict(batches[i])),
-        ("fast path", lambda i: fast.scores(records[i])),
-    ):
-        count, started = 0, time.perf_counter()
+    for name, call in calls.items():
+        count, started, cpu = 0, time.perf_counter(), time.process_time()
         while time.perf_counter() - started < seconds:
             call(count % len(batches))
             count += 1
-        results[name] = (time.perf_counter() - started) / count
+        results[name] = ((time.perf_counter() - started) / count, (time.process_time() - cpu) / count)
     return results
 
 
-def measure(port: int, bodies: dict[str, list[bytes]], seconds: float) -> dict[str, Run]:
-    return {
-        "single c=1": load(port, bodies["single"], 1, seconds),
-        "single c=8": load(port, bodies["single"], 8, seconds),
-        "batch100 c=2": load(port, bodies["batch"], 2, seconds),
-    }
+LOADS = {"1 row, 1 client": ("single", 1), "1 row, 8 clients": ("single", 8), "100 rows, 2 clients": ("batch", 2)}
 
 
-def row(name: str, run: Run, rows_per_request: int) -> str:
-    rate = run.requests / run.seconds
-    return (
-        f"| {name} | {rate:,.0f} req/s | {rate * rows_per_request:,.0f} rows/s | {run.percentile(0.5):.2f} | "
-        f"{run.percentile(0.99):.2f} | {run.errors} |"
-    )
+def load_average() -> str:
+    return f"{os.getloadavg()[0]:.2f}"
 
 
-def benchmark(seconds: float) -> None:
-    with tempfile.TemporaryDirectory() as temp:
-        rows = rows_for_requests(2000)
-        model = Path(temp) / "mlflow-model"
+@dataclass
+class Result:
+    """One server under one load, and the load average when it ended."""
+
+    server: str
+    load: str
+    run: Run
+    load_average: str
+
+    @property
+    def rows(self) -> int:
+        return 100 if LOADS[self.load][0] == "batch" else 1
+
+    @property
+    def rate(self) -> float:
+        return self.run.requests / self.run.seconds
+
+    def line(self, case: Case) -> str:
+        run = self.run
+        return (
+            f"| {case.data} ({case.task}) | {self.server}, {self.load} | {self.rate:,.0f} req/s | "
+            f"{self.rate * self.rows:,.0f} | {run.percentile(0.5):.2f} | {run.percentile(0.99):.2f} | "
+            f"{run.errors} | {1000 * run.server_cpu / run.requests:.2f} | {1000 * run.client_cpu / run.requests:.2f} | "
+            f"{self.load_average} |"
+        )
+
+
+def measure(
+    server: str, port: int, pid: int, rows: pd.DataFrame, ours: bool, seconds: float, loads: list[str]
+) -> list[Result]:
+    bodies = {"single": payloads(rows, 1, ours), "batch": payloads(rows, 100, ours)}
+    results = []
+    for name in loads:
+        kind, clients = LOADS[name]
+        run = load(port, bodies[kind], clients, seconds, server=pid)
+        results.append(Result(server, name, run, load_average()))
+        logger.info("%s, %s: %.0f req/s", server, name, results[-1].rate)
+    return results
+
+
+def serve_and_measure(
+    case: Case, temp: Path, rows: pd.DataFrame, workers: list[int], mlflow: bool, seconds: float, loads: list[str]
+) -> list[Result]:
+    """Our server at each worker count, then MLflow's (when asked), each under every load."""
+    servers: list[tuple[str, Callable[[int], subprocess.Popen], bool]] = []
+    for count in workers:
+        log = f"sqlite:///{temp}/log-{case.task}-{count}.sqlite"
+        servers.append(
+            (
+                f"ours, {count} worker{'s' * (count > 1)}",
+                lambda p, c=count, u=log: start_ours(p, u, case.bundle, c),
+                True,
+            )
+        )
+    if mlflow:
+        model = temp / f"mlflow-{case.task}"
         subprocess.run(
-            [
-                str(mlflow_python()),
-                "-c",
-                EXPORT_MLFLOW_MODEL,
-                str(BUNDLE),
-                str(model),
-                str(ROOT / "data/interim/test.parquet"),
-            ],
+            [str(mlflow_python()), "-c", EXPORT_MLFLOW_MODEL, str(case.bundle), str(model), str(case.test)],
             check=True,
             cwd=ROOT,
             env=SERVER_ENV,
         )
-        results: dict[str, dict[str, Run]] = {}
-        for name, start, ours in (
-            ("ours", lambda p: start_ours(p, f"sqlite:///{temp}/log.sqlite"), True),
-            ("mlflow", lambda p: start_mlflow(p, model), False),
-        ):
-            port = free_port()
-            process = start(port)
-            try:
-                bodies = {"single": payloads(rows, 1, ours), "batch": payloads(rows, 100, ours)}
-                results[name] = measure(port, bodies, seconds)
-            finally:
-                stop(process)
-        floor = {size: in_process(rows, size) for size in (1, 100)}
-    print(
-        "\n| server, load | throughput | rows/s | p50 ms | p99 ms | errors |"
-        "\n| --- | ---: | ---: | ---: | ---: | ---: |"
-    )
-    for name, runs in results.items():
-        for load_name, run in runs.items():
-            print(row(f"{name}, {load_name}", run, 100 if load_name.startswith("batch") else 1))
-    for size, timings in floor.items():
-        for name, seconds_per_call in timings.items():
-            print(
-                f"| in-process {name}, {size} row(s) | {1 / seconds_per_call:,.0f} calls/s | "
-                f"{size / seconds_per_call:,.0f} rows/s | "
-                f"{seconds_per_call * 1000:.2f} | | |"
+        servers.append(("MLflow, 1 worker", lambda p: start_mlflow(p, model), False))
+    results = []
+    for name, start, ours in servers:
+        port = free_port()
+        process = start(port)
+        try:
+            results.extend(measure(name, port, process.pid, rows, ours, seconds, loads))
+        finally:
+            stop(process)
+    return results
+
+
+def floor_lines(case: Case, rows: pd.DataFrame) -> tuple[list[str], dict[int, dict[str, tuple[float, float]]]]:
+    floors = {size: in_process(case, rows, size) for size in (1, 100)}
+    lines = [
+        f"| {case.data} ({case.task}) | in-process {name}, {size} row{'s' * (size > 1)} | "
+        f"{1 / wall:,.0f} calls/s | {size / wall:,.0f} | {wall * 1000:.2f} | | | {cpu * 1000:.2f} | | "
+        f"{load_average()} |"
+        for size, timings in floors.items()
+        for name, (wall, cpu) in timings.items()
+    ]
+    return lines, floors
+
+
+def summary(case: Case, results: list[Result], floors: dict[int, dict[str, tuple[float, float]]]) -> list[str]:
+    """Our throughput against MLflow's and the batch path against the in-process floor."""
+    rate = {(r.server, r.load): r.rate for r in results}
+    lines = []
+    for server in dict.fromkeys(r.server for r in results if r.server.startswith("ours")):
+        for name in ("1 row, 1 client", "1 row, 8 clients"):
+            if (server, name) in rate and ("MLflow, 1 worker", name) in rate:
+                ratio = rate[server, name] / rate["MLflow, 1 worker", name]
+                lines.append(f"{case.data}: {server}, {name}: {ratio:.1f}x MLflow's throughput")
+        batch = next((r for r in results if r.server == server and r.load == "100 rows, 2 clients"), None)
+        if batch is not None and "fast path" in floors[100]:
+            (fast, fast_cpu), (pandas, _) = floors[100]["fast path"], floors[100]["bundle.predict"]
+            cpu = batch.run.server_cpu / batch.run.requests
+            lines.append(
+                f"{case.data}: {server}, 100-row batches through HTTP: {batch.rate * fast:.0%} of the in-process "
+                f"fast path's throughput ({fast_cpu / cpu:.0%} of its CPU efficiency: {cpu * 1000:.2f} ms of "
+                f"server CPU per request against {fast_cpu * 1000:.2f}), {batch.rate * pandas:.1f}x the "
+                "in-process bundle.predict"
             )
-    ours, theirs = results["ours"], results["mlflow"]
-    single = (
-        ours["single c=8"].requests
-        / ours["single c=8"].seconds
-        / (theirs["single c=8"].requests / theirs["single c=8"].seconds)
-    )
-    single1 = (
-        ours["single c=1"].requests
-        / ours["single c=1"].seconds
-        / (theirs["single c=1"].requests / theirs["single c=1"].seconds)
-    )
-    p99 = ours["single c=8"].percentile(0.99) / theirs["single c=8"].percentile(0.99)
-    batch_rows = ours["batch100 c=2"].requests * 100 / ours["batch100 c=2"].seconds
-    print(f"\nsingle-row throughput vs MLflow: {single1:.1f}x at c=1, {single:.1f}x at c=8 (target >= 3x)")
-    print(f"p99 vs MLflow at c=8: {p99:.2f} (target <= 0.33)")
-    print(
-        "100-row batches vs in-process bundle.predict: "
-        f"{batch_rows / (100 / floor[100]['bundle.predict']):.0%} (target >= 80%)"
-    )
+    return lines
+
+
+HEADER = (
+    "| data (task) | server, load | throughput | rows/s | p50 ms | p99 ms | errors | server CPU ms/req "
+    "| client CPU ms/req | load avg |\n"
+    "| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |"
+)
+
+
+def benchmark(tasks: list[str], workers: list[int], seconds: float, ratio_only: bool) -> None:
+    """Every case under every load (or, with `ratio_only`, 100-row batches against the floor)."""
+    loads = ["100 rows, 2 clients"] if ratio_only else list(LOADS)
+    lines, notes = [], []
+    with tempfile.TemporaryDirectory() as folder:
+        temp = Path(folder)
+        cases = [flights() if task == "binary" else example(temp / task, task) for task in tasks]
+        for case in cases:
+            rows = rows_for_requests(case, 2000)
+            results = serve_and_measure(case, temp, rows, workers, not ratio_only, seconds, loads)
+            floor, floors = floor_lines(case, rows)
+            lines += [r.line(case) for r in results] + floor
+            notes += summary(case, results, floors)
+    print("\n" + HEADER + "\n" + "\n".join(lines) + "\n\n" + "\n".join(notes))
 
 
 def rss_mib(pid: int) -> float:
@@ -372,7 +530,7 @@ def soak(clients: int, seconds: float) -> None:
         url = f"sqlite:///{temp}/log.sqlite"
         port = free_port()
         process = start_ours(port, url)
-        bodies = payloads(rows_for_requests(2000), 1, ours=True)
+        bodies = payloads(rows_for_requests(flights(), 2000), 1, ours=True)
         samples = [rss_mib(process.pid)]
         runs = []
         for _ in range(4):  # four quarters, the server's memory sampled after each
@@ -386,16 +544,23 @@ def soak(clients: int, seconds: float) -> None:
     print("server RSS MiB at start and after each quarter: " + ", ".join(f"{m:.0f}" for m in samples))
     print(
         f"p50 {statistics.median(r.percentile(0.5) for r in runs):.1f} ms, "
-        f"worst p99 {max(r.percentile(0.99) for r in runs):.1f} ms"
+        f"worst p99 {max(r.percentile(0.99) for r in runs):.1f} ms, load average {load_average()}"
     )
     if errors or logged != requests:
         raise SystemExit("soak failed: errors or lost log rows")
+
+
+def _numbers(text: str) -> list[int]:
+    return [int(part) for part in text.split(",")]
 
 
 def main() -> None:
     configure_logging()
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--seconds", type=float, default=10.0, help="measured seconds per scenario")
+    parser.add_argument("--tasks", default="binary,multiclass,regression", help="comma-separated tasks to measure")
+    parser.add_argument("--workers", type=_numbers, default=[1, 2], help="our worker counts, e.g. 1,2")
+    parser.add_argument("--ratio", action="store_true", help="only 100-row batches vs the in-process fast path")
     parser.add_argument("--soak", action="store_true", help="run the 64-client, 60 s soak instead")
     parser.add_argument("--setup", action="store_true", help="only create the MLflow environment")
     args = parser.parse_args()
@@ -403,8 +568,10 @@ def main() -> None:
         mlflow_python()
     elif args.soak:
         soak(64, 60.0)
+    elif args.ratio:
+        benchmark(["binary"], args.workers, args.seconds, ratio_only=True)
     else:
-        benchmark(args.seconds)
+        benchmark(args.tasks.split(","), args.workers, args.seconds, ratio_only=False)
 
 
 if __name__ == "__main__":

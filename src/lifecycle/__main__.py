@@ -49,6 +49,7 @@ def _parser() -> argparse.ArgumentParser:
     serve.add_argument("--host", help="override serve.host (the address to listen on; 0.0.0.0: every interface)")
     serve.add_argument("--port", type=int, help="override serve.port")
     serve.add_argument("--engine", choices=["fast_path", "onnx"], help="override serve.engine")
+    serve.add_argument("--workers", type=_workers, help="override serve.workers (processes serving the port)")
     serve.add_argument("--log-url", help="override serve.log.url (a SQLAlchemy URL)")
     serve.add_argument("--log-table", help="override serve.log.table")
     serve.add_argument("--labels-key", type=_columns, help=LABELS_KEY_HELP)
@@ -117,6 +118,12 @@ LABELS_KEY_HELP = (
 
 def _columns(text: str) -> list[str]:
     return [name.strip() for name in text.split(",") if name.strip()]
+
+
+def _workers(text: str) -> int:
+    if not text.isdigit() or int(text) < 1:
+        raise argparse.ArgumentTypeError(f"expected a whole number of processes, at least 1, got {text!r}")
+    return int(text)
 
 
 def _moment(text: str) -> datetime:
@@ -245,8 +252,8 @@ def _serve(args: argparse.Namespace) -> None:
     log = settings.log.model_copy(update={k: v for k, v in log_updates.items() if v})
     if args.labels_key is not None:
         log = log.model_copy(update={"labels_key": args.labels_key})
-    overrides = {"host": args.host, "port": args.port, "engine": args.engine}
-    updates = {"log": log, **{k: v for k, v in overrides.items() if v}}
+    overrides = {"host": args.host, "port": args.port, "engine": args.engine, "workers": args.workers}
+    updates = {"log": log, **{k: v for k, v in overrides.items() if v is not None}}
     serve(args.bundle, settings.model_copy(update=updates))
 
 

@@ -772,6 +772,8 @@ class ServeSettings(Strict):
     unknown_category: Literal["reject", "accept"] | None = None
     fast_path: bool = True
     engine: Engine = "onnx"
+    # uvicorn worker processes, each a whole service with its own prediction log writer
+    workers: Annotated[int, Field(ge=1)] = 1
     log: PredictionLogSettings = PredictionLogSettings()
 
 

@@ -3,6 +3,8 @@
 import logging
 
 
-def configure_logging(level: int = logging.INFO) -> None:
-    """Log to stderr with time, level and module."""
-    logging.basicConfig(level=level, format="%(asctime)s %(levelname)s %(name)s: %(message)s", force=True)
+def configure_logging(level: int = logging.INFO, process: bool = False) -> None:
+    """Log to stderr with time, level and module; with `process`, the process id too, so the
+    lines of several server workers tell which worker wrote them."""
+    pid = " [%(process)d]" if process else ""
+    logging.basicConfig(level=level, format=f"%(asctime)s %(levelname)s{pid} %(name)s: %(message)s", force=True)

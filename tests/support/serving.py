@@ -21,15 +21,14 @@ from pathlib import Path
 from typing import Any
 
 import httpx
-import numpy as np
 import pandas as pd
 import pytest
 import yaml
-from sklearn.datasets import load_diabetes, load_wine
 
 from lifecycle.config import PredictionLogSettings
 from lifecycle.packaging.bundle import load_bundle
 from lifecycle.serving.prediction_log import PredictionLog
+from lifecycle.sources.examples import diabetes_frame, wine_frame
 from tests.support.http import free_port
 from tests.support.own_data import minimal_params
 from tests.support.pipeline import STAGES, FirstRun
@@ -109,6 +108,14 @@ def log_predictions(url: str, bundle_dir: Path, flights: pd.DataFrame, version: 
     )
     log.close()
     return flights
+
+
+def metric_value(text: str, name: str, **labels: str) -> float | None:
+    """The value of the first sample of `name` carrying `labels` in a Prometheus exposition."""
+    for line in text.splitlines():
+        if line.startswith(name + "{") and all(f'{k}="{v}"' in line for k, v in labels.items()):
+            return float(line.rsplit(" ", 1)[1])
+    return None
 
 
 class ServerProcess:
@@ -204,26 +211,6 @@ class TaskBundle:
     path: Path
     rows: list[dict[str, Any]]
     categorical: str  # the name of the bundle's categorical input column
-
-
-def wine_frame() -> tuple[pd.DataFrame, str, str]:
-    """The wine data (3 cultivars) with text labels, plus a categorical colour band.
-
-    Returns (frame, target column, categorical column).
-    """
-    data = load_wine(as_frame=True)
-    frame = data.frame.drop(columns="target")
-    frame["cultivar"] = [str(data.target_names[i]) for i in data.target]
-    bands = pd.qcut(frame["color_intensity"], 3, labels=["light", "medium", "dark"])
-    frame["colour_band"] = bands.astype(str)
-    return frame, "cultivar", "colour_band"
-
-
-def diabetes_frame() -> tuple[pd.DataFrame, str, str]:
-    """The diabetes data (disease progression, a float target) with sex as a category."""
-    frame = load_diabetes(as_frame=True).frame
-    frame["sex"] = np.where(frame["sex"] > 0, "sex_2", "sex_1")
-    return frame, "target", "sex"
 
 
 def package_bundle(folder: Path, frame: pd.DataFrame, target: str, task: str, split: str) -> None:

@@ -108,6 +108,7 @@ def test_unknown_key_is_named(raw_params: dict[str, Any], edit: Callable[[dict[s
             "validation.columns.dep_delay.kind",
         ),
         (lambda r: r["preprocess"]["target"].__setitem__("task", "regression"), "preprocess.target"),
+        (lambda r: r["serve"].__setitem__("workers", 0), "serve.workers: Input should be greater than or equal to 1"),
     ],
     ids=[
         "string-for-int",
@@ -123,6 +124,7 @@ def test_unknown_key_is_named(raw_params: dict[str, Any], edit: Callable[[dict[s
         "unknown-check",
         "unknown-kind",
         "threshold-with-regression",
+        "no-workers",
     ],
 )
 def test_wrong_value_names_the_key(

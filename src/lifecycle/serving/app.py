@@ -22,6 +22,7 @@ from fastapi.openapi.utils import get_openapi
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from lifecycle.config import ServeSettings
+from lifecycle.logs import configure_logging
 from lifecycle.serving.access_log import AccessLogMiddleware
 from lifecycle.serving.docs import mount_docs
 from lifecycle.serving.errors import InputError
@@ -29,6 +30,7 @@ from lifecycle.serving.request_model import ROW_MODEL_NAME
 from lifecycle.serving.routes import error_response, feedback_router, operations, prediction_router
 from lifecycle.serving.schemas import ErrorBody, Problem
 from lifecycle.serving.service import PREDICTION_ENDPOINTS, Service
+from lifecycle.serving.workers import handed_down, run_workers
 
 logger = logging.getLogger(__name__)
 
@@ -93,8 +95,7 @@ def create_app(bundle_dir: Path, settings: ServeSettings) -> FastAPI:
         try:
             yield
         finally:  # after uvicorn has let in-flight requests finish (graceful shutdown, SIGTERM)
-            await run_in_threadpool(service.log.close)
-            service.labels.close()
+            await run_in_threadpool(service.close)
             logger.info("prediction log flushed and closed")
 
     app = FastAPI(
@@ -127,8 +128,20 @@ def create_app(bundle_dir: Path, settings: ServeSettings) -> FastAPI:
     return app
 
 
+def worker_app() -> FastAPI:
+    """The app of one worker process (`serve.workers` > 1), from the settings its supervisor
+    handed down; its log lines carry its process id."""
+    configure_logging(process=True)
+    return create_app(*handed_down())
+
+
 def serve(bundle_dir: Path, settings: ServeSettings) -> None:
-    """Run the service until SIGINT/SIGTERM; in-flight requests finish, the log is flushed."""
+    """Run the service until SIGINT/SIGTERM; in-flight requests finish, the log is flushed
+    (by every worker, with `serve.workers` > 1)."""
+    if settings.workers > 1:
+        Service.load(bundle_dir, settings).close()  # refuse a bad bundle or log before binding the port
+        run_workers(bundle_dir, settings, GRACEFUL_SHUTDOWN_SECONDS)
+        return
     app = create_app(bundle_dir, settings)
     uvicorn.run(
         app,

@@ -20,17 +20,25 @@ What the model predicts, by task:
   prometheus_client (following OpenMetrics: a sum must never decrease) exports `_sum` only
   when no bucket bound is negative, i.e. when the test target's mean - 3 std >= 0; for a
   target that can be negative the buckets still give the distribution and its quantiles.
+
+With several worker processes (`serve.workers`), prometheus_client's multiprocess mode
+(`PROMETHEUS_MULTIPROC_DIR`, set by `serving/workers.py` before any worker starts) keeps
+each worker's values in files, and the exposition adds up every worker's: counters and
+histograms sum, and the model info gauge takes the maximum (1), so /metrics answers the
+same totals whichever worker serves it.
 """
 
 from __future__ import annotations
 
 import math
+import os
 from collections import Counter as Tally
 from collections.abc import Sequence
 from typing import Any
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
 from prometheus_client.exposition import CONTENT_TYPE_LATEST
+from prometheus_client.multiprocess import MultiProcessCollector
 
 from lifecycle.tasks.base import Task
 from lifecycle.tasks.binary import BINARY
@@ -112,6 +120,7 @@ class ServiceMetrics:
             "The model being served (always 1)",
             ["model_version", "task"],
             registry=self.registry,
+            multiprocess_mode="max",  # 1 whichever worker set it (ignored by a single process)
         ).labels(model_version, task.name).set(1)
 
     def endpoint(self, path: str) -> str:
@@ -142,5 +151,9 @@ class ServiceMetrics:
             histogram.observe(probability)
 
     def exposition(self) -> bytes:
-        """The Prometheus text format of every metric."""
-        return generate_latest(self.registry)
+        """The Prometheus text format of every metric (of every worker, with several)."""
+        if "PROMETHEUS_MULTIPROC_DIR" not in os.environ:
+            return generate_latest(self.registry)
+        workers = CollectorRegistry()
+        MultiProcessCollector(workers)
+        return generate_latest(workers)

@@ -121,6 +121,11 @@ class Service:
         the predictions, so the monitor can count rejected requests per window."""
         self.log.append_rejected(request_id, endpoint, status, reason, self.version)
 
+    def close(self) -> None:
+        """Write every queued prediction, then close the log and the labels (shutdown)."""
+        self.log.close()
+        self.labels.close()
+
     def record_labels(self, labels: list[AnyLabel]) -> LabelReceipt:
         """Store late labels. The log is flushed first, so a label sent right after its
         prediction finds it and is not counted as unmatched."""

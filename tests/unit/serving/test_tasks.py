@@ -33,7 +33,7 @@ from lifecycle.serving.prometheus import VALUE_BUCKET_STDS, ServiceMetrics, valu
 from lifecycle.serving.request_model import RowValidator
 from lifecycle.serving.scoring import Scorer
 from lifecycle.tasks.regression import REGRESSION
-from tests.support.serving import ServerProcess, TaskBundle
+from tests.support.serving import ServerProcess, TaskBundle, metric_value
 
 TASKS = ("multiclass", "regression")
 KEYS = {
@@ -146,13 +146,6 @@ def test_every_prediction_is_logged_with_its_type(task_bundle: TaskBundle, tmp_p
         assert log["probability"].isna().all() and log["probabilities"].isna().all()
     inputs = [c for c in rows[0]]
     assert log[inputs].to_dict("records") == rows
-
-
-def metric_value(text: str, name: str, **labels: str) -> float | None:
-    for line in text.splitlines():
-        if line.startswith(name + "{") and all(f'{k}="{v}"' in line for k, v in labels.items()):
-            return float(line.rsplit(" ", 1)[1])
-    return None
 
 
 def test_metrics_count_classes_or_observe_values(client: TestClient, task_bundle: TaskBundle) -> None:
