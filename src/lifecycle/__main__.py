@@ -46,6 +46,9 @@ def _parser() -> argparse.ArgumentParser:
     predict.add_argument("--chunk-rows", default=CHUNK_ROWS, type=int, help="rows scored at a time (bounds memory)")
     serve = commands.add_parser("serve", help="serve the packaged model over HTTP (settings: params.yaml `serve`)")
     serve.add_argument("--bundle", default=paths.PACKAGE_DIR, type=Path, help="model bundle folder")
+    served = serve.add_mutually_exclusive_group()
+    served.add_argument("--stage", help="instead of --bundle: the registry's version in this stage (e.g. prod)")
+    served.add_argument("--rev", help="instead of --bundle: the bundle of this git revision (commit, tag, branch)")
     serve.add_argument("--host", help="override serve.host (the address to listen on; 0.0.0.0: every interface)")
     serve.add_argument("--port", type=int, help="override serve.port")
     serve.add_argument("--engine", choices=["fast_path", "onnx"], help="override serve.engine")
@@ -254,7 +257,25 @@ def _serve(args: argparse.Namespace) -> None:
         log = log.model_copy(update={"labels_key": args.labels_key})
     overrides = {"host": args.host, "port": args.port, "engine": args.engine, "workers": args.workers}
     updates = {"log": log, **{k: v for k, v in overrides.items() if v is not None}}
-    serve(args.bundle, settings.model_copy(update=updates))
+    if args.stage is None and args.rev is None:
+        serve(args.bundle, settings.model_copy(update=updates))
+        return
+    import tempfile
+
+    from lifecycle.retraining.registry import served_version
+    from lifecycle.retraining.revisions import bundle_at
+
+    registry = served_version(Path(), args.stage, args.rev)
+    with tempfile.TemporaryDirectory(prefix="served-") as scratch:
+        bundle = bundle_at(registry.commit, Path(scratch) / "package")
+        logger.info(
+            "serving %s %s (stage %s, commit %s)",
+            registry.artifact,
+            registry.version,
+            registry.stage,
+            registry.commit[:12],
+        )
+        serve(bundle, settings.model_copy(update={**updates, "registry": registry}))
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -762,6 +762,17 @@ class PredictionLogSettings(Strict):
 Engine = Literal["fast_path", "onnx"]
 
 
+class RegistryRef(Strict):
+    """The registry's name for the served bundle: set by `serve --stage` / `--rev` (never in
+    params.yaml), answered by /metadata. `version` and `stage` are None for a revision that
+    no registered version names."""
+
+    artifact: str
+    version: str | None = None
+    stage: str | None = None
+    commit: str
+
+
 class ServeSettings(Strict):
     """The HTTP service: address, request limits, unknown-category policy, prediction log."""
 
@@ -775,6 +786,7 @@ class ServeSettings(Strict):
     # uvicorn worker processes, each a whole service with its own prediction log writer
     workers: Annotated[int, Field(ge=1)] = 1
     log: PredictionLogSettings = PredictionLogSettings()
+    registry: RegistryRef | None = None  # set by `serve --stage` / `--rev`, not a params key
 
 
 # The sections the pipeline's stages read; the package stage records (and depends on) all of them.

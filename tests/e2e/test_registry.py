@@ -6,10 +6,12 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import httpx
 import pytest
 
 from lifecycle.retraining.registry import RegistryVersion, stage_version
 from tests.support.pipeline import SECOND_RUN_PARAMS, PipelineRepo
+from tests.support.serving import ServerProcess
 
 pytestmark = pytest.mark.e2e
 
@@ -24,7 +26,7 @@ def model_version(repo: PipelineRepo, relative: str = "models/package") -> str:
 
 
 def test_promotion_follows_the_challenge_and_a_rollback_restores_the_previous_version(
-    pipeline_clone: PipelineRepo,
+    pipeline_clone: PipelineRepo, tmp_path: Path
 ) -> None:
     repo = pipeline_clone
     code, said = lifecycle(repo, "challenge", "--champion-stage", "prod")
@@ -60,11 +62,27 @@ def test_promotion_follows_the_challenge_and_a_rollback_restores_the_previous_ve
     assert {"model@v0.0.1", "model@v0.0.2", "model#prod#1"} <= set(tags) and len(tags) == 4
     assert lifecycle(repo, "promote")[0] == 0 and len(repo.run("git", "tag").stdout.split()) == 4  # already there
 
+    # the service serves what the stage names, and says which version and stage it is
+    with ServerProcess(
+        repo.path / "models/package", f"sqlite:///{tmp_path / 'log.sqlite'}", ["--stage", "prod"], repo.path
+    ) as server:
+        served = httpx.get(f"{server.url}/metadata").json()
+        server.stop_gracefully()
+    assert served["model_version"] == second_model
+    assert served["registry"] == {"artifact": "model", "version": "v0.0.2", "stage": "prod", "commit": second.commit}
+
     # rollback: the previous version assigned again; the champion is its bundle once more
     repo.run("gto", "assign", "model", "--version", "v0.0.1", "--stage", "prod", "--force")
     assert stage_version(repo.path, "prod") == first
     assert lifecycle(repo, "challenge", "--champion-stage", "prod")[0] == 0
     assert repo.read_json("metrics/challenge.json")["champion"]["model_version"] == first_model
+    with ServerProcess(
+        repo.path / "models/package", f"sqlite:///{tmp_path / 'log2.sqlite'}", ["--rev", first.commit], repo.path
+    ) as server:
+        served = httpx.get(f"{server.url}/metadata").json()
+        server.stop_gracefully()
+    assert served["model_version"] == first_model
+    assert served["registry"] == {"artifact": "model", "version": "v0.0.1", "stage": "prod", "commit": first.commit}
 
 
 def test_a_promotion_without_a_challenge_of_this_bundle_is_refused(

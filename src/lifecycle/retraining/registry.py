@@ -24,6 +24,7 @@ from gto import api as gto
 from gto.exceptions import ArtifactNotFound, GTOException
 
 from lifecycle import paths
+from lifecycle.config import RegistryRef
 from lifecycle.errors import LifecycleError
 from lifecycle.packaging.bundle import load_bundle
 
@@ -110,3 +111,23 @@ def promote(repo: Path, stage: str, challenge: Path, bundle_dir: Path = paths.PA
         "%s %s (commit %s) is now in stage %s; publish with `git push --tags`", ARTIFACT, version, head[:12], stage
     )
     return promoted
+
+
+def served_version(repo: Path, stage: str | None = None, revision: str | None = None) -> RegistryRef:
+    """What `serve --stage` / `--rev` serves: the stage's version, or a revision with the
+    version and stage that name its commit, if any."""
+    if stage is not None:
+        named = stage_version(repo, stage)
+        return RegistryRef(artifact=ARTIFACT, version=named.version, stage=stage, commit=named.commit)
+    found = _git(repo, "rev-parse", "--verify", "--quiet", f"{revision}^{{commit}}")
+    if found.returncode != 0:
+        raise LifecycleError(f"revision {revision!r} does not exist in {repo.resolve()}")
+    commit = found.stdout.strip()
+    versions = [v for v in _versions(repo) if v["commit_hexsha"] == commit and v["registrations"]]
+    stages = [s["stage"] for v in versions for s in v["stages"]]
+    return RegistryRef(
+        artifact=ARTIFACT,
+        version=versions[0]["version"] if versions else None,
+        stage=stages[0] if stages else None,
+        commit=commit,
+    )

@@ -138,6 +138,8 @@ class Service:
         lineage = metadata["lineage"]
         return {
             "model_version": self.version,
+            # the registry's version and stage, when served by `serve --stage` / `--rev`
+            "registry": None if self.settings.registry is None else self.settings.registry.model_dump(),
             "task": self.bundle.task.name,
             "target": metadata["target"],
             "classes": self.scorer.classes,  # None for regression
