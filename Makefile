@@ -6,7 +6,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 PLOTS := .dvc/plots
 
-.PHONY: setup repro test bench serve s3-up s3-down clean
+.PHONY: setup repro test bench serve s3-up s3-down remote-from-env clean
 
 setup: $(VENV)/.installed $(PLOTS)/page.html
 
@@ -41,6 +41,10 @@ s3-up: setup  # SeaweedFS's S3 server on 127.0.0.1:8333 (data in .s3/) for the D
 
 s3-down:  # stops the server s3-up started from this clone (its data stays in .s3/)
 	$(BIN)/python -m lifecycle remote stop
+
+remote-from-env:  # CI (after installing): point the remote `storage` at $DVC_REMOTE_URL / $DVC_REMOTE_ENDPOINT when set
+	if [ -n "$$DVC_REMOTE_URL" ]; then $(BIN)/dvc remote modify --local storage url "$$DVC_REMOTE_URL"; fi
+	if [ -n "$$DVC_REMOTE_ENDPOINT" ]; then $(BIN)/dvc remote modify --local storage endpointurl "$$DVC_REMOTE_ENDPOINT"; fi
 
 clean:
 	rm -rf $(VENV)

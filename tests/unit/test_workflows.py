@@ -79,7 +79,6 @@ def test_retraining_starts_on_the_monitors_alert_and_keeps_one_pull_request() ->
     assert "dvc repro -f -s collect" in commands and "python -m lifecycle challenge --champion-stage prod" in commands
     assert "gh pr list --head retrain" in commands and "git push --force origin retrain" in commands
     assert steps[0]["with"]["fetch-depth"] == 0  # the registry's tags
-    assert retrain["jobs"]["retrain"]["env"]["AWS_SECRET_ACCESS_KEY"] == "${{ secrets.AWS_SECRET_ACCESS_KEY }}"
 
 
 def test_a_merge_promotes_only_through_the_gated_command() -> None:
@@ -88,3 +87,15 @@ def test_a_merge_promotes_only_through_the_gated_command() -> None:
     commands = "\n".join(s.get("run", "") for s in promote["jobs"]["promote"]["steps"])
     assert "python -m lifecycle promote --stage prod" in commands and "git push origin --tags" in commands
     assert "gto assign" not in commands  # no way around the challenge's gate
+
+
+def test_main_pushes_its_outputs_and_every_workflow_reaches_the_remote_the_same_way() -> None:
+    outputs = _workflow("outputs.yml")
+    assert outputs["on"]["push"]["branches"] == ["main"] and "dvc.lock" in outputs["on"]["push"]["paths"]
+    commands = "\n".join(s.get("run", "") for s in outputs["jobs"]["push"]["steps"])
+    assert "dvc repro --pull --allow-missing" in commands and "python -m lifecycle remote push" in commands
+    for name in ("pr-report.yml", "monitor.yml", "retrain.yml", "promote.yml", "outputs.yml"):
+        text = (ROOT / ".github/workflows" / name).read_text()
+        assert "make remote-from-env" in text, name
+        assert "secrets.DVC_REMOTE_ACCESS_KEY_ID" in text and "secrets.DVC_REMOTE_SECRET_ACCESS_KEY" in text, name
+        assert "secrets.AWS_" not in text, name
