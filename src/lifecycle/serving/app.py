@@ -8,7 +8,10 @@ document describes that answer and the row model generated from the bundle's sch
 
 from __future__ import annotations
 
+import asyncio
 import logging
+import signal
+import threading
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
@@ -26,6 +29,7 @@ from lifecycle.logs import configure_logging
 from lifecycle.serving.access_log import AccessLogMiddleware
 from lifecycle.serving.docs import mount_docs
 from lifecycle.serving.errors import InputError
+from lifecycle.serving.reload import Reloader, admin
 from lifecycle.serving.request_model import ROW_MODEL_NAME
 from lifecycle.serving.routes import error_response, feedback_router, operations, prediction_router
 from lifecycle.serving.schemas import ErrorBody, Problem
@@ -92,10 +96,19 @@ def create_app(bundle_dir: Path, settings: ServeSettings) -> FastAPI:
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        # One process reloads on SIGHUP; with several, uvicorn's supervisor replaces the workers.
+        # (Signals reach the main thread only: an app run in another, as tests do, has none.)
+        hangup = settings.workers == 1 and threading.current_thread() is threading.main_thread()
+        if hangup:
+            asyncio.get_running_loop().add_signal_handler(
+                signal.SIGHUP, lambda: asyncio.ensure_future(app.state.reloader.reload())
+            )
         try:
             yield
         finally:  # after uvicorn has let in-flight requests finish (graceful shutdown, SIGTERM)
-            await run_in_threadpool(service.close)
+            if hangup:
+                asyncio.get_running_loop().remove_signal_handler(signal.SIGHUP)
+            await run_in_threadpool(app.state.service.close)
             logger.info("prediction log flushed and closed")
 
     app = FastAPI(
@@ -107,11 +120,13 @@ def create_app(bundle_dir: Path, settings: ServeSettings) -> FastAPI:
         redoc_url=None,
     )
     app.state.service = service
+    app.state.reloader = Reloader(app)
     app.add_middleware(AccessLogMiddleware, metrics=service.metrics)
     _handle_errors(app)
     app.include_router(prediction_router(service.bundle.task, settings.max_rows))
     app.include_router(feedback_router(service.feedback))
     app.include_router(operations)
+    app.include_router(admin)
     mount_docs(app)
 
     def openapi() -> dict[str, Any]:

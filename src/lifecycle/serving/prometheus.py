@@ -115,13 +115,24 @@ class ServiceMetrics:
             self.values = Histogram(
                 predicted.name, predicted.help, ["model_version"], buckets=tuple(buckets), registry=self.registry
             )
-        Gauge(
+        self.task_name = task.name
+        self.model_info = Gauge(
             "lifecycle_model_info",
-            "The model being served (always 1)",
+            "The model being served (1; 0 for one a reload replaced)",
             ["model_version", "task"],
             registry=self.registry,
             multiprocess_mode="max",  # 1 whichever worker set it (ignored by a single process)
-        ).labels(model_version, task.name).set(1)
+        )
+        self.model_info.labels(model_version, task.name).set(1)
+        self.reloads = Counter(
+            "lifecycle_model_reloads", "Hot reloads of the bundle, by outcome", ["outcome"], registry=self.registry
+        )
+
+    def serve_version(self, model_version: str) -> None:
+        """Count what follows under a reloaded model's version; the replaced one's info drops to 0."""
+        self.model_info.labels(self.model_version, self.task_name).set(0)
+        self.model_version = model_version
+        self.model_info.labels(model_version, self.task_name).set(1)
 
     def endpoint(self, path: str) -> str:
         """The path as a metric label; unknown paths share one label (bounded cardinality)."""

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import logging
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -17,6 +17,7 @@ from fastapi import Request
 from fastapi.concurrency import run_in_threadpool
 
 from lifecycle.config import ServeSettings
+from lifecycle.errors import LifecycleError
 from lifecycle.monitoring.keyed_labels import key_kinds
 from lifecycle.monitoring.labels import AnyLabel, LabelReceipt, LabelStore
 from lifecycle.packaging.bundle import Bundle, load_bundle, verify_bundle
@@ -29,7 +30,18 @@ from lifecycle.serving.scoring import Scorer, Scores
 logger = logging.getLogger(__name__)
 
 PREDICTION_ENDPOINTS = ("/predict", "/invocations")  # a 4xx answer of these is logged as a rejected request
-ENDPOINTS = ("/predict", "/invocations", "/feedback", "/health", "/ping", "/ready", "/version", "/metadata", "/metrics")
+ENDPOINTS = (
+    "/predict",
+    "/invocations",
+    "/feedback",
+    "/health",
+    "/ping",
+    "/ready",
+    "/version",
+    "/metadata",
+    "/metrics",
+    "/admin/reload",
+)
 # Up to this many rows are scored on the event loop (well under a millisecond each with
 # the fast path); larger requests go to the thread pool so they never stall the loop.
 INLINE_ROWS = 64
@@ -76,6 +88,30 @@ class Service:
             log=PredictionLog(settings.log),
             labels=LabelStore(settings.log.url, settings.log.labels_table, settings.log.table, key),
             feedback=FeedbackReader(bundle.schema, key),
+        )
+
+    def reloaded(self, bundle_dir: Path | None = None) -> Service:
+        """The bundle in `bundle_dir` (default: the served folder, as it is now), verified and
+        loaded beside this one, with this service's log, labels and metrics: what a hot reload
+        swaps in. Raises LifecycleError for a bundle that fails verification or takes other
+        inputs (the routes and the OpenAPI document were built for these: restart for that)."""
+        folder = bundle_dir or self.bundle_dir
+        bundle = load_bundle(folder)
+        digests = verify_bundle(folder)
+        if bundle.task.name != self.bundle.task.name or bundle.schema["columns"] != self.bundle.schema["columns"]:
+            raise LifecycleError(
+                f"the bundle in {folder} takes other inputs or another task than the one served; "
+                "restart the service to serve it"
+            )
+        policy = self.settings.unknown_category or bundle.metadata.unknown_category
+        return replace(
+            self,
+            bundle_dir=folder,
+            bundle=bundle,
+            digests=digests,
+            policy=policy,
+            validator=RowValidator(bundle.schema, policy, self.settings.max_rows),
+            scorer=Scorer(bundle, self.settings.fast_path, self.settings.engine),
         )
 
     async def score(self, rows: list[dict[str, Any]], endpoint: str, request_id: str, started: float) -> Scores:

@@ -18,6 +18,7 @@ from lifecycle.errors import LifecycleError
 from lifecycle.packaging.bundle import load_bundle
 from lifecycle.serving.app import create_app
 from lifecycle.serving.prediction_log import read_prediction_log
+from lifecycle.serving.reload import ADMIN_TOKEN
 
 pytestmark = pytest.mark.e2e
 
@@ -277,3 +278,18 @@ def test_tampered_bundle_is_refused_and_fails_ready(bundle_dir: Path, tmp_path: 
         assert test_client.get("/health").status_code == 200
     with pytest.raises(LifecycleError, match="schema.json does not match its SHA-256"):
         create_app(copy, settings(tmp_path))
+
+
+def test_reload_over_http_is_off_without_a_token_and_needs_the_right_one(
+    client: TestClient, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv(ADMIN_TOKEN, raising=False)
+    off = client.post("/admin/reload")
+    assert off.status_code == 403 and ADMIN_TOKEN in off.json()["error"]
+    monkeypatch.setenv(ADMIN_TOKEN, "s3cret")
+    assert client.post("/admin/reload", headers={"Authorization": "Bearer wrong"}).status_code == 401
+    assert client.post("/admin/reload", headers={"Authorization": "s3cret"}).status_code == 401  # not a bearer token
+    bad = client.post("/admin/reload", headers={"Authorization": "Bearer s3cret"}, content=b"[1, 2")
+    assert bad.status_code == 400 and "the body must be empty" in bad.json()["error"]
+    same = client.post("/admin/reload", headers={"Authorization": "Bearer s3cret"})
+    assert same.status_code == 200 and same.json()["model_version"] == same.json()["previous"]
