@@ -4,6 +4,7 @@
     python bench/serve.py --tasks binary     # the flights bundle only
     python bench/serve.py --ratio            # 100-row batches through HTTP vs the in-process fast path (flights)
     python bench/serve.py --soak             # 64 clients for 60 s: errors, logged rows, memory
+    python bench/serve.py --shadow           # our server without and with a shadow model (serve.shadow)
 
 Every task of the gradient-boosting family: the flights bundle the pipeline packaged
 (binary), and bundles the pipeline's own stages package, in a temporary folder, from
@@ -515,6 +516,24 @@ def benchmark(tasks: list[str], workers: list[int], seconds: float, ratio_only: 
     print("\n" + HEADER + "\n" + "\n".join(lines) + "\n\n" + "\n".join(notes))
 
 
+def shadow_cost(seconds: float) -> None:
+    """Our server (one worker) without and with a shadow as large as the champion (the flights
+    bundle scoring beside itself), under every load: what `serve.shadow` costs the champion's
+    answers, the shadow being off the request path but on the same cores."""
+    case = flights()
+    rows = rows_for_requests(case, 2000)
+    lines = []
+    with tempfile.TemporaryDirectory() as folder:
+        for name, options in (("ours, no shadow", ()), ("ours, with a shadow", ("--shadow", str(case.bundle)))):
+            port = free_port()
+            process = start_ours(port, f"sqlite:///{folder}/log-{len(lines)}.sqlite", case.bundle, 1, options)
+            try:
+                lines += [r.line(case) for r in measure(name, port, process.pid, rows, True, seconds, list(LOADS))]
+            finally:
+                stop(process)
+    print("\n" + HEADER + "\n" + "\n".join(lines))
+
+
 def rss_mib(pid: int) -> float:
     for line in Path(f"/proc/{pid}/status").read_text().splitlines():
         if line.startswith("VmRSS:"):
@@ -562,12 +581,15 @@ def main() -> None:
     parser.add_argument("--workers", type=_numbers, default=[1, 2], help="our worker counts, e.g. 1,2")
     parser.add_argument("--ratio", action="store_true", help="only 100-row batches vs the in-process fast path")
     parser.add_argument("--soak", action="store_true", help="run the 64-client, 60 s soak instead")
+    parser.add_argument("--shadow", action="store_true", help="only our server without and with serve.shadow")
     parser.add_argument("--setup", action="store_true", help="only create the MLflow environment")
     args = parser.parse_args()
     if args.setup:
         mlflow_python()
     elif args.soak:
         soak(64, 60.0)
+    elif args.shadow:
+        shadow_cost(args.seconds)
     elif args.ratio:
         benchmark(["binary"], args.workers, args.seconds, ratio_only=True)
     else:

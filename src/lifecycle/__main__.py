@@ -53,6 +53,7 @@ def _parser() -> argparse.ArgumentParser:
     serve.add_argument("--port", type=int, help="override serve.port")
     serve.add_argument("--engine", choices=["fast_path", "onnx"], help="override serve.engine")
     serve.add_argument("--workers", type=_workers, help="override serve.workers (processes serving the port)")
+    serve.add_argument("--shadow", help="override serve.shadow (a challenger's bundle folder, scored off the path)")
     serve.add_argument("--log-url", help="override serve.log.url (a SQLAlchemy URL)")
     serve.add_argument("--log-table", help="override serve.log.table")
     serve.add_argument("--labels-key", type=_columns, help=LABELS_KEY_HELP)
@@ -255,7 +256,13 @@ def _serve(args: argparse.Namespace) -> None:
     log = settings.log.model_copy(update={k: v for k, v in log_updates.items() if v})
     if args.labels_key is not None:
         log = log.model_copy(update={"labels_key": args.labels_key})
-    overrides = {"host": args.host, "port": args.port, "engine": args.engine, "workers": args.workers}
+    overrides = {
+        "host": args.host,
+        "port": args.port,
+        "engine": args.engine,
+        "workers": args.workers,
+        "shadow": args.shadow,
+    }
     updates = {"log": log, **{k: v for k, v in overrides.items() if v is not None}}
     if args.stage is None and args.rev is None:
         serve(args.bundle, settings.model_copy(update=updates))

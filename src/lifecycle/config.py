@@ -787,6 +787,9 @@ class ServeSettings(Strict):
     workers: Annotated[int, Field(ge=1)] = 1
     log: PredictionLogSettings = PredictionLogSettings()
     registry: RegistryRef | None = None  # set by `serve --stage` / `--rev`, not a params key
+    # a challenger's bundle folder scored beside the served one on every request, off the
+    # request path; its answers are logged under its version (lifecycle.serving.shadow)
+    shadow: str | None = None
 
 
 # The sections the pipeline's stages read; the package stage records (and depends on) all of them.

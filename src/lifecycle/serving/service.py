@@ -26,6 +26,7 @@ from lifecycle.serving.prediction_log import PredictionLog, now
 from lifecycle.serving.prometheus import ServiceMetrics, value_buckets
 from lifecycle.serving.request_model import RowValidator
 from lifecycle.serving.scoring import Scorer, Scores
+from lifecycle.serving.shadow import Shadow
 
 logger = logging.getLogger(__name__)
 
@@ -62,6 +63,7 @@ class Service:
     log: PredictionLog
     labels: LabelStore
     feedback: FeedbackReader  # what /feedback reads: labels by request id, or by serve.log.labels_key
+    shadow: Shadow | None = None  # serve.shadow: a challenger scoring every answered request, off the path
 
     @property
     def version(self) -> str:
@@ -76,6 +78,8 @@ class Service:
         key = key_kinds(bundle.schema, settings.log.labels_key)
         policy = settings.unknown_category or bundle.metadata.unknown_category
         version = bundle.metadata.model_version
+        log = PredictionLog(settings.log)
+        shadow = None if settings.shadow is None else Shadow(Path(settings.shadow), bundle, settings, log)
         return cls(
             bundle_dir=bundle_dir,
             bundle=bundle,
@@ -85,9 +89,10 @@ class Service:
             validator=RowValidator(bundle.schema, policy, settings.max_rows),
             scorer=Scorer(bundle, settings.fast_path, settings.engine),
             metrics=ServiceMetrics(version, ENDPOINTS, bundle.task, value_buckets(bundle.metadata.metrics.test)),
-            log=PredictionLog(settings.log),
+            log=log,
             labels=LabelStore(settings.log.url, settings.log.labels_table, settings.log.table, key),
             feedback=FeedbackReader(bundle.schema, key),
+            shadow=shadow,
         )
 
     def reloaded(self, bundle_dir: Path | None = None) -> Service:
@@ -143,6 +148,8 @@ class Service:
                 for index, (row, label, flags) in enumerate(zip(rows, scores.labels, scores.flags))
             ]
         )
+        if self.shadow is not None:
+            self.shadow.submit(rows, request_id, endpoint)
         beyond = {index: flags.beyond_training_range for index, flags in enumerate(scores.flags)}
         if any(beyond.values()):
             logger.info(
@@ -158,7 +165,9 @@ class Service:
         self.log.append_rejected(request_id, endpoint, status, reason, self.version)
 
     def close(self) -> None:
-        """Write every queued prediction, then close the log and the labels (shutdown)."""
+        """Write every queued prediction (the shadow's too), then close the log and the labels."""
+        if self.shadow is not None:
+            self.shadow.close()
         self.log.close()
         self.labels.close()
 
@@ -176,6 +185,7 @@ class Service:
             "model_version": self.version,
             # the registry's version and stage, when served by `serve --stage` / `--rev`
             "registry": None if self.settings.registry is None else self.settings.registry.model_dump(),
+            "shadow": None if self.shadow is None else self.shadow.describe(),
             "task": self.bundle.task.name,
             "target": metadata["target"],
             "classes": self.scorer.classes,  # None for regression
