@@ -138,6 +138,11 @@ class Bundle:
         result["error"] = errors
         return result
 
+    def takes_inputs_of(self, other: Bundle) -> bool:
+        """Whether this bundle answers the same task from the same input columns as `other`, so
+        it can stand in for it behind routes built for `other` (hot reload, shadow)."""
+        return self.task.name == other.task.name and self.schema["columns"] == other.schema["columns"]
+
     def decide(self, probability: np.ndarray) -> np.ndarray:
         """The class index of each positive-class probability, by the packaged threshold: the
         decision rule of a binary model, for callers that hold only probabilities (the

@@ -70,12 +70,7 @@ admin = APIRouter()
 @admin.post(
     "/admin/reload",
     summary='Load a bundle beside the served one, then swap (bearer token); body: none, or {"bundle": folder}',
-    responses={
-        400: {"model": ErrorBody},
-        401: {"model": ErrorBody},
-        403: {"model": ErrorBody},
-        409: {"model": ErrorBody},
-    },
+    responses={status: {"model": ErrorBody} for status in (400, 401, 403, 409)},
 )
 async def reload_bundle(request: Request) -> Response:
     expected = os.environ.get(ADMIN_TOKEN)

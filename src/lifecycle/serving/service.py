@@ -48,6 +48,17 @@ ENDPOINTS = (
 INLINE_ROWS = 64
 
 
+def answering(bundle: Bundle, settings: ServeSettings) -> dict[str, Any]:
+    """What answers requests for `bundle`: its unknown-category policy, request validator and
+    scorer (built at start and again by a hot reload)."""
+    policy = settings.unknown_category or bundle.metadata.unknown_category
+    return {
+        "policy": policy,
+        "validator": RowValidator(bundle.schema, policy, settings.max_rows),
+        "scorer": Scorer(bundle, settings.fast_path, settings.engine),
+    }
+
+
 @dataclass
 class Service:
     """The bundle being served and everything a request needs from it."""
@@ -76,7 +87,6 @@ class Service:
         bundle = load_bundle(bundle_dir)
         digests = verify_bundle(bundle_dir)
         key = key_kinds(bundle.schema, settings.log.labels_key)
-        policy = settings.unknown_category or bundle.metadata.unknown_category
         version = bundle.metadata.model_version
         log = PredictionLog(settings.log)
         shadow = None if settings.shadow is None else Shadow(Path(settings.shadow), bundle, settings, log)
@@ -85,9 +95,7 @@ class Service:
             bundle=bundle,
             digests=digests,
             settings=settings,
-            policy=policy,
-            validator=RowValidator(bundle.schema, policy, settings.max_rows),
-            scorer=Scorer(bundle, settings.fast_path, settings.engine),
+            **answering(bundle, settings),
             metrics=ServiceMetrics(version, ENDPOINTS, bundle.task, value_buckets(bundle.metadata.metrics.test)),
             log=log,
             labels=LabelStore(settings.log.url, settings.log.labels_table, settings.log.table, key),
@@ -103,21 +111,12 @@ class Service:
         folder = bundle_dir or self.bundle_dir
         bundle = load_bundle(folder)
         digests = verify_bundle(folder)
-        if bundle.task.name != self.bundle.task.name or bundle.schema["columns"] != self.bundle.schema["columns"]:
+        if not bundle.takes_inputs_of(self.bundle):
             raise LifecycleError(
                 f"the bundle in {folder} takes other inputs or another task than the one served; "
                 "restart the service to serve it"
             )
-        policy = self.settings.unknown_category or bundle.metadata.unknown_category
-        return replace(
-            self,
-            bundle_dir=folder,
-            bundle=bundle,
-            digests=digests,
-            policy=policy,
-            validator=RowValidator(bundle.schema, policy, self.settings.max_rows),
-            scorer=Scorer(bundle, self.settings.fast_path, self.settings.engine),
-        )
+        return replace(self, bundle_dir=folder, bundle=bundle, digests=digests, **answering(bundle, self.settings))
 
     async def score(self, rows: list[dict[str, Any]], endpoint: str, request_id: str, started: float) -> Scores:
         """Score validated rows, count them in the metrics and queue them for the log
@@ -129,25 +128,7 @@ class Service:
             scores = await run_in_threadpool(scorer.score, rows)
         latency_ms = (time.perf_counter() - started) * 1000
         self.metrics.observe_predictions(scores.labels, scores.probabilities)
-        stamp, version = now(), self.version
-        self.log.append(
-            [
-                {
-                    "request_id": request_id,
-                    "row_index": index,
-                    "logged_at": stamp,
-                    "model_version": version,
-                    "endpoint": endpoint,
-                    "input": row,
-                    "prediction": label,
-                    "probability": scores.probability(index),
-                    "probabilities": scores.class_probability(index),
-                    "unknown_categories": flags.unknown_categories,
-                    "latency_ms": latency_ms,
-                }
-                for index, (row, label, flags) in enumerate(zip(rows, scores.labels, scores.flags))
-            ]
-        )
+        self.log.append(scores.log_entries(rows, request_id, endpoint, self.version, latency_ms))
         if self.shadow is not None:
             self.shadow.submit(rows, request_id, endpoint)
         beyond = {index: flags.beyond_training_range for index, flags in enumerate(scores.flags)}

@@ -21,7 +21,7 @@ from typing import Any
 from lifecycle.config import ServeSettings
 from lifecycle.errors import LifecycleError
 from lifecycle.packaging.bundle import Bundle, load_bundle
-from lifecycle.serving.prediction_log import PredictionLog, now
+from lifecycle.serving.prediction_log import PredictionLog
 from lifecycle.serving.scoring import Scorer
 
 logger = logging.getLogger(__name__)
@@ -36,7 +36,7 @@ class Shadow:
 
     def __init__(self, bundle_dir: Path, served: Bundle, settings: ServeSettings, log: PredictionLog) -> None:
         bundle = load_bundle(bundle_dir)
-        if bundle.task.name != served.task.name or bundle.schema["columns"] != served.schema["columns"]:
+        if not bundle.takes_inputs_of(served):
             raise LifecycleError(f"serve.shadow: the bundle in {bundle_dir} takes other inputs than the one served")
         self.bundle_dir = bundle_dir
         self.version = bundle.metadata.model_version
@@ -63,25 +63,8 @@ class Shadow:
             rows, request_id, endpoint = item
             try:
                 scores = self.scorer.score(rows)
-                stamp = now()
-                self.log.append(
-                    [
-                        {
-                            "request_id": request_id,
-                            "row_index": index,
-                            "logged_at": stamp,
-                            "model_version": self.version,
-                            "endpoint": endpoint + SUFFIX,
-                            "input": row,
-                            "prediction": label,
-                            "probability": scores.probability(index),
-                            "probabilities": scores.class_probability(index),
-                            "unknown_categories": flags.unknown_categories,
-                            "latency_ms": 0.0,  # off the request path: no client waited for it
-                        }
-                        for index, (row, label, flags) in enumerate(zip(rows, scores.labels, scores.flags))
-                    ]
-                )
+                # latency 0: off the request path, no client waited for it
+                self.log.append(scores.log_entries(rows, request_id, endpoint + SUFFIX, self.version, 0.0))
             except Exception:  # a shadow must never take the service down
                 logger.exception("shadow model %s failed on request %s", self.version, request_id)
             finally:
