@@ -164,24 +164,29 @@ def stored_keys(connection: Any, table: Table, texts: Sequence[str], chunk: int)
     return found
 
 
-def read_keyed_labels(url: str, table: str) -> pd.DataFrame:
-    """The keyed labels as a frame: key (text), actual (decoded), received_at. No table: none."""
+def read_stored_labels(url: str, stored: Table, columns: Sequence[str], what: str) -> pd.DataFrame:
+    """`columns` of a labels table, oldest first, with `actual` decoded and `received_at` in
+    UTC; no table yet: no labels. Both label tables (by request id, by key) are read so."""
     engine = log_engine(url)
     try:
         with engine.connect() as connection:
-            if not inspect(connection).has_table(table):
-                frame = pd.DataFrame(columns=["key", "actual", "received_at"])
+            if not inspect(connection).has_table(stored.name):
+                frame = pd.DataFrame(columns=list(columns))
             else:
-                stored = keyed_labels_table(table)
-                columns = [stored.c.key, stored.c.actual, stored.c.received_at]
-                frame = pd.read_sql(select(*columns).order_by(stored.c.id), connection)
+                query = select(*(stored.c[name] for name in columns)).order_by(stored.c.id)
+                frame = pd.read_sql(query, connection)
     except (SQLAlchemyError, pd.errors.DatabaseError) as error:
-        raise LifecycleError(f"cannot read the keyed labels {table!r} at {engine.url}: {error}") from None
+        raise LifecycleError(f"cannot read the {what} {stored.name!r} at {engine.url}: {error}") from None
     finally:
         engine.dispose()
     frame["actual"] = pd.Series(decoded(frame["actual"].tolist()), index=frame.index, dtype=object)
     frame["received_at"] = pd.to_datetime(frame["received_at"], utc=True)
     return frame
+
+
+def read_keyed_labels(url: str, table: str) -> pd.DataFrame:
+    """The keyed labels as a frame: key (text), actual (decoded), received_at. No table: none."""
+    return read_stored_labels(url, keyed_labels_table(table), ["key", "actual", "received_at"], "keyed labels")
 
 
 def join_keyed(log: pd.DataFrame, keyed: pd.DataFrame, kinds: dict[str, str]) -> pd.Series:

@@ -42,9 +42,10 @@ from lifecycle.monitoring.keyed_labels import (
     LoggedKeys,
     keyed_labels_table,
     keyed_table_name,
+    read_stored_labels,
     stored_keys,
 )
-from lifecycle.serving.prediction_log import decoded, log_engine
+from lifecycle.serving.prediction_log import log_engine
 from lifecycle.tasks.base import Task
 from lifecycle.tasks.classification import native
 
@@ -258,19 +259,5 @@ def _row(label: AnyLabel, actual: Any) -> dict[str, Any]:
 def read_labels(url: str, table: str = "labels") -> pd.DataFrame:
     """The labels table as a frame: request_id, row_index, actual (decoded), received_at.
     No table yet: no labels."""
-    engine = log_engine(url)
-    try:
-        with engine.connect() as connection:
-            if not inspect(connection).has_table(table):
-                frame = pd.DataFrame(columns=["request_id", "row_index", "actual", "received_at"])
-            else:
-                stored = labels_table(table)
-                columns = [stored.c.request_id, stored.c.row_index, stored.c.actual, stored.c.received_at]
-                frame = pd.read_sql(select(*columns).order_by(stored.c.id), connection)
-    except (SQLAlchemyError, pd.errors.DatabaseError) as error:
-        raise LifecycleError(f"cannot read the labels {table!r} at {engine.url}: {error}") from None
-    finally:
-        engine.dispose()
-    frame["actual"] = pd.Series(decoded(frame["actual"].tolist()), index=frame.index, dtype=object)
-    frame["received_at"] = pd.to_datetime(frame["received_at"], utc=True)
-    return frame
+    columns = ["request_id", "row_index", "actual", "received_at"]
+    return read_stored_labels(url, labels_table(table), columns, "labels")
