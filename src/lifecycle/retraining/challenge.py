@@ -116,22 +116,29 @@ def read_holdout(path: Path) -> tuple[pd.DataFrame, str]:
 CATEGORY_POLICY = "accept"
 
 
-def accepted(bundle: Bundle, frame: pd.DataFrame) -> np.ndarray:
-    """Which rows the bundle's schema can read (types, domains, nulls; any category)."""
+def readable(bundle: Bundle, frame: pd.DataFrame) -> tuple[pd.DataFrame, np.ndarray]:
+    """The bundle's input columns typed by its schema, and which rows it can read (types,
+    domains, nulls; any category)."""
     missing = [c for c in bundle.input_columns if c not in frame.columns]
     if missing:
         raise ChallengeError(f"the holdout lacks input column(s) {missing} of model {bundle.metadata.model_version}")
-    _, errors = validate_rows(frame[bundle.input_columns], bundle.schema, CATEGORY_POLICY)
-    return np.array([e is None for e in errors], dtype=bool)
+    validated, errors = validate_rows(frame[bundle.input_columns], bundle.schema, CATEGORY_POLICY)
+    return validated, np.array([e is None for e in errors], dtype=bool)
 
 
 def score_model(
-    role: str, bundle_dir: Path, bundle: Bundle, rows: pd.DataFrame, metric: str, settings: ChallengeSettings
+    role: str,
+    bundle_dir: Path,
+    bundle: Bundle,
+    rows: pd.DataFrame,
+    validated: pd.DataFrame,
+    metric: str,
+    settings: ChallengeSettings,
 ) -> ModelScore:
-    """The bundle's metrics on `rows` (labelled, accepted by both schemas) as the evaluate
-    stage computes them on the test split, its main metric's interval and slice table."""
+    """The bundle's metrics on `rows` (labelled, read by both schemas; `validated`: its inputs
+    as its schema types them) as the evaluate stage computes them on the test split, its main
+    metric's interval and slice table."""
     task, classes = bundle.task, bundle.classes
-    validated, _ = validate_rows(rows[bundle.input_columns], bundle.schema, CATEGORY_POLICY)
     truth = rows[bundle.metadata.target].to_numpy()
     scores = task.model_scores(bundle.pipeline, validated, classes)
     evaluate = EvaluateSettings.model_validate(bundle.metadata.params.get("evaluate", {}))
@@ -177,7 +184,8 @@ def run_challenge(
     if target not in frame.columns or frame[target].isna().all():
         raise ChallengeError(f"the holdout {holdout_path} holds no labels (column {target!r} missing or empty)")
     labelled = frame[frame[target].notna()].reset_index(drop=True)
-    both = accepted(champion, labelled) & accepted(challenger, labelled)
+    typed = {role: readable(bundle, labelled) for role, bundle in bundles.items()}
+    both = typed["champion"][1] & typed["challenger"][1]
     rows = labelled[both].reset_index(drop=True)
     if rows.empty:
         raise ChallengeError(f"no labelled row of the holdout {holdout_path} can be read by both models' schemas")
@@ -185,7 +193,9 @@ def run_challenge(
     metric = challenger.task.main_metric(None, "challenge")
     thresholds = thresholds_for(metric, settings)
     scored = {
-        role: score_model(role, folder, bundles[role], rows, metric, settings)
+        role: score_model(
+            role, folder, bundles[role], rows, typed[role][0][both].reset_index(drop=True), metric, settings
+        )
         for role, folder in (("champion", champion_dir), ("challenger", challenger_dir))
     }
     decision = decide(

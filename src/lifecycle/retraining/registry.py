@@ -97,9 +97,10 @@ def promote(repo: Path, stage: str, challenge: Path, bundle_dir: Path = paths.PA
         raise LifecycleError("dvc.lock has uncommitted changes: commit them, the registry names a commit")
     head = _git(repo, "rev-parse", "HEAD").stdout.strip()
     try:
-        registered = [v for v in _versions(repo) if v["commit_hexsha"] == head and v["registrations"]]
+        versions = _versions(repo)  # registering adds a version, never a stage: read once
+        registered = [v for v in versions if v["commit_hexsha"] == head and v["registrations"]]
         version = registered[0]["version"] if registered else gto.register(str(repo), ARTIFACT, "HEAD").version
-        current = [v["version"] for v in _versions(repo) if any(s["stage"] == stage for s in v["stages"])]
+        current = [v["version"] for v in versions if any(s["stage"] == stage for s in v["stages"])]
         if current == [version]:
             logger.info("%s %s is already in stage %s", ARTIFACT, version, stage)
             return RegistryVersion(version, head)

@@ -26,13 +26,11 @@ def slice_pairs(result: ChallengeResult) -> list[tuple[str, float, float, int]]:
     """(slice, champion, challenger, rows) for the slices both scored, largest difference first."""
     ranked_by = result.challenger.slices.get("ranked_by")
     old, new = slice_rows(result.champion.slices), slice_rows(result.challenger.slices)
-    pairs = [
-        (f"{column}={value}", old[key][ranked_by], row[ranked_by], int(row["rows"]))
-        for key in new.keys() & old.keys()
-        for column, value in [key]
-        for row in [new[key]]
-        if isinstance(old[key].get(ranked_by), float) and isinstance(row.get(ranked_by), float)
-    ]
+    pairs = []
+    for (column, value), row in new.items():
+        before, after = old.get((column, value), {}).get(ranked_by), row.get(ranked_by)
+        if isinstance(before, float) and isinstance(after, float):
+            pairs.append((f"{column}={value}", before, after, int(row["rows"])))
     return sorted(pairs, key=lambda p: abs(p[2] - p[1]), reverse=True)
 
 
