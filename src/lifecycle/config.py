@@ -31,39 +31,64 @@ class Strict(BaseModel):
 # --- sources (collect) --------------------------------------------------------------
 
 
-class BuiltinSource(Strict):
+class KnownBefore(Strict):
+    """Rows whose `column` is at or after `date` are not known yet: collect leaves them out.
+
+    Why: a packaged table holds the whole year at once, while a deployed model only ever
+    knew the months before it. Moving `date` month by month is how new data "arrives" in a
+    table that never grows (the retraining loop, bench/loop.py). The comparison is the time
+    split's: a date without a time zone is read in the column's zone.
+    """
+
+    column: str
+    date: str
+
+    @model_validator(mode="after")
+    def _a_date(self) -> KnownBefore:
+        try:
+            pd.Timestamp(self.date)
+        except ValueError:
+            raise ValueError(f"known_before.date {self.date!r} is not a date or date-time") from None
+        return self
+
+
+class TableSource(Strict):
+    """What every source kind takes: a deterministic sample, and the rows known so far."""
+
+    sample_rows: Annotated[int, Field(gt=0)] | None = None
+    known_before: KnownBefore | None = None
+
+
+class BuiltinSource(TableSource):
     """A table shipped inside an installed Python package (no download at run time)."""
 
     kind: Literal["builtin"]
     package: str
     table: str
-    sample_rows: Annotated[int, Field(gt=0)] | None = None
 
 
 _URL_SCHEMES = ("http://", "https://")
 
 
-class CsvSource(Strict):
+class CsvSource(TableSource):
     """A CSV file: a local path, or an http(s) URL downloaded into memory at collect time."""
 
     kind: Literal["csv"]
     path: str
-    sample_rows: Annotated[int, Field(gt=0)] | None = None
     separator: str = ","
     encoding: str = "utf-8"
     timeout_seconds: Annotated[float, Field(gt=0)] = 30.0
 
 
-class ParquetSource(Strict):
+class ParquetSource(TableSource):
     """A Parquet file: a local path or an http(s) URL (`timeout_seconds` bounds the download)."""
 
     kind: Literal["parquet"]
     path: str
-    sample_rows: Annotated[int, Field(gt=0)] | None = None
     timeout_seconds: Annotated[float, Field(gt=0)] = 30.0
 
 
-class JsonlSource(Strict):
+class JsonlSource(TableSource):
     """A JSON Lines file (one JSON object per line), local or http(s).
 
     The format many exports and log pipelines write; each object becomes one row and
@@ -72,12 +97,11 @@ class JsonlSource(Strict):
 
     kind: Literal["jsonl"]
     path: str
-    sample_rows: Annotated[int, Field(gt=0)] | None = None
     encoding: str = "utf-8"
     timeout_seconds: Annotated[float, Field(gt=0)] = 30.0
 
 
-class SqlSource(Strict):
+class SqlSource(TableSource):
     """A table or query of a database reachable through SQLAlchemy.
 
     `url` carries no credentials, so params.yaml (versioned in git) never holds a
@@ -92,7 +116,6 @@ class SqlSource(Strict):
     query: str | None = None
     user_env: str | None = None
     password_env: str | None = None
-    sample_rows: Annotated[int, Field(gt=0)] | None = None
 
     @model_validator(mode="after")
     def _one_of_table_or_query_and_no_credentials(self) -> SqlSource:
@@ -107,7 +130,7 @@ class SqlSource(Strict):
         return self
 
 
-class HttpApiSource(Strict):
+class HttpApiSource(TableSource):
     """Records from a JSON HTTP API, fetched page by page.
 
     `records_path` is the dotted path to the list of records in each response body
@@ -135,7 +158,6 @@ class HttpApiSource(Strict):
     max_retries: Annotated[int, Field(ge=0)] = 3
     backoff_seconds: Annotated[float, Field(ge=0)] = 1.0
     max_pages: Annotated[int, Field(gt=0)] = 1000
-    sample_rows: Annotated[int, Field(gt=0)] | None = None
 
     @model_validator(mode="after")
     def _http_url(self) -> HttpApiSource:

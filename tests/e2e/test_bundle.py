@@ -6,6 +6,7 @@ import json
 import shutil
 import subprocess
 import sys
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -136,3 +137,24 @@ def test_predict_cli_scores_a_csv_and_flags_bad_rows(pipeline_run: FirstRun, tmp
     good = scored.drop(index=[3, 7])
     assert good["error"].isna().sum() >= 45
     assert good.loc[good["error"].isna(), "probability"].between(0, 1).all()
+
+
+def test_a_bundle_retrained_on_more_months_stands_in_for_the_served_one(bundle_dir: Path) -> None:
+    """Hot reload and shadow accept a bundle whose categories and training ranges moved (a model
+    retrained on more months), and refuse one whose columns, kinds or classes differ."""
+    served = load_bundle(bundle_dir)
+    columns = served.schema["columns"]
+    carrier = next(i for i, c in enumerate(columns) if c["name"] == "carrier")
+    month = next(i for i, c in enumerate(columns) if c["name"] == "month")
+    moved = [dict(c) for c in columns]
+    moved[carrier]["categories"] = moved[carrier]["categories"][:-1]
+    moved[month]["max"] = 12.0
+    retrained = replace(served, schema={**served.schema, "columns": moved})
+    assert retrained.schema != served.schema and retrained.takes_inputs_of(served)
+
+    other_kind = [dict(c) for c in columns]
+    other_kind[month]["kind"] = "categorical"
+    assert not replace(served, schema={**served.schema, "columns": other_kind}).takes_inputs_of(served)
+    assert not replace(served, schema={**served.schema, "columns": columns[:-1]}).takes_inputs_of(served)
+    other_classes = replace(served, metadata=served.metadata.model_copy(update={"classes": ["late", "on time"]}))
+    assert not other_classes.takes_inputs_of(served)

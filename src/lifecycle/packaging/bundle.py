@@ -139,9 +139,16 @@ class Bundle:
         return result
 
     def takes_inputs_of(self, other: Bundle) -> bool:
-        """Whether this bundle answers the same task from the same input columns as `other`, so
-        it can stand in for it behind routes built for `other` (hot reload, shadow)."""
-        return self.task.name == other.task.name and self.schema["columns"] == other.schema["columns"]
+        """Whether this bundle answers the same task, with the same classes, from the same input
+        columns (name, kind, missing allowed) as `other`, so it can stand in for it behind
+        routes built for `other` (hot reload, shadow). Categories and training ranges may
+        differ, as they do for a model retrained on more months: the request validator is
+        rebuilt from the new schema."""
+        return (
+            self.task.name == other.task.name
+            and self.classes == other.classes
+            and _interface(self.schema) == _interface(other.schema)
+        )
 
     def decide(self, probability: np.ndarray) -> np.ndarray:
         """The class index of each positive-class probability, by the packaged threshold: the
@@ -149,6 +156,11 @@ class Bundle:
         service's compiled path)."""
         assert self.metadata.threshold is not None, "only a binary bundle has a decision threshold"
         return decide(probability, self.metadata.threshold)
+
+
+def _interface(schema: dict[str, Any]) -> list[tuple[str, str, bool]]:
+    """What routes built for a schema depend on: each input column's name, kind and nullability."""
+    return [(c["name"], c["kind"], c["nullable"]) for c in schema["columns"]]
 
 
 def load_bundle(path: Path) -> Bundle:

@@ -7,6 +7,7 @@ from sklearn.model_selection import train_test_split
 
 from lifecycle.config import SplitSettings
 from lifecycle.errors import LifecycleError
+from lifecycle.moments import moment_in
 from lifecycle.preprocessing.tables import require_columns
 
 # A stratified split of a regression target keeps each of this many quantile bins of the
@@ -43,10 +44,7 @@ def split_rows(
                 f"split.time_column {split.time_column!r} has {int(times.isna().sum())} missing "
                 "value(s); a time split needs a time for every row"
             )
-        cutoff = pd.Timestamp(split.cutoff)
-        if times.dt.tz is not None and cutoff.tz is None:
-            cutoff = cutoff.tz_localize(times.dt.tz)
-        is_test = times >= cutoff
+        is_test = times >= moment_in(times, split.cutoff)
         # Time order lets train use time-ordered cross-validation folds.
         ordered = frame.assign(_time=times).sort_values("_time", kind="stable").drop(columns="_time")
         train, test = ordered.loc[~is_test], ordered.loc[is_test]

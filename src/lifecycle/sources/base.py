@@ -1,4 +1,5 @@
-"""The source interface: one reader per settings class, plus deterministic sampling."""
+"""The source interface: one reader per settings class, plus the rows known so far and
+deterministic sampling."""
 
 from __future__ import annotations
 
@@ -6,13 +7,41 @@ from functools import singledispatch
 
 import pandas as pd
 
+from lifecycle.config import KnownBefore
 from lifecycle.errors import LifecycleError
+from lifecycle.moments import moment_in
 
 
 @singledispatch
 def read_source(settings: object) -> pd.DataFrame:
     """Read the whole table described by `settings` (sampling is applied by the caller)."""
     raise LifecycleError(f"no reader is registered for source settings {type(settings).__name__}")
+
+
+def known_rows(frame: pd.DataFrame, known: KnownBefore | None, name: str) -> pd.DataFrame:
+    """The rows whose `known.column` is before `known.date`, in their original order.
+
+    The column is read as preprocess reads a datetime (UTC), so these rows and the time
+    split agree on every boundary. A row without a time cannot be placed before anything, so
+    it is not known either; a column that is not a time, or a date before every row, stops
+    collect with the source's name.
+    """
+    if known is None:
+        return frame
+    where = f"source {name!r}: known_before.column {known.column!r}"
+    if known.column not in frame.columns:
+        raise LifecycleError(f"{where} is not a column (columns: {', '.join(map(str, frame.columns))})")
+    values = frame[known.column]
+    times = pd.to_datetime(values, errors="coerce", utc=True)
+    unread = times.isna() & values.notna()
+    if unread.any():
+        raise LifecycleError(
+            f"{where}: {int(unread.sum())} value(s) are not dates or date-times, e.g. {values[unread].iloc[0]!r}"
+        )
+    kept = frame.loc[(times < moment_in(times, known.date)).to_numpy()].reset_index(drop=True)
+    if kept.empty:
+        raise LifecycleError(f"{where}: no row is before {known.date} (the first is {times.min()})")
+    return kept
 
 
 def sample_rows(frame: pd.DataFrame, rows: int | None, seed: int) -> pd.DataFrame:

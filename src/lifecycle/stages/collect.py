@@ -9,7 +9,7 @@ import logging
 
 from lifecycle import paths
 from lifecycle.config import load_params
-from lifecycle.sources.base import require_rows
+from lifecycle.sources.base import known_rows, require_rows
 from lifecycle.sources.registry import read_source, sample_rows
 from lifecycle.sources.summary import summarize_table
 from lifecycle.stages.runner import run_stage
@@ -22,7 +22,7 @@ def main() -> None:
     params = load_params()
     summary = {}
     for name, source in params.sources.items():
-        frame = require_rows(read_source(source), name, source)
+        frame = known_rows(require_rows(read_source(source), name, source), source.known_before, name)
         frame = sample_rows(frame, source.sample_rows, params.collect.sample_seed)
         write_parquet(frame, paths.raw_table(name))
         summary[name] = summarize_table(frame)

