@@ -5,7 +5,7 @@ PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
 PLOTS := .dvc/plots
-URL ?= http://127.0.0.1:8000
+SERVICE_URL ?= http://127.0.0.1:8000
 
 .PHONY: setup repro test bench serve smoke s3-up s3-down remote-from-env clean
 
@@ -37,8 +37,8 @@ bench: setup
 serve: setup  # the HTTP service on 127.0.0.1 (params.yaml `serve`), for models/package
 	$(BIN)/python -m lifecycle serve
 
-smoke: setup  # the service at $(URL) serves models/package and answers as it does (exit 2-5: which check failed)
-	$(BIN)/python -m lifecycle smoke --url $(URL)
+smoke: setup  # the service at $(SERVICE_URL) serves models/package and answers as it does (exit 2-5: which check failed)
+	$(BIN)/python -m lifecycle smoke --url $(SERVICE_URL)
 
 s3-up: setup  # SeaweedFS's S3 server on 127.0.0.1:8333 (data in .s3/) for the DVC remote `storage`
 	$(BIN)/python -m lifecycle remote start
