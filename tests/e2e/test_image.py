@@ -1,13 +1,14 @@
 """The service image, without docker: what the Dockerfile copies exists and is all the build
 context holds, it runs as a user of its own, and its command, run in a folder laid out as
 the image's /app (the Dockerfile's COPY lines, the packaged bundle), serves the bundle, passes
-the smoke test and the health check, and refuses a bundle whose files do not match its
+the smoke test as deploy.yml runs it and the health check, and refuses a bundle whose files do not match its
 manifest. Building the image itself is left to .github/workflows/deploy.yml."""
 
 from __future__ import annotations
 
 import json
 import re
+import shlex
 import shutil
 import subprocess
 import sys
@@ -63,6 +64,14 @@ def image_folder(folder: Path, bundle_dir: Path) -> Path:
     return folder
 
 
+def deploy_smoke(port: int) -> list[str]:
+    """The smoke test as .github/workflows/deploy.yml runs it against the container, aimed at `port`."""
+    steps = yaml.safe_load((ROOT / ".github/workflows/deploy.yml").read_text())["jobs"]["deploy"]["steps"]
+    (run,) = [step["run"] for step in steps if "lifecycle smoke" in step.get("run", "")]
+    assert "--url http://127.0.0.1:8000 " in run  # the port the container publishes (params.yaml serve.port)
+    return shlex.split(run.replace(":8000 ", f":{port} "))
+
+
 def test_a_slim_python_base_a_user_of_its_own_and_every_copied_file_in_the_project() -> None:
     assert arguments("FROM") == ["python:3.11-slim"]
     (user,) = arguments("USER")
@@ -92,13 +101,14 @@ def test_its_command_serves_the_bundle_passes_the_smoke_test_and_the_health_chec
     server = ServerProcess(None, None, cwd=folder, command=[sys.executable, *command[1:]])
     try:
         smoke = subprocess.run(
-            [sys.executable, "-m", "lifecycle", "smoke", "--url", server.url, "--bundle", BUNDLE, "--wait", "60"],
+            [sys.executable, *deploy_smoke(server.port)[1:]],
             cwd=folder,
             capture_output=True,
             text=True,
             timeout=120,
         )
         assert smoke.returncode == 0, smoke.stderr + server.output()
+        assert f"smoke test passed: {server.url} serves model" in smoke.stderr
         (check,) = arguments("HEALTHCHECK")
         probe = exec_form(check[check.index("CMD") :])
         assert probe[0] == "python" and "http://127.0.0.1:8000/ready" in probe[-1]  # params.yaml serve.port
