@@ -5,8 +5,9 @@ PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
 PLOTS := .dvc/plots
+SERVICE_URL ?= http://127.0.0.1:8000
 
-.PHONY: setup repro test bench serve s3-up s3-down remote-from-env clean
+.PHONY: setup repro test bench serve smoke s3-up s3-down remote-from-env clean
 
 setup: $(VENV)/.installed $(PLOTS)/page.html
 
@@ -35,6 +36,9 @@ bench: setup
 
 serve: setup  # the HTTP service on 127.0.0.1 (params.yaml `serve`), for models/package
 	$(BIN)/python -m lifecycle serve
+
+smoke: setup  # the service at $(SERVICE_URL) serves models/package and answers as it does (exit 2-5: which check failed)
+	$(BIN)/python -m lifecycle smoke --url $(SERVICE_URL)
 
 s3-up: setup  # SeaweedFS's S3 server on 127.0.0.1:8333 (data in .s3/) for the DVC remote `storage`
 	$(BIN)/python -m lifecycle remote start

@@ -8,7 +8,9 @@ from a file, a URL or a source block such as '{kind: sql, url: ..., table: ...}'
 codes in lifecycle.monitoring.outcome),
 `python -m lifecycle challenge --champion-stage prod` (champion against challenger on one
 holdout; exit 1: the champion stays, 2: cannot be judged),
-`python -m lifecycle promote` (register HEAD's model and assign it `prod` once it won)."""
+`python -m lifecycle promote` (register HEAD's model and assign it `prod` once it won),
+`python -m lifecycle smoke --url URL` (a running service serves the bundle and answers as it does;
+exit codes in lifecycle.serving.smoke)."""
 
 from __future__ import annotations
 
@@ -111,6 +113,15 @@ def _parser() -> argparse.ArgumentParser:
     )
     promote.add_argument("--stage", default="prod", help="the registry stage to assign (default prod)")
     promote.add_argument("--challenge", default=paths.CHALLENGE_METRICS, type=Path, help="the challenge's JSON")
+    smoke = commands.add_parser(
+        "smoke", help="check a running service: ready, the bundle's version, its answers (exit 2-5: which failed)"
+    )
+    smoke.add_argument("--url", required=True, help="the service's base URL, e.g. http://127.0.0.1:8000")
+    smoke.add_argument("--bundle", default=paths.PACKAGE_DIR, type=Path, help="the bundle it must serve")
+    smoke.add_argument("--stage", help="also require /metadata to name this registry stage (serve --stage)")
+    smoke.add_argument(
+        "--wait", default=0.0, type=float, help="seconds to wait for /ready to answer 200 (a service just started)"
+    )
     return parser
 
 
@@ -235,6 +246,18 @@ def _promote(args: argparse.Namespace) -> int:
     return 0
 
 
+def _smoke(args: argparse.Namespace) -> int:
+    """Exit 0: the service passed every check; otherwise the code of the first it failed."""
+    from lifecycle.serving.smoke import SmokeFailure, smoke_test
+
+    try:
+        logger.info("smoke test passed: %s", smoke_test(args.url, args.bundle, args.stage, args.wait))
+    except SmokeFailure as error:
+        logger.error("smoke test failed, %s", error)
+        return int(error.code)
+    return 0
+
+
 def _report(args: argparse.Namespace) -> int:
     """Write the review; exit 1 when the gate fails, so CI fails the pull request."""
     from lifecycle.review.report import default_base, write_report
@@ -308,6 +331,8 @@ def main(argv: list[str] | None = None) -> int:
             return _challenge(args)
         elif args.command == "promote":
             return _promote(args)
+        elif args.command == "smoke":
+            return _smoke(args)
     except LifecycleError as error:
         logger.error("%s", error)
         return 1

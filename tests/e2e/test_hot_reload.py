@@ -2,7 +2,8 @@
 predicting, the second run's bundle (same inputs, another model) replaces the folder's files
 and `POST /admin/reload` swaps it in. No request fails, every answer and every logged row
 names the model that answered it, a corrupt bundle is refused while the served one goes on,
-SIGHUP reloads the served folder, and a bundle beside it can be named instead."""
+SIGHUP reloads the served folder, and a bundle beside it can be named instead. A flood of
+late labels through several reloads stores every label exactly once and answers no 5xx."""
 
 from __future__ import annotations
 
@@ -10,12 +11,14 @@ import shutil
 import signal
 import threading
 import time
+import uuid
 from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
 
+from lifecycle.monitoring.labels import read_labels
 from lifecycle.serving.prediction_log import read_prediction_log
 from lifecycle.serving.reload import ADMIN_TOKEN
 from tests.support.pipeline import FirstRun, SecondRun
@@ -123,3 +126,78 @@ def test_a_reload_under_load_drops_nothing_and_a_bad_bundle_keeps_the_served_one
     answered = {request_id: model for _, request_id, model in answers}
     by_request = logged.groupby("request_id")["model_version"].agg(set)
     assert all(by_request[request_id] == {model} for request_id, model in answered.items())
+
+
+UNMATCHED_PER_REQUEST = 10  # labels for requests the log never held, sent with each matched one
+
+
+def label_until(
+    url: str, rows: list[dict[str, Any]], stop: threading.Event, sent: list[dict], answers: list[tuple]
+) -> None:
+    """One client: predict a row, then send its label (the answered label) in a body with
+    labels of requests never logged, until `stop`; every label sent, every (status, body),
+    a request that failed or hung as (None, the error)."""
+    with httpx.Client(base_url=url, timeout=30) as client:
+        position = 0
+        while not stop.is_set():
+            position += 1
+            try:
+                predicted = client.post("/predict", json=[rows[position % len(rows)]])
+                answers.append((predicted.status_code, predicted.json()))
+                if predicted.status_code != 200:
+                    continue
+                body = predicted.json()
+                actual = body["predictions"][0]["label"]
+                labels = [{"request_id": body["request_id"], "row_index": 0, "actual": actual}]
+                labels += [
+                    {"request_id": uuid.uuid4().hex, "row_index": 0, "actual": actual}
+                    for _ in range(UNMATCHED_PER_REQUEST)
+                ]
+                stored = client.post("/feedback", json=labels)
+                answers.append((stored.status_code, stored.json()))
+                if stored.status_code == 200:
+                    sent.extend(labels)
+            except httpx.HTTPError as error:
+                answers.append((None, f"{type(error).__name__}: {error}"))
+
+
+def test_a_flood_of_labels_through_reloads_stores_each_label_once_and_answers_no_5xx(
+    pipeline_run: FirstRun,
+    second_run: SecondRun,
+    known_rows: list[dict[str, Any]],
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    first_dir, second_dir = pipeline_run.repo.path / "models/package", second_run.repo.path / "models/package"
+    monkeypatch.setenv(ADMIN_TOKEN, TOKEN)
+    url = f"sqlite:///{tmp_path / 'log.sqlite'}"
+    bearer = {"Authorization": f"Bearer {TOKEN}"}
+    with ServerProcess(first_dir, url) as server:
+        stop, sent, answers = threading.Event(), [], []
+        clients = [
+            threading.Thread(target=label_until, args=(server.url, known_rows, stop, sent, answers)) for _ in range(6)
+        ]
+        for client in clients:
+            client.start()
+        reloads = []
+        for folder in (second_dir, first_dir, second_dir, first_dir):
+            time.sleep(0.5)
+            reloads.append(httpx.post(f"{server.url}/admin/reload", headers=bearer, json={"bundle": str(folder)}))
+        time.sleep(0.5)
+        stop.set()
+        for client in clients:
+            client.join()
+        server.stop_gracefully()
+
+    assert [answer.status_code for answer in reloads] == [200] * 4
+    statuses = [status for status, _ in answers]
+    assert statuses.count(200) == len(statuses), [body for status, body in answers if status != 200][:3]
+    receipts = [body for _, body in answers if isinstance(body, dict) and "stored" in body]  # /feedback's
+    assert len(receipts) > 20  # a flood: labels went on arriving through every reload
+    assert sum(r["stored"] for r in receipts) == len(sent) and sum(r["unchanged"] for r in receipts) == 0
+    assert sum(r["unmatched"] for r in receipts) == len(sent) - len(receipts)  # each request's own label matched
+    stored = read_labels(url)
+    assert len(stored) == len(sent)  # each label once: none lost, none twice
+    assert {(row["request_id"], row["row_index"], row["actual"]) for row in sent} == set(
+        zip(stored["request_id"], stored["row_index"], stored["actual"])
+    )

@@ -96,3 +96,15 @@ def test_a_promotion_without_a_challenge_of_this_bundle_is_refused(
     code, said = lifecycle(repo, "promote", "--challenge", str(other))
     assert code == 1 and "the challenge judged model 0123456789ab" in said
     assert repo.run("git", "tag").stdout.strip() == ""
+
+
+def test_serving_a_stage_or_tag_that_does_not_exist_stops_in_one_line(pipeline_clone: PipelineRepo) -> None:
+    """Before a port is bound (port 1 would fail otherwise): one error line, no traceback."""
+    cases = [
+        (["--stage", "prod"], "no version of 'model' is in stage 'prod'"),
+        (["--rev", "model@v9.9.9"], "revision 'model@v9.9.9' does not exist in"),
+    ]
+    for args, message in cases:
+        code, said = lifecycle(pipeline_clone, "serve", *args, "--port", "1")
+        errors = [line for line in said.splitlines() if " ERROR " in line]
+        assert code == 1 and len(errors) == 1 and message in errors[0] and "Traceback" not in said, said

@@ -118,28 +118,34 @@ def metric_value(text: str, name: str, **labels: str) -> float | None:
     return None
 
 
+SERVE = [sys.executable, "-m", "lifecycle", "serve"]
+
+
 class ServerProcess:
-    """`python -m lifecycle serve` in a subprocess on a free port of `host` (a loopback address)."""
+    """`python -m lifecycle serve` (or `command`, a command line ending in it, such as the
+    image's) in a subprocess on a free port of `host` (a loopback address); without a bundle
+    or log URL, the ones of params.yaml in `cwd`."""
 
     def __init__(
-        self, bundle: Path, log_url: str, extra: list[str] | None = None, cwd: Path = ROOT, host: str = "127.0.0.1"
+        self,
+        bundle: Path | None,
+        log_url: str | None,
+        extra: list[str] | None = None,
+        cwd: Path = ROOT,
+        host: str = "127.0.0.1",
+        command: list[str] = SERVE,
     ) -> None:
         self.port = free_port(host)
         self.url = f"http://{host}:{self.port}"
         self.process = subprocess.Popen(
             [
-                sys.executable,
-                "-m",
-                "lifecycle",
-                "serve",
-                "--bundle",
-                str(bundle),
+                *command,
+                *([] if bundle is None else ["--bundle", str(bundle)]),
                 "--host",
                 host,
                 "--port",
                 str(self.port),
-                "--log-url",
-                log_url,
+                *([] if log_url is None else ["--log-url", log_url]),
                 *(extra or []),
             ],
             cwd=cwd,

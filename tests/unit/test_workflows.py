@@ -87,6 +87,29 @@ def test_a_merge_promotes_only_through_the_gated_command() -> None:
     commands = "\n".join(s.get("run", "") for s in promote["jobs"]["promote"]["steps"])
     assert "python -m lifecycle promote --stage prod" in commands and "git push origin --tags" in commands
     assert "gto assign" not in commands  # no way around the challenge's gate
+    # its token's tag push starts no workflow, so it starts the deployment on the new tag
+    assert "gh workflow run deploy.yml --ref" in commands and promote["permissions"]["actions"] == "write"
+
+
+def test_a_prod_tag_deploys_the_image_of_its_bundle_only_once_it_passed_the_smoke_test() -> None:
+    deploy = _workflow("deploy.yml")
+    assert deploy["on"]["push"] == {"tags": ["model#prod#*"]} and "workflow_dispatch" in deploy["on"]
+    steps = deploy["jobs"]["deploy"]["steps"]
+    commands = [s.get("run", "") for s in steps]
+    order = [
+        next(i for i, run in enumerate(commands) if part in run)
+        for part in (
+            "dvc pull models/package",
+            "docker build",
+            "docker run",
+            "python -m lifecycle smoke --url http://127.0.0.1:8000 --bundle models/package",
+            "docker push",
+        )
+    ]
+    assert order == sorted(order)
+    assert "127.0.0.1:8000:8000" in commands[order[2]]  # the container's port, on the runner's loopback only
+    push = steps[order[-1]]
+    assert push["if"] == "vars.IMAGE_REPOSITORY != ''" and "secrets.IMAGE_REGISTRY_PASSWORD" in str(push["env"])
 
 
 def test_main_pushes_its_outputs_and_every_workflow_reaches_the_remote_the_same_way() -> None:
@@ -94,7 +117,7 @@ def test_main_pushes_its_outputs_and_every_workflow_reaches_the_remote_the_same_
     assert outputs["on"]["push"]["branches"] == ["main"] and "dvc.lock" in outputs["on"]["push"]["paths"]
     commands = "\n".join(s.get("run", "") for s in outputs["jobs"]["push"]["steps"])
     assert "dvc repro --pull --allow-missing" in commands and "python -m lifecycle remote push" in commands
-    for name in ("pr-report.yml", "monitor.yml", "retrain.yml", "promote.yml", "outputs.yml"):
+    for name in ("pr-report.yml", "monitor.yml", "retrain.yml", "promote.yml", "outputs.yml", "deploy.yml"):
         text = (ROOT / ".github/workflows" / name).read_text()
         assert "make remote-from-env" in text, name
         assert "secrets.DVC_REMOTE_ACCESS_KEY_ID" in text and "secrets.DVC_REMOTE_SECRET_ACCESS_KEY" in text, name
