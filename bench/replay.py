@@ -21,12 +21,7 @@ Nothing here is a test.
 from __future__ import annotations
 
 import argparse
-import json
 import logging
-import os
-import socket
-import subprocess
-import sys
 import tempfile
 import time
 from dataclasses import dataclass
@@ -36,6 +31,7 @@ from typing import Any
 
 import httpx
 import pandas as pd
+from live import Server, accepted, alert_names, free_port, monitor, send  # bench/live.py
 
 from lifecycle import paths
 from lifecycle.logs import configure_logging
@@ -44,20 +40,9 @@ from lifecycle.storage import atomic_path
 
 logger = logging.getLogger("bench.replay")
 
-BATCH_ROWS = 100
-LABEL_BATCH = 1000
 FIRST_WEEK = pd.Timestamp("2013-11-01", tz="UTC")
 BROKEN_COLUMN, KILOMETRES_PER_MILE = "distance", 1.609344
 FIGURE = Path("bench/replay.png")  # shown in the README
-# What the table calls each alert, by how its sentence starts
-ALERT_NAMES = (
-    ("unusual drift", "unusual drift"),
-    ("dataset drift", "dataset drift"),
-    ("column", "column drift"),
-    ("prediction drift", "prediction drift"),
-    ("live", "main metric"),
-    ("slice", "slice"),
-)
 
 
 @dataclass(frozen=True)
@@ -80,72 +65,6 @@ class Week:
     against_before: dict[str, Any] | None  # drift against the week replayed before it
 
 
-class Server:
-    """The real service in a subprocess, logging to `log_url`."""
-
-    def __init__(self, log_url: str, port: int) -> None:
-        command = [sys.executable, "-m", "lifecycle", "serve", "--port", str(port), "--log-url", log_url]
-        env = {**os.environ, "OMP_NUM_THREADS": "1"}
-        self.process = subprocess.Popen(command, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        self.url = f"http://127.0.0.1:{port}"
-        deadline = time.monotonic() + 60
-        while time.monotonic() < deadline:
-            try:
-                if httpx.get(f"{self.url}/health", timeout=1).status_code == 200:
-                    return
-            except httpx.TransportError:
-                time.sleep(0.2)
-        self.stop()
-        raise RuntimeError("the service did not start")
-
-    def stop(self) -> None:
-        self.process.terminate()
-        self.process.wait(timeout=60)
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
-
-
-def accepted(bundle: Bundle, flights: pd.DataFrame) -> pd.Series:
-    """Which flights the bundle's schema accepts (the service would refuse the rest with 422)."""
-    return bundle.predict(flights[bundle.input_columns].reset_index(drop=True))["error"].isna().to_numpy()
-
-
-def replay(client: httpx.Client, bundle: Bundle, flights: pd.DataFrame) -> None:
-    """Predict every flight, then send its real outcome as feedback."""
-    rows = json.loads(flights[bundle.input_columns].to_json(orient="records", date_format="iso"))
-    outcomes = [bundle.classes[int(v)] for v in flights[bundle.metadata.target]]
-    labels = []
-    for start in range(0, len(rows), BATCH_ROWS):
-        answer = client.post("/predict", json=rows[start : start + BATCH_ROWS])
-        answer.raise_for_status()
-        request_id = answer.json()["request_id"]
-        batch = outcomes[start : start + BATCH_ROWS]
-        labels += [{"request_id": request_id, "row_index": i, "actual": actual} for i, actual in enumerate(batch)]
-    for start in range(0, len(labels), LABEL_BATCH):
-        stored = client.post("/feedback", json=labels[start : start + LABEL_BATCH])
-        stored.raise_for_status()
-
-
-def monitor(
-    span: tuple[datetime, datetime], log_url: str, folder: Path, reference: tuple[datetime, datetime] | None = None
-) -> tuple[int, dict[str, Any]]:
-    """Run the monitor command on `span`, against training or against the `reference` span."""
-    output = folder / "monitor.json"
-    command = [sys.executable, "-m", "lifecycle", "monitor", "--since", span[0].isoformat()]
-    command += ["--until", span[1].isoformat(), "--log-url", log_url, "--output", str(output)]
-    command += ["--report-dir", str(folder / "report")]
-    if reference is not None:
-        command += ["--reference-since", reference[0].isoformat(), "--reference-until", reference[1].isoformat()]
-    done = subprocess.run(command, capture_output=True, text=True)
-    if not output.exists():
-        raise RuntimeError(f"the monitor wrote nothing (exit {done.returncode}): {done.stderr[-500:]}")
-    return done.returncode, json.loads(output.read_text())
-
-
 def send_week(
     name: str, client: httpx.Client, bundle: Bundle, flights: pd.DataFrame, span: tuple[datetime, datetime]
 ) -> Sent:
@@ -154,7 +73,7 @@ def send_week(
     time.sleep(max(0.0, (span[0] - datetime.now(UTC)).total_seconds()))
     ok = accepted(bundle, flights)
     started = time.perf_counter()
-    replay(client, bundle, flights[ok])
+    send(client, bundle, flights[ok])
     seconds = time.perf_counter() - started
     late = (datetime.now(UTC) - span[1]).total_seconds()
     if late > 0:
@@ -186,12 +105,6 @@ def drift_cells(summary: dict[str, Any] | None) -> str:
         f"{drift['drifted']} of {drift['counted']} ({drift['share']:.2f}) | {drift['strongest'] or ''} | "
         f"{broken['score']:.3f}{' (drifted)' if broken['drifted'] else ''}"
     )
-
-
-def alert_names(summary: dict[str, Any] | None) -> str:
-    if summary is None:
-        return ""
-    return ", ".join(next(n for p, n in ALERT_NAMES if a.startswith(p)) for a in summary["alerts"]) or "none"
 
 
 def row(week: Week) -> str:
