@@ -42,8 +42,8 @@ class EngineSettings(Strict):
     and writes each output as a folder of Parquet parts (same path, same rows and values):
     the cluster at `scheduler` (or at $DASK_SCHEDULER_ADDRESS when null), else a
     LocalCluster of `workers` processes, each paused and restarted by Dask above
-    `memory_limit`. Only `name` and `partition_rows` shape the outputs (the stages' DVC
-    params); where the work runs never changes a byte of them.
+    `memory_limit`. Where the work runs never changes a byte of the outputs; `name` and
+    `partition_rows` decide their form (a file, or how many parts).
     """
 
     name: Literal["pandas", "dask"] = "pandas"
