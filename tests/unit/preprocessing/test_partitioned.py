@@ -87,3 +87,13 @@ def test_settings_that_need_a_whole_column_are_refused(
     settings = params.preprocess.model_copy(update={"na_values": ["?"]})
     with pytest.raises(LifecycleError, match="preprocess.na_values is not supported by engine dask"):
         join_partitioned([], {}, settings)
+
+
+def test_a_bad_value_on_a_worker_is_the_pandas_engine_s_one_message(
+    raw_tables: dict[str, pd.DataFrame], params: Params, dask_engine: EngineSettings, tmp_path: Path
+) -> None:
+    settings = params.preprocess.model_copy(update={"dtypes": {**params.preprocess.dtypes, "carrier": "float"}})
+    write_table(raw_tables["flights"], tmp_path / "flights.parquet", dask_engine)
+    others = {name: raw_tables[name] for name in ("weather", "planes")}
+    with pytest.raises(LifecycleError, match="column 'carrier': .* cannot be read as float, e.g. "):
+        join_partitioned(partitions_of(tmp_path / "flights.parquet"), others, settings)
