@@ -56,7 +56,7 @@ def dask_client(settings: EngineSettings) -> Iterator[Client]:
                     n_workers=settings.workers,
                     threads_per_worker=1,
                     memory_limit=settings.memory_limit,
-                    dashboard_address=None,
+                    dashboard_address=":0",  # any free port: never clash with another cluster on 8787
                     silence_logs=logging.WARNING,
                 ) as cluster,
                 Client(cluster) as client,

@@ -4,7 +4,6 @@ and a worker dying mid-write leaves nothing half-written (a rerun succeeds)."""
 from __future__ import annotations
 
 import os
-import socket
 from pathlib import Path
 
 import dask
@@ -17,13 +16,7 @@ from lifecycle.config import EngineSettings
 from lifecycle.errors import LifecycleError
 from lifecycle.partitions import write_partitioned
 from lifecycle.storage import read_parquet
-
-
-def closed_port() -> int:
-    """A port on 127.0.0.1 that nothing listens on (bound, then released)."""
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
+from tests.support.http import free_port
 
 
 def test_the_scheduler_comes_from_params_then_the_environment(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -35,7 +28,7 @@ def test_the_scheduler_comes_from_params_then_the_environment(monkeypatch: pytes
 
 
 def test_an_unreachable_scheduler_is_one_message(monkeypatch: pytest.MonkeyPatch) -> None:
-    address = f"tcp://127.0.0.1:{closed_port()}"
+    address = f"tcp://127.0.0.1:{free_port()}"  # a closed port
     monkeypatch.setenv(SCHEDULER_ENV, address)
     with pytest.raises(LifecycleError, match=f"the Dask scheduler at {address} is unreachable"):
         with dask_client(EngineSettings(name="dask")):
