@@ -475,6 +475,10 @@ class TrainSettings(Strict):
 
     model: ModelFamily = "hist_gradient_boosting"
     seed: int = 0
+    # A seeded sample of this many train rows, kept in time order, is all that train
+    # cross-validates and fits (null: every row): bounds the in-memory families' memory and
+    # time on a table beyond one machine, at the accuracy the learning curve shows.
+    max_rows: Annotated[int, Field(gt=0)] | None = None
     cv_folds: Annotated[int, Field(ge=2)] = 3
     calibration: Literal["none", "sigmoid", "isotonic"] = "none"
     decision_threshold: ThresholdSettings = ThresholdSettings()
