@@ -11,7 +11,8 @@ import pytest
 from threadpoolctl import threadpool_limits
 
 from lifecycle.artifacts import InterimRoles
-from lifecycle.config import Params, load_params
+from lifecycle.cluster import dask_client
+from lifecycle.config import EngineSettings, Params, load_params
 from lifecycle.featurization.featurizer import categorical_outputs, fit_featurizer, input_columns
 from lifecycle.packaging.inference import inference_pipeline
 from lifecycle.preprocessing.labels import Target
@@ -73,6 +74,17 @@ def raw_tables(params: Params) -> dict[str, pd.DataFrame]:
         rows = SAMPLE_FLIGHTS if name == params.preprocess.base else None
         tables[name] = sample_rows(read_source(source), rows, seed=7)
     return tables
+
+
+# Small partitions, so a few thousand flights cross many partition boundaries.
+DASK_ENGINE = EngineSettings(name="dask", workers=2, memory_limit="1GB", partition_rows=500)
+
+
+@pytest.fixture(scope="session")
+def dask_engine() -> Iterator[EngineSettings]:
+    """The dask engine's settings, with a LocalCluster of two worker processes running."""
+    with dask_client(DASK_ENGINE):
+        yield DASK_ENGINE
 
 
 @pytest.fixture(scope="session")

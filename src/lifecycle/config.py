@@ -28,6 +28,31 @@ class Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
 
+# --- engine (where collect, preprocess and featurize run) ---------------------------------
+
+# A size as Dask writes it: a number and an optional unit, e.g. 2GB, 1.5GiB, 500MB.
+_BYTES = r"^\d+(\.\d+)?\s*(B|kB|KB|MB|GB|TB|KiB|MiB|GiB|TiB)?$"
+
+
+class EngineSettings(Strict):
+    """The data-frame engine of collect, preprocess and featurize.
+
+    `pandas` (the default) holds each table in the stage's process and writes one Parquet
+    file per output. `dask` runs the same steps partition by partition on a Dask cluster
+    and writes each output as a folder of Parquet parts (same path, same rows and values):
+    the cluster at `scheduler` (or at $DASK_SCHEDULER_ADDRESS when null), else a
+    LocalCluster of `workers` processes, each paused and restarted by Dask above
+    `memory_limit`. Where the work runs never changes a byte of the outputs; `name` and
+    `partition_rows` decide their form (a file, or how many parts).
+    """
+
+    name: Literal["pandas", "dask"] = "pandas"
+    scheduler: str | None = None
+    workers: Annotated[int, Field(ge=1)] = 2
+    memory_limit: Annotated[str, Field(pattern=_BYTES)] = "2GB"
+    partition_rows: Annotated[int, Field(gt=0)] = 100_000
+
+
 # --- sources (collect) --------------------------------------------------------------
 
 
@@ -472,6 +497,10 @@ class TrainSettings(Strict):
 
     model: ModelFamily = "hist_gradient_boosting"
     seed: int = 0
+    # A seeded sample of this many train rows, kept in time order, is all that train
+    # cross-validates and fits (null: every row): bounds the in-memory families' memory and
+    # time on a table beyond one machine, at the accuracy the learning curve shows.
+    max_rows: Annotated[int, Field(gt=0)] | None = None
     cv_folds: Annotated[int, Field(ge=2)] = 3
     calibration: Literal["none", "sigmoid", "isotonic"] = "none"
     decision_threshold: ThresholdSettings = ThresholdSettings()
@@ -832,6 +861,7 @@ class Params(Strict):
     """The whole params.yaml."""
 
     sources: dict[str, SourceSettings] = Field(min_length=1)
+    engine: EngineSettings = EngineSettings()
     collect: CollectSettings = CollectSettings()
     preprocess: PreprocessSettings
     validation: ValidationSettings = ValidationSettings()

@@ -98,8 +98,9 @@ def _existing(path: Path) -> Path:
 
 
 def read_parquet(path: Path) -> pd.DataFrame:
-    """Read a Parquet file written by an earlier stage."""
-    return pd.read_parquet(_existing(path))
+    """Read a Parquet file written by an earlier stage, or the folder of parts in row order
+    that the dask engine writes in its place (`lifecycle.partitions`)."""
+    return pd.read_parquet(path if path.is_dir() else _existing(path))
 
 
 def read_json(path: Path) -> Any:

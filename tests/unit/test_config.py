@@ -109,6 +109,9 @@ def test_unknown_key_is_named(raw_params: dict[str, Any], edit: Callable[[dict[s
         ),
         (lambda r: r["preprocess"]["target"].__setitem__("task", "regression"), "preprocess.target"),
         (lambda r: r["serve"].__setitem__("workers", 0), "serve.workers: Input should be greater than or equal to 1"),
+        (lambda r: r["train"].__setitem__("max_rows", 0), "train.max_rows: Input should be greater than 0"),
+        (lambda r: r["engine"].__setitem__("name", "spark"), "engine.name: Input should be 'pandas' or 'dask'"),
+        (lambda r: r["engine"].__setitem__("memory_limit", "lots"), "engine.memory_limit: String should match"),
     ],
     ids=[
         "string-for-int",
@@ -125,6 +128,9 @@ def test_unknown_key_is_named(raw_params: dict[str, Any], edit: Callable[[dict[s
         "unknown-kind",
         "threshold-with-regression",
         "no-workers",
+        "train-sample",
+        "unknown-engine",
+        "memory-limit",
     ],
 )
 def test_wrong_value_names_the_key(

@@ -104,6 +104,14 @@ def fit_featurizer(train: pd.DataFrame, columns: list[str], settings: FeaturizeS
     return build_featurizer(settings).fit(train[columns])
 
 
+def feature_matrix(featurizer: Pipeline, rows: pd.DataFrame, columns: list[str], target: str) -> pd.DataFrame:
+    """The model matrix of `rows` (any part of a split: each row is transformed alone), with
+    the target as its last column."""
+    matrix = featurizer.transform(rows[columns]).reset_index(drop=True)
+    matrix[target] = rows[target].to_numpy()
+    return matrix
+
+
 def categorical_outputs(featurizer: Pipeline) -> list[str]:
     """Names of output columns holding ordinal category codes (native categorical input).
 

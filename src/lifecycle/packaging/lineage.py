@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import importlib.util
+import json
 import sys
 from importlib import metadata
 from pathlib import Path
@@ -31,8 +32,18 @@ LIBRARIES = (
 
 
 def dvc_md5(paths: list[Path]) -> dict[str, str]:
-    """MD5 of each file: the same value DVC 3 records for that file in dvc.lock."""
-    return {str(path): file_digest(path, "md5") for path in paths}
+    """MD5 of each file or folder: the same value DVC 3 records for it in dvc.lock."""
+    return {str(path): _dvc_md5(path) for path in paths}
+
+
+def _dvc_md5(path: Path) -> str:
+    """A file's MD5; a folder's (the dask engine's Parquet parts) is DVC's: the MD5 of the
+    JSON list of its files' MD5s and relative paths, sorted, with `.dir` appended."""
+    if not path.is_dir():
+        return file_digest(path, "md5")
+    files = sorted((p for p in path.rglob("*") if p.is_file()), key=lambda p: p.relative_to(path).parts)
+    entries = [{"md5": file_digest(f, "md5"), "relpath": f.relative_to(path).as_posix()} for f in files]
+    return hashlib.md5(json.dumps(entries, sort_keys=True).encode("utf-8")).hexdigest() + ".dir"
 
 
 def library_versions() -> dict[str, str]:

@@ -64,12 +64,17 @@ def past_mean(frame: pd.DataFrame, spec: ContextPastMean) -> pd.Series:
     return pd.Series(result, index=frame.index, name=spec.name)
 
 
+def require_new_column(frame: pd.DataFrame, spec: ContextSettings) -> None:
+    """Refuse a context feature named like a column the table already has."""
+    if spec.name in frame.columns:
+        raise LifecycleError(f"context feature {spec.name!r} would overwrite an existing column")
+
+
 def add_context(frame: pd.DataFrame, specs: list[ContextSettings]) -> pd.DataFrame:
     """Append one column per context spec."""
     result = frame.copy()
     for spec in specs:
-        if spec.name in result.columns:
-            raise LifecycleError(f"context feature {spec.name!r} would overwrite an existing column")
+        require_new_column(result, spec)
         compute = group_count if isinstance(spec, ContextCount) else past_mean
         result[spec.name] = compute(result, spec)
     return result

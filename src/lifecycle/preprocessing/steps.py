@@ -1,7 +1,8 @@
 """preprocess as pure functions: raw tables in, a validated, labelled, split table out.
 
 Three steps, so the stage can write the validation report before it decides to stop:
-`prepare` joins the sources and infers the task and every column's role, `validate`
+`prepare` joins the sources (`join_sources`, which the dask engine runs partition by
+partition instead) and infers the task and every column's role (`describe`), `validate`
 checks the joined table, `label_and_split` derives the target and splits. `preprocess`
 runs all three and raises on a validation error (what tests and notebooks call).
 """
@@ -36,9 +37,17 @@ class Prepared:
     counts: dict[str, dict[str, int]]
 
 
+Counts = dict[str, dict[str, int]]
+
+
 def prepare(tables: dict[str, pd.DataFrame], settings: PreprocessSettings) -> Prepared:
-    """Read sentinels as missing, dedupe, join, coerce, add context; infer the task and the
-    column roles.
+    """Join the sources (`join_sources`), then infer the task and the column roles (`describe`)."""
+    return describe(*join_sources(tables, settings), settings)
+
+
+def join_sources(tables: dict[str, pd.DataFrame], settings: PreprocessSettings) -> tuple[pd.DataFrame, Counts]:
+    """Read sentinels as missing, dedupe, join, coerce, add context; return the joined table
+    and what each step counted for the report.
 
     Order matters: sentinels go first (a placeholder must not decide a column's type or
     role), duplicates before the joins (so no base row is multiplied), and
@@ -58,11 +67,6 @@ def prepare(tables: dict[str, pd.DataFrame], settings: PreprocessSettings) -> Pr
     for join in settings.joins:
         joined, joins[join.source] = join_table(joined, deduped[join.source], join)
     joined = add_context(coerce_dtypes(joined, settings.dtypes), settings.context)
-    require_columns(joined, settings.outcome_columns, "preprocess.outcome_columns")
-    roles = infer_roles(joined, settings.target, settings.outcome_columns, settings.roles, settings.role_inference)
-    joined = apply_roles(joined, roles)
-    label = raw_label(joined, settings.target)
-    task = None if label is None else infer_task(label, settings.target, settings.role_inference)
     counts = {
         "input_rows": {name: int(len(frame)) for name, frame in tables.items()},
         "na_values": {name: found for name, found in sentinels.items() if found},
@@ -71,6 +75,16 @@ def prepare(tables: dict[str, pd.DataFrame], settings: PreprocessSettings) -> Pr
         "inner_join": {name: c["dropped_by_inner_join"] for name, c in joins.items()},
         "unmatched_in_join": {name: c["unmatched_left_rows"] for name, c in joins.items()},
     }
+    return joined, counts
+
+
+def describe(joined: pd.DataFrame, counts: Counts, settings: PreprocessSettings) -> Prepared:
+    """Infer the task and every column's role of the joined table (which needs all its rows)."""
+    require_columns(joined, settings.outcome_columns, "preprocess.outcome_columns")
+    roles = infer_roles(joined, settings.target, settings.outcome_columns, settings.roles, settings.role_inference)
+    joined = apply_roles(joined, roles)
+    label = raw_label(joined, settings.target)
+    task = None if label is None else infer_task(label, settings.target, settings.role_inference)
     return Prepared(table=joined, label=label, task=task, roles=roles, counts=counts)
 
 

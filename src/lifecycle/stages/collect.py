@@ -1,6 +1,7 @@
 """collect: snapshot every declared source to data/raw/<name>.parquet, with a summary.
 
 The snapshot, not the live source, is what every later stage reads and DVC versions.
+Under engine dask each snapshot is a folder of Parquet parts the workers write.
 """
 
 from __future__ import annotations
@@ -8,12 +9,14 @@ from __future__ import annotations
 import logging
 
 from lifecycle import paths
+from lifecycle.cluster import engine_session
 from lifecycle.config import load_params
+from lifecycle.partitions import write_table
 from lifecycle.sources.base import known_rows, require_rows
 from lifecycle.sources.registry import read_source, sample_rows
 from lifecycle.sources.summary import summarize_table
 from lifecycle.stages.runner import run_stage
-from lifecycle.storage import write_json, write_parquet
+from lifecycle.storage import write_json
 
 logger = logging.getLogger(__name__)
 
@@ -21,12 +24,13 @@ logger = logging.getLogger(__name__)
 def main() -> None:
     params = load_params()
     summary = {}
-    for name, source in params.sources.items():
-        frame = known_rows(require_rows(read_source(source), name, source), source.known_before, name)
-        frame = sample_rows(frame, source.sample_rows, params.collect.sample_seed)
-        write_parquet(frame, paths.raw_table(name))
-        summary[name] = summarize_table(frame)
-        logger.info("collected %s: %d rows x %d columns", name, *frame.shape)
+    with engine_session(params.engine):
+        for name, source in params.sources.items():
+            frame = known_rows(require_rows(read_source(source), name, source), source.known_before, name)
+            frame = sample_rows(frame, source.sample_rows, params.collect.sample_seed)
+            write_table(frame, paths.raw_table(name), params.engine)
+            summary[name] = summarize_table(frame)
+            logger.info("collected %s: %d rows x %d columns", name, *frame.shape)
     write_json(summary, paths.COLLECT_SUMMARY)
 
 

@@ -18,7 +18,7 @@ from lifecycle.tasks.registry import task_named
 from lifecycle.training.calibration import CalibratedModel
 from lifecycle.training.cross_validation import ModelSpec, cross_validation, cv_splitter
 from lifecycle.training.families import family_settings
-from lifecycle.training.fitting import FitResult, fit_model, loss_rows
+from lifecycle.training.fitting import FitResult, fit_model, loss_rows, training_rows
 from lifecycle.training.learnability import constant_warnings, leaf_warnings, prior_score
 from lifecycle.training.learning_curve import learning_curve
 from lifecycle.training.thresholds import decision_from_folds
@@ -55,7 +55,7 @@ def main() -> None:
     if not task.decision_threshold and settings.calibration != "none":
         raise LifecycleError(f"train.calibration {settings.calibration!r} applies to binary tasks only; set it to none")
     metric = task.default_metric  # the learning curve's; evaluate's diagnosis picks its own
-    train = read_parquet(paths.FEATURES_TRAIN)
+    train = training_rows(read_parquet(paths.FEATURES_TRAIN), settings)
     X, y = train.drop(columns=roles.target), train[roles.target]
     splitter = cv_splitter(roles.split, settings.cv_folds, settings.seed, task)
 
@@ -70,7 +70,8 @@ def main() -> None:
     ]
     for warning in warnings:
         logger.warning("%s", warning)
-    logger.info("fitting %s on all %s train rows", settings.model, f"{len(X):,}")
+    sampled = "" if settings.max_rows is None else f" (a seeded sample: train.max_rows {settings.max_rows:,})"
+    logger.info("fitting %s on %s train rows%s", settings.model, f"{len(X):,}", sampled)
     result = fit_model(X, y, settings, roles.categorical_outputs, task)
     log_curves(result)
     model, threshold = result.model, None

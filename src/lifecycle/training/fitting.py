@@ -1,4 +1,5 @@
-"""Fitting the configured family on the whole train split, and its per-iteration training curves."""
+"""Fitting the configured family on the train split (or its seeded sample), and its
+per-iteration training curves."""
 
 from __future__ import annotations
 
@@ -12,9 +13,16 @@ from sklearn.neural_network import MLPClassifier, MLPRegressor
 
 from lifecycle.config import TrainSettings
 from lifecycle.errors import LifecycleError
+from lifecycle.sources.base import sample_rows
 from lifecycle.tasks.base import Task
 from lifecycle.tasks.binary import BINARY
 from lifecycle.training.families import build_estimator
+
+
+def training_rows(train: pd.DataFrame, settings: TrainSettings) -> pd.DataFrame:
+    """The rows train cross-validates and fits: all, or a seeded sample of `train.max_rows`
+    kept in the split's order (so time-ordered folds stay time-ordered)."""
+    return sample_rows(train, settings.max_rows, settings.seed)
 
 
 @dataclass

@@ -19,7 +19,7 @@ from lifecycle.featurization.featurizer import categorical_outputs, fit_featuriz
 from lifecycle.sources.registry import sample_rows
 from lifecycle.training.cross_validation import ModelSpec, cross_validation, cv_splitter
 from lifecycle.training.families import build_estimator
-from lifecycle.training.fitting import fit_model, loss_rows
+from lifecycle.training.fitting import fit_model, loss_rows, training_rows
 from tests.support.samples import small
 
 FAMILIES = [
@@ -201,3 +201,16 @@ def test_ordinal_encoding_with_unseen_category_predicts(
     rows.loc[rows.index[0], "dest"] = "a destination never seen in training"
     probability = model.predict_proba(matrix.featurizer.transform(rows))[:, 1]
     assert np.isfinite(probability).all()
+
+
+def test_train_max_rows_is_a_seeded_sample_in_time_order(interim: tuple, params: Params) -> None:
+    train = interim[0]  # the interim train rows, in time order
+    assert len(training_rows(train, params.train)) == len(train)  # null: every row
+    settings = params.train.model_copy(update={"max_rows": 1000})
+    sample = training_rows(train, settings)
+    assert len(sample) == 1000
+    assert sample["time_hour"].is_monotonic_increasing  # time-ordered folds stay time-ordered
+    pd.testing.assert_frame_equal(training_rows(train, settings), sample)  # seeded: the same rows again
+    other = training_rows(train, settings.model_copy(update={"seed": settings.seed + 1}))
+    assert not other.equals(sample)
+    assert len(training_rows(train, settings.model_copy(update={"max_rows": len(train) + 1}))) == len(train)

@@ -1,0 +1,66 @@
+"""Parquet folders: how the dask engine writes a table as parts and reads one back.
+
+A folder holds `part.00000.parquet`, `part.00001.parquet`, ... in row order; the
+zero-padded numbers sort as they count, so `pandas.read_parquet(folder)` (what the later
+stages call through `lifecycle.storage.read_parquet`) reads the rows back in order. The
+folder is written whole into a temporary folder and renamed into place (writes are
+atomic); on a multi-machine cluster the path must be on storage every worker shares.
+
+Each part is written and read by pandas itself, so a column keeps the dtype the pandas
+engine gives it (Dask's own readers would turn text into its Arrow string dtype).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import dask
+import dask.dataframe as dd
+import pandas as pd
+from dask.delayed import Delayed, delayed
+from distributed import get_client
+
+from lifecycle.config import EngineSettings
+from lifecycle.errors import LifecycleError
+from lifecycle.storage import atomic_directory, write_parquet
+
+# Dask would otherwise convert text columns to its own string dtype when it partitions a frame.
+PANDAS_DTYPES = {"dataframe.convert-string": False}
+
+
+def part_name(number: int) -> str:
+    """The file name of part `number`."""
+    return f"part.{number:05d}.parquet"
+
+
+def write_partitioned(frame: dd.DataFrame, target: Path) -> None:
+    """Write every partition of `frame` as one Parquet part of the folder `target`."""
+    with dask.config.set(PANDAS_DTYPES), atomic_directory(target) as temp:
+        frame.to_parquet(temp, write_index=False, name_function=part_name, write_metadata_file=False)
+
+
+def write_table(frame: pd.DataFrame, target: Path, engine: EngineSettings) -> None:
+    """A stage's table: one Parquet file (pandas engine), or a folder of parts of
+    `engine.partition_rows` rows each, written by the cluster's workers (dask engine)."""
+    if engine.name == "pandas":
+        write_parquet(frame, target)
+        return
+    size = engine.partition_rows
+    # scattered, not embedded in the task graph: the scheduler never holds the rows
+    chunks = [frame.iloc[start : start + size] for start in range(0, max(len(frame), 1), size)]
+    parts = get_client().scatter(chunks, hash=False)  # fresh keys: never one a released earlier write held
+    with dask.config.set(PANDAS_DTYPES):
+        write_partitioned(dd.from_delayed(parts, meta=frame.iloc[:0], verify_meta=False), target)
+
+
+def partitions_of(path: Path) -> list[Delayed]:
+    """The parts of a Parquet folder in order, each read by pandas on a worker (a single
+    Parquet file, as the pandas engine writes, is one part)."""
+    if path.is_dir():
+        files = sorted(path.glob("*.parquet"))
+    elif path.is_file():
+        files = [path]
+    else:
+        raise LifecycleError(f"input file not found: {path} (run `dvc repro` to create it)")
+    # absolute: a worker's working folder may differ from the stage's
+    return [delayed(pd.read_parquet)(file.resolve()) for file in files]

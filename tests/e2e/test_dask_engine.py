@@ -1,0 +1,90 @@
+"""The stages under engine dask, run as `dvc repro` runs them: the pandas engine's outputs
+from a sample of the real flights, and one line with exit code 1 for a bad engine or an
+unreachable scheduler."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+import pytest
+import yaml
+
+from lifecycle.cluster import SCHEDULER_ENV
+from tests.support.http import free_port
+from tests.support.project import BIN, ROOT
+
+STAGES = ("collect", "preprocess", "featurize")
+TABLES = [
+    "data/raw/flights.parquet",
+    "data/raw/weather.parquet",
+    "data/interim/train.parquet",
+    "data/interim/test.parquet",
+    "data/features/train.parquet",
+    "data/features/test.parquet",
+]
+SAME_BYTES = [
+    "data/interim/roles.json",
+    "data/features/roles.json",
+    "metrics/collect.json",
+    "metrics/preprocess.json",
+    "reports/validation.json",
+    "models/featurizer.joblib",
+]
+
+
+def folder_with(path: Path, engine: dict[str, Any]) -> Path:
+    """`path` holding the project's params.yaml with 6,000 flights and `engine` set."""
+    params = yaml.safe_load((ROOT / "params.yaml").read_text(encoding="utf-8"))
+    params["sources"]["flights"]["sample_rows"] = 6000
+    params["engine"].update(engine)
+    path.mkdir()
+    (path / "params.yaml").write_text(yaml.safe_dump(params), encoding="utf-8")
+    return path
+
+
+def run_stage(folder: Path, stage: str) -> subprocess.CompletedProcess[str]:
+    env = {**os.environ, "PATH": f"{BIN}{os.pathsep}{os.environ.get('PATH', '')}", "OMP_NUM_THREADS": "1"}
+    env.pop(SCHEDULER_ENV, None)
+    command = [sys.executable, "-m", f"lifecycle.stages.{stage}"]
+    return subprocess.run(command, cwd=folder, env=env, capture_output=True, text=True)
+
+
+def test_the_dask_engine_writes_the_pandas_engine_s_outputs_as_parts(tmp_path: Path) -> None:
+    pandas = folder_with(tmp_path / "pandas", {"name": "pandas"})
+    dask = folder_with(tmp_path / "dask", {"name": "dask", "workers": 2, "memory_limit": "1GB", "partition_rows": 1000})
+    for stage in STAGES:
+        for folder in (pandas, dask):
+            done = run_stage(folder, stage)
+            assert done.returncode == 0, done.stderr
+    assert len(list((dask / "data/raw/flights.parquet").iterdir())) == 6
+    for table in TABLES:
+        assert (pandas / table).is_file() and (dask / table).is_dir()
+        pd.testing.assert_frame_equal(pd.read_parquet(dask / table), pd.read_parquet(pandas / table), check_exact=True)
+    for name in SAME_BYTES:
+        assert (dask / name).read_bytes() == (pandas / name).read_bytes(), name
+
+
+@pytest.mark.parametrize(
+    ("engine", "message"),
+    [
+        ({"name": "spark"}, "invalid params: engine.name: Input should be 'pandas' or 'dask'"),
+        (
+            {"name": "dask", "scheduler": "tcp://127.0.0.1:{port}"},
+            "the Dask scheduler at tcp://127.0.0.1:{port} is unreachable",
+        ),
+    ],
+    ids=["unknown-engine", "unreachable-scheduler"],
+)
+def test_a_bad_engine_stops_the_stage_with_one_line(tmp_path: Path, engine: dict[str, str], message: str) -> None:
+    port = free_port()  # nothing listens there
+    folder = folder_with(tmp_path / "run", {key: value.format(port=port) for key, value in engine.items()})
+    done = run_stage(folder, "collect")
+    assert done.returncode == 1
+    lines = done.stderr.strip().splitlines()
+    assert len(lines) == 1 and message.format(port=port) in lines[0], done.stderr
+    assert not (folder / "data").exists()
