@@ -305,7 +305,7 @@ def _serve(args: argparse.Namespace) -> None:
             registry.stage,
             registry.commit[:12],
         )
-        serve(bundle, settings.model_copy(update={**updates, "registry": registry}))
+        serve(bundle, settings.model_copy(update={**updates, "registry": registry}), follow=args.stage)
 
 
 def main(argv: list[str] | None = None) -> int:

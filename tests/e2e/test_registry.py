@@ -10,10 +10,13 @@ import httpx
 import pytest
 
 from lifecycle.retraining.registry import RegistryVersion, stage_version
+from lifecycle.serving.reload import ADMIN_TOKEN
 from tests.support.pipeline import SECOND_RUN_PARAMS, PipelineRepo
 from tests.support.serving import ServerProcess
 
 pytestmark = pytest.mark.e2e
+
+TOKEN = "a-test-token-for-reloads"
 
 
 def lifecycle(repo: PipelineRepo, *args: str) -> tuple[int, str]:
@@ -21,12 +24,16 @@ def lifecycle(repo: PipelineRepo, *args: str) -> tuple[int, str]:
     return done.returncode, done.stderr
 
 
+def prod_tags(repo: PipelineRepo) -> list[str]:
+    return [t for t in repo.run("git", "tag").stdout.split() if t.startswith("model#prod#")]
+
+
 def model_version(repo: PipelineRepo, relative: str = "models/package") -> str:
     return repo.read_json(f"{relative}/metadata.json")["model_version"]
 
 
 def test_promotion_follows_the_challenge_and_a_rollback_restores_the_previous_version(
-    pipeline_clone: PipelineRepo, tmp_path: Path
+    pipeline_clone: PipelineRepo, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     repo = pipeline_clone
     code, said = lifecycle(repo, "challenge", "--champion-stage", "prod")
@@ -62,17 +69,37 @@ def test_promotion_follows_the_challenge_and_a_rollback_restores_the_previous_ve
     assert {"model@v0.0.1", "model@v0.0.2", "model#prod#1"} <= set(tags) and len(tags) == 4
     assert lifecycle(repo, "promote")[0] == 0 and len(repo.run("git", "tag").stdout.split()) == 4  # already there
 
-    # the service serves what the stage names, and says which version and stage it is
+    # the service serves what the stage names, says which version and stage it is, and a
+    # reload after a rollback (the previous version assigned again) serves the stage anew
+    monkeypatch.setenv(ADMIN_TOKEN, TOKEN)
     with ServerProcess(
         repo.path / "models/package", f"sqlite:///{tmp_path / 'log.sqlite'}", ["--stage", "prod"], repo.path
     ) as server:
         served = httpx.get(f"{server.url}/metadata").json()
+        bearer = {"Authorization": f"Bearer {TOKEN}"}
+        unchanged = httpx.post(f"{server.url}/admin/reload", headers=bearer, timeout=120)
+        repo.run("gto", "assign", "model", "--version", "v0.0.1", "--stage", "prod", "--force")
+        rolled_back = httpx.post(f"{server.url}/admin/reload", headers=bearer, timeout=120)
+        after = httpx.get(f"{server.url}/metadata").json()
+        # a stage that names nothing: refused, the served model stays (the tags are put back after)
+        stage_tags = {t: repo.run("git", "rev-parse", f"refs/tags/{t}").stdout.strip() for t in prod_tags(repo)}
+        repo.run("git", "tag", "-d", *stage_tags)
+        nothing = httpx.post(f"{server.url}/admin/reload", headers=bearer, timeout=120)
+        still = httpx.get(f"{server.url}/metadata").json()["model_version"]
+        for tag, tag_object in stage_tags.items():
+            repo.run("git", "update-ref", f"refs/tags/{tag}", tag_object)
         server.stop_gracefully()
     assert served["model_version"] == second_model
     assert served["registry"] == {"artifact": "model", "version": "v0.0.2", "stage": "prod", "commit": second.commit}
+    assert unchanged.status_code == 200 and unchanged.json()["model_version"] == second_model
+    assert rolled_back.status_code == 200, rolled_back.text
+    assert rolled_back.json() == {"reloaded": True, "model_version": first_model, "previous": second_model}
+    assert after["model_version"] == first_model
+    assert after["registry"] == {"artifact": "model", "version": "v0.0.1", "stage": "prod", "commit": first.commit}
+    assert nothing.status_code == 409 and "no version of 'model' is in stage 'prod'" in nothing.json()["error"]
+    assert still == first_model
 
-    # rollback: the previous version assigned again; the champion is its bundle once more
-    repo.run("gto", "assign", "model", "--version", "v0.0.1", "--stage", "prod", "--force")
+    # rollback: the champion is the previous version's bundle once more
     assert stage_version(repo.path, "prod") == first
     assert lifecycle(repo, "challenge", "--champion-stage", "prod")[0] == 0
     assert repo.read_json("metrics/challenge.json")["champion"]["model_version"] == first_model

@@ -82,8 +82,9 @@ def _handle_errors(app: FastAPI) -> None:
         return error_response(500, ErrorBody(error="internal server error (logged)"))
 
 
-def create_app(bundle_dir: Path, settings: ServeSettings) -> FastAPI:
-    """The service for the bundle in `bundle_dir`; raises LifecycleError if it fails verification."""
+def create_app(bundle_dir: Path, settings: ServeSettings, follow: str | None = None) -> FastAPI:
+    """The service for the bundle in `bundle_dir`; raises LifecycleError if it fails verification.
+    `follow`: the registry stage a reload asks for again (`serve --stage`)."""
     service = Service.load(bundle_dir, settings)
     logger.info(
         "serving %s model %s from %s (unknown categories: %s, fast path: %s)",
@@ -120,7 +121,7 @@ def create_app(bundle_dir: Path, settings: ServeSettings) -> FastAPI:
         redoc_url=None,
     )
     app.state.service = service
-    app.state.reloader = Reloader(app)
+    app.state.reloader = Reloader(app, follow)
     app.add_middleware(AccessLogMiddleware, metrics=service.metrics)
     _handle_errors(app)
     app.include_router(prediction_router(service.bundle.task, settings.max_rows))
@@ -150,14 +151,15 @@ def worker_app() -> FastAPI:
     return create_app(*handed_down())
 
 
-def serve(bundle_dir: Path, settings: ServeSettings) -> None:
+def serve(bundle_dir: Path, settings: ServeSettings, follow: str | None = None) -> None:
     """Run the service until SIGINT/SIGTERM; in-flight requests finish, the log is flushed
-    (by every worker, with `serve.workers` > 1)."""
+    (by every worker, with `serve.workers` > 1). `follow`: the registry stage a reload of a
+    single process serves anew (workers reload the folder they were started with)."""
     if settings.workers > 1:
         Service.load(bundle_dir, settings).close()  # refuse a bad bundle or log before binding the port
         run_workers(bundle_dir, settings, GRACEFUL_SHUTDOWN_SECONDS)
         return
-    app = create_app(bundle_dir, settings)
+    app = create_app(bundle_dir, settings, follow)
     uvicorn.run(
         app,
         host=settings.host,

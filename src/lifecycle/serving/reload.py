@@ -40,19 +40,42 @@ ADMIN_TOKEN = "LIFECYCLE_ADMIN_TOKEN"
 
 
 class Reloader:
-    """Reloads the app's service, one reload at a time."""
+    """Reloads the app's service, one reload at a time.
 
-    def __init__(self, app: FastAPI) -> None:
+    `follow` is the registry stage the service was started for (`serve --stage prod`): a
+    reload without a folder then asks the registry again, in the repository `repo`, and
+    fetches the stage's version beside the served folder when it changed (a promotion, a
+    rollback), so SIGHUP after `promote` serves the new champion.
+    """
+
+    def __init__(self, app: FastAPI, follow: str | None = None, repo: Path = Path()) -> None:
         self.app = app
+        self.follow = follow
+        self.repo = repo
         self.lock = asyncio.Lock()
 
+    def _load(self, old: Service, bundle_dir: Path | None) -> Service:
+        """The service for `bundle_dir`, or for what the followed stage names now."""
+        if bundle_dir is not None or self.follow is None:
+            return old.reloaded(bundle_dir)
+        from lifecycle.retraining.registry import served_version  # git and GTO: only when following
+        from lifecycle.retraining.revisions import bundle_at
+
+        named = served_version(self.repo, self.follow)
+        folder = old.bundle_dir
+        if old.settings.registry is None or named.commit != old.settings.registry.commit:
+            folder = old.bundle_dir.parent / f"{named.version}-{named.commit[:12]}"
+            if not folder.exists():  # fetched by an earlier reload: verified again on load
+                bundle_at(named.commit, folder, self.repo)
+        return old.reloaded(folder, registry=named)
+
     async def reload(self, bundle_dir: Path | None = None) -> tuple[Service, str | None]:
-        """Swap in the bundle of `bundle_dir` (default: the served folder); returns the service
-        now serving and, when the bundle was refused, why."""
+        """Swap in the bundle of `bundle_dir` (default: the served folder, or the followed
+        stage's version); returns the service now serving and, when the bundle was refused, why."""
         async with self.lock:
             old: Service = self.app.state.service
             try:
-                new = await run_in_threadpool(old.reloaded, bundle_dir)
+                new = await run_in_threadpool(self._load, old, bundle_dir)
             except LifecycleError as error:
                 old.metrics.reloads.labels("refused").inc()
                 logger.error("reload refused, model %s keeps serving: %s", old.version, error)

@@ -16,7 +16,7 @@ from typing import Any
 from fastapi import Request
 from fastapi.concurrency import run_in_threadpool
 
-from lifecycle.config import ServeSettings
+from lifecycle.config import RegistryRef, ServeSettings
 from lifecycle.errors import LifecycleError
 from lifecycle.monitoring.keyed_labels import key_kinds
 from lifecycle.monitoring.labels import AnyLabel, LabelReceipt, LabelStore
@@ -103,11 +103,12 @@ class Service:
             shadow=shadow,
         )
 
-    def reloaded(self, bundle_dir: Path | None = None) -> Service:
+    def reloaded(self, bundle_dir: Path | None = None, registry: RegistryRef | None = None) -> Service:
         """The bundle in `bundle_dir` (default: the served folder, as it is now), verified and
         loaded beside this one, with this service's log, labels and metrics: what a hot reload
-        swaps in. Raises LifecycleError for a bundle that fails verification or takes other
-        inputs (the routes and the OpenAPI document were built for these: restart for that)."""
+        swaps in; `registry`: the registry's name for it, when it changed. Raises
+        LifecycleError for a bundle that fails verification or takes other inputs (the routes
+        and the OpenAPI document were built for these: restart for that)."""
         folder = bundle_dir or self.bundle_dir
         bundle = load_bundle(folder)
         digests = verify_bundle(folder)
@@ -116,7 +117,10 @@ class Service:
                 f"the bundle in {folder} takes other inputs or another task than the one served; "
                 "restart the service to serve it"
             )
-        return replace(self, bundle_dir=folder, bundle=bundle, digests=digests, **answering(bundle, self.settings))
+        settings = self.settings if registry is None else self.settings.model_copy(update={"registry": registry})
+        return replace(
+            self, bundle_dir=folder, bundle=bundle, digests=digests, settings=settings, **answering(bundle, settings)
+        )
 
     async def score(self, rows: list[dict[str, Any]], endpoint: str, request_id: str, started: float) -> Scores:
         """Score validated rows, count them in the metrics and queue them for the log
