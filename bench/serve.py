@@ -25,6 +25,10 @@ call), which other work on a shared machine disturbs far less than throughput, t
 generator's CPU time per request (what the client takes from the same cores), and the
 machine's 1-minute load average when its run ended. Runs are bounded by time; nothing here
 is a test.
+
+The in-process lines are the floor, called on already validated rows in this process, one
+thread: the bundle's `predict` and the compiled fast path the server itself builds, with
+params.yaml's `serve.engine` (onnxruntime by default), so `--ratio` compares like for like.
 """
 
 from __future__ import annotations
@@ -56,6 +60,7 @@ os.environ["OMP_NUM_THREADS"] = "1"
 import pandas as pd  # noqa: E402
 import yaml  # noqa: E402
 
+from lifecycle.config import load_params  # noqa: E402
 from lifecycle.logs import configure_logging  # noqa: E402
 from lifecycle.packaging.bundle import load_bundle  # noqa: E402
 from lifecycle.sources.examples import diabetes_frame, wine_frame  # noqa: E402
@@ -356,12 +361,16 @@ def payloads(rows: pd.DataFrame, size: int, ours: bool) -> list[bytes]:
 
 
 def in_process(case: Case, rows: pd.DataFrame, size: int, seconds: float = 5.0) -> dict[str, tuple[float, float]]:
-    """The floor: seconds per call, wall and CPU, of the bundle's predict and of the compiled fast path."""
-    from lifecycle.serving.fast_path import compile_fast_path
+    """The floor: seconds per call, wall and CPU, of the bundle's predict and of the compiled fast path.
+
+    The fast path is the one the server builds, like for like: params.yaml's `serve.engine`
+    (onnxruntime by default), through the service's own `Scorer`."""
     from lifecycle.serving.request_model import RowValidator
+    from lifecycle.serving.scoring import Scorer
 
     bundle = load_bundle(case.bundle)
-    fast = compile_fast_path(bundle.pipeline, bundle.input_columns)
+    settings = load_params(ROOT / "params.yaml").serve
+    fast = Scorer(bundle, settings.fast_path, settings.engine).fast
     validator = RowValidator(bundle.schema, "accept", 1000)
     batches = [rows.iloc[i : i + size] for i in range(0, len(rows) - size + 1, size)]
     records = [validator.from_python(json.loads(b.to_json(orient="records", date_format="iso"))) for b in batches]
