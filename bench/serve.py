@@ -578,6 +578,9 @@ def cpu_per_call(call: Callable[[int], object], seconds: float = 2.0) -> float:
     return (time.process_time() - cpu) / count
 
 
+PART = "of which: "  # a stage's part, already counted in the stage above it
+
+
 def stage_costs(case: Case, bodies: list[bytes], folder: Path) -> dict[str, float]:
     """CPU seconds per 100-row request of each stage of /predict, through the service's objects."""
     from lifecycle.config import PredictionLogSettings
@@ -598,15 +601,13 @@ def stage_costs(case: Case, bodies: list[bytes], folder: Path) -> dict[str, floa
         service.log.append(entries[i % n])
         service.log.flush()
 
-    fast, flags = (
-        cpu_per_call(lambda i: compiled.scores(rows[i % n])),
-        cpu_per_call(lambda i: scorer.flags(rows[i % n])),
-    )
+    fast = cpu_per_call(lambda i: compiled.scores(rows[i % n]))
     costs = {
         "validation (JSON parsing, types, domains)": cpu_per_call(lambda i: service.validator.from_json(bodies[i % n])),
-        "unseen-value flags": flags,
         "the model: the in-process fast path": fast,
-        "labels (the rest of the scorer)": cpu_per_call(lambda i: scorer.score(rows[i % n])) - fast - flags,
+        "the scorer beside the model (unseen-value flags, labels)": cpu_per_call(lambda i: scorer.score(rows[i % n]))
+        - fast,
+        PART + "the unseen-value flags": cpu_per_call(lambda i: scorer.flags(rows[i % n])),
         "the answer's JSON": cpu_per_call(
             lambda i: json_response(
                 {"request_id": "0" * 32, "model_version": service.version, "predictions": scores[i % n].answers()}
@@ -645,7 +646,8 @@ def profile(seconds: float) -> None:
         finally:
             stop(server)
     measured = run.server_cpu / run.requests
-    costs["the rest (access log, routing, thread hand-off, GIL turns)"] = measured - sum(costs.values())
+    counted = sum(cost for stage, cost in costs.items() if not stage.startswith(PART))
+    costs["the rest (access log, routing, thread hand-off, GIL turns)"] = measured - counted
     lines = [f"| {stage} | {1e6 * cost:,.0f} |" for stage, cost in costs.items()]
     print(
         "\n| stage | µs of CPU per 100-row request |\n| --- | ---: |\n"
