@@ -5,6 +5,7 @@
     python bench/serve.py --ratio            # 100-row batches through HTTP vs the in-process fast path (flights)
     python bench/serve.py --soak             # 64 clients for 60 s: errors, logged rows, memory
     python bench/serve.py --shadow           # our server without and with a shadow model (serve.shadow)
+    python bench/serve.py --profile          # where a 100-row request's server CPU goes, stage by stage (flights)
 
 Every task of the gradient-boosting family: the flights bundle the pipeline packaged
 (binary), and bundles the pipeline's own stages package, in a temporary folder, from
@@ -25,6 +26,18 @@ call), which other work on a shared machine disturbs far less than throughput, t
 generator's CPU time per request (what the client takes from the same cores), and the
 machine's 1-minute load average when its run ended. Runs are bounded by time; nothing here
 is a test.
+
+The in-process lines are the floor, called on already validated rows in this process, one
+thread: the bundle's `predict` and the compiled fast path the server itself builds, with
+params.yaml's `serve.engine` (onnxruntime by default), so `--ratio` compares like for like.
+
+`--profile` splits the server's CPU time per 100-row flights request into its stages: each
+stage timed in this process through the service's own objects (CPU time per call, the log
+writer's thread included), the HTTP floor (uvicorn and FastAPI answering the same bodies
+from an empty route, in a server of its own), and the rest: the server's measured CPU per
+request (one worker, two clients) minus all of these (the access log line, FastAPI's
+routing and middleware, handing the batch to a thread and back, threads taking turns at
+the GIL).
 """
 
 from __future__ import annotations
@@ -56,6 +69,7 @@ os.environ["OMP_NUM_THREADS"] = "1"
 import pandas as pd  # noqa: E402
 import yaml  # noqa: E402
 
+from lifecycle.config import load_params  # noqa: E402
 from lifecycle.logs import configure_logging  # noqa: E402
 from lifecycle.packaging.bundle import load_bundle  # noqa: E402
 from lifecycle.sources.examples import diabetes_frame, wine_frame  # noqa: E402
@@ -356,12 +370,16 @@ def payloads(rows: pd.DataFrame, size: int, ours: bool) -> list[bytes]:
 
 
 def in_process(case: Case, rows: pd.DataFrame, size: int, seconds: float = 5.0) -> dict[str, tuple[float, float]]:
-    """The floor: seconds per call, wall and CPU, of the bundle's predict and of the compiled fast path."""
-    from lifecycle.serving.fast_path import compile_fast_path
+    """The floor: seconds per call, wall and CPU, of the bundle's predict and of the compiled fast path.
+
+    The fast path is the one the server builds, like for like: params.yaml's `serve.engine`
+    (onnxruntime by default), through the service's own `Scorer`."""
     from lifecycle.serving.request_model import RowValidator
+    from lifecycle.serving.scoring import Scorer
 
     bundle = load_bundle(case.bundle)
-    fast = compile_fast_path(bundle.pipeline, bundle.input_columns)
+    settings = load_params(ROOT / "params.yaml").serve
+    fast = Scorer(bundle, settings.fast_path, settings.engine).fast
     validator = RowValidator(bundle.schema, "accept", 1000)
     batches = [rows.iloc[i : i + size] for i in range(0, len(rows) - size + 1, size)]
     records = [validator.from_python(json.loads(b.to_json(orient="records", date_format="iso"))) for b in batches]
@@ -534,6 +552,111 @@ def shadow_cost(seconds: float) -> None:
     print("\n" + HEADER + "\n" + "\n".join(lines))
 
 
+EMPTY_ROUTE = """
+import sys
+import uvicorn
+from fastapi import FastAPI, Request, Response
+app = FastAPI()
+@app.post("/predict")
+async def predict(request: Request) -> Response:
+    await request.body()
+    return Response(b'{"predictions": []}', media_type="application/json")
+@app.get("/ready")
+async def ready() -> dict:
+    return {}
+uvicorn.run(app, host="127.0.0.1", port=int(sys.argv[1]), access_log=False, log_config=None)
+"""
+
+
+def cpu_per_call(call: Callable[[int], object], seconds: float = 2.0) -> float:
+    """CPU seconds per call of `call(i)` (every thread of this process), over `seconds`."""
+    call(0)
+    count, started, cpu = 0, time.perf_counter(), time.process_time()
+    while time.perf_counter() - started < seconds:
+        call(count)
+        count += 1
+    return (time.process_time() - cpu) / count
+
+
+PART = "of which: "  # a stage's part, already counted in the stage above it
+
+
+def stage_costs(case: Case, bodies: list[bytes], folder: Path) -> dict[str, float]:
+    """CPU seconds per 100-row request of each stage of /predict, through the service's objects."""
+    from lifecycle.config import PredictionLogSettings
+    from lifecycle.serving.routes import json_response
+    from lifecycle.serving.service import Service
+
+    settings = load_params(ROOT / "params.yaml").serve
+    service = Service.load(
+        case.bundle, settings.model_copy(update={"log": PredictionLogSettings(url=f"sqlite:///{folder}/stages.sqlite")})
+    )
+    scorer, compiled, n = service.scorer, service.scorer.fast, len(bodies)
+    assert compiled is not None, "the flights bundle compiles"
+    rows = [service.validator.from_json(body) for body in bodies]
+    scores = [scorer.score(batch) for batch in rows]
+    entries = [s.log_entries(batch, "0" * 32, "/predict", service.version, 1.0) for s, batch in zip(scores, rows)]
+
+    def write(i: int) -> None:
+        service.log.append(entries[i % n])
+        service.log.flush()
+
+    fast = cpu_per_call(lambda i: compiled.scores(rows[i % n]))
+    costs = {
+        "validation (JSON parsing, types, domains)": cpu_per_call(lambda i: service.validator.from_json(bodies[i % n])),
+        "the model: the in-process fast path": fast,
+        "the scorer beside the model (unseen-value flags, labels)": cpu_per_call(lambda i: scorer.score(rows[i % n]))
+        - fast,
+        PART + "the unseen-value flags": cpu_per_call(lambda i: scorer.flags(rows[i % n])),
+        "the answer's JSON": cpu_per_call(
+            lambda i: json_response(
+                {"request_id": "0" * 32, "model_version": service.version, "predictions": scores[i % n].answers()}
+            )
+        ),
+        "Prometheus metrics": cpu_per_call(
+            lambda i: service.metrics.observe_predictions(scores[i % n].labels, scores[i % n].probabilities)
+        ),
+        "log entries (on the request path)": cpu_per_call(
+            lambda i: scores[i % n].log_entries(rows[i % n], "0" * 32, "/predict", service.version, 1.0)
+        ),
+        "prediction log writer (JSON texts, insert; a commit per request)": cpu_per_call(write),
+    }
+    service.close()
+    return costs
+
+
+def profile(seconds: float) -> None:
+    """Where a 100-row request's server CPU goes (flights, one worker, two clients)."""
+    case = flights()
+    bodies = payloads(rows_for_requests(case, 2000), 100, ours=True)
+    with tempfile.TemporaryDirectory() as folder:
+        costs = stage_costs(case, [body.split(b"\r\n\r\n", 1)[1] for body in bodies], Path(folder))
+        port = free_port()
+        empty = subprocess.Popen([sys.executable, "-c", EMPTY_ROUTE, str(port)], env=SERVER_ENV)
+        wait_until_up(port, empty, "/ready")
+        try:
+            floor = load(port, bodies, 2, seconds, server=empty.pid)
+        finally:
+            stop(empty)
+        costs["HTTP: uvicorn and FastAPI, an empty route"] = floor.server_cpu / floor.requests
+        port = free_port()
+        server = start_ours(port, f"sqlite:///{folder}/log.sqlite")
+        try:
+            run = load(port, bodies, 2, seconds, server=server.pid)
+        finally:
+            stop(server)
+    measured = run.server_cpu / run.requests
+    counted = sum(cost for stage, cost in costs.items() if not stage.startswith(PART))
+    costs["the rest (access log, routing, thread hand-off, GIL turns)"] = measured - counted
+    lines = [f"| {stage} | {1e6 * cost:,.0f} |" for stage, cost in costs.items()]
+    print(
+        "\n| stage | µs of CPU per 100-row request |\n| --- | ---: |\n"
+        + "\n".join(lines)
+        + f"\n| **the server, measured** ({run.requests / run.seconds:.0f} req/s) | **{1e6 * measured:,.0f}** |"
+        + f"\n\nload average {load_average()}; client CPU {1e6 * run.client_cpu / run.requests:,.0f} µs per request"
+    )
+
+
 def rss_mib(pid: int) -> float:
     for line in Path(f"/proc/{pid}/status").read_text().splitlines():
         if line.startswith("VmRSS:"):
@@ -583,6 +706,7 @@ def main() -> None:
     parser.add_argument("--soak", action="store_true", help="run the 64-client, 60 s soak instead")
     parser.add_argument("--shadow", action="store_true", help="only our server without and with serve.shadow")
     parser.add_argument("--setup", action="store_true", help="only create the MLflow environment")
+    parser.add_argument("--profile", action="store_true", help="where a 100-row request's server CPU goes")
     args = parser.parse_args()
     if args.setup:
         mlflow_python()
@@ -590,6 +714,8 @@ def main() -> None:
         soak(64, 60.0)
     elif args.shadow:
         shadow_cost(args.seconds)
+    elif args.profile:
+        profile(args.seconds)
     elif args.ratio:
         benchmark(["binary"], args.workers, args.seconds, ratio_only=True)
     else:

@@ -15,6 +15,7 @@ the same function the batch `predict` command uses, whose columns make the answe
 from __future__ import annotations
 
 import logging
+import operator
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -116,6 +117,10 @@ class Scores:
         return answers
 
 
+def _bounds(values: list[float | None]) -> np.ndarray:
+    return np.array([np.nan if value is None else value for value in values], dtype=np.float64)
+
+
 class Scorer:
     """Scores rows that already passed the request model (types, nulls, policy)."""
 
@@ -131,10 +136,18 @@ class Scorer:
             if [str(c) for c in self.fast.model.classes_] != [str(c) for c in bundle.classes]:
                 logger.info("fast path not available (the model's class order is not the bundle's)")
                 self.fast = None
+        # what a value may be without a flag: a training category, or missing
         self.categories = {
-            c["name"]: frozenset(c["categories"]) for c in bundle.schema["columns"] if c["kind"] == "categorical"
+            c["name"]: frozenset([*c["categories"], None])
+            for c in bundle.schema["columns"]
+            if c["kind"] == "categorical"
         }
-        self.numeric = [NumericRule.of(c) for c in bundle.schema["columns"] if c["kind"] == "numeric"]
+        numeric = [NumericRule.of(c) for c in bundle.schema["columns"] if c["kind"] == "numeric"]
+        self.numeric_names = [rule.name for rule in numeric]
+        self.numeric_values = operator.itemgetter(*self.numeric_names) if numeric else None
+        # the training range, NaN where there is none (a comparison with NaN is never true)
+        self.seen_low = _bounds([rule.seen_low for rule in numeric])
+        self.seen_high = _bounds([rule.seen_high for rule in numeric])
 
     def _predict(self, rows: Sequence[dict[str, Any]]) -> pd.DataFrame:
         frame = pd.DataFrame.from_records(list(rows), columns=self.bundle.input_columns)
@@ -145,18 +158,29 @@ class Scorer:
             raise RuntimeError(f"validated rows failed the bundle's schema: {errors.iloc[0]}")
         return scored
 
-    def flags(self, row: dict[str, Any]) -> Flags:
-        """The row's categories never seen in training (the `accept` policy) and its numbers
-        beyond the training range (inside the domain: the request model refused the rest)."""
-        categories, numbers = self.categories.items(), self.numeric
-        return Flags(
-            [name for name, known in categories if (value := row[name]) is not None and value not in known],
-            [rule.name for rule in numbers if (value := row[rule.name]) is not None and rule.beyond_training(value)],
-        )
+    def flags(self, rows: Sequence[dict[str, Any]]) -> list[Flags]:
+        """Per row, its categories never seen in training (the `accept` policy) and its numbers
+        beyond the training range (inside the domain: the request model refused the rest),
+        each in schema order. Checked column by column: a batch's rows mostly have neither,
+        and a row at a time cost more than scoring it."""
+        unknown: list[list[str]] = [[] for _ in rows]
+        for name, allowed in self.categories.items():
+            values = [row[name] for row in rows]
+            if not allowed.issuperset(values):
+                for index, value in enumerate(values):
+                    if value not in allowed:
+                        unknown[index].append(name)
+        beyond: list[list[str]] = [[] for _ in rows]
+        if self.numeric_values is not None:
+            values = np.array(list(map(self.numeric_values, rows)), dtype=np.float64).reshape(len(rows), -1)
+            outside = (values < self.seen_low) | (values > self.seen_high)  # None is NaN: never outside
+            for index, column in zip(*np.nonzero(outside), strict=True):
+                beyond[index].append(self.numeric_names[column])
+        return [Flags(names, numbers) for names, numbers in zip(unknown, beyond, strict=True)]
 
     def score(self, rows: Sequence[dict[str, Any]]) -> Scores:
         """Predict every row, flagging what training never saw."""
-        flags = [self.flags(row) for row in rows]
+        flags = self.flags(rows)
         if self.fast is None:
             return Scores.from_predictions(self._predict(rows), flags, self.bundle.classes)
         scores = self.fast.scores(rows)

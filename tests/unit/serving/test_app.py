@@ -132,6 +132,46 @@ def test_unknown_category_accept_policy_flags_the_row(bundle_dir: Path, tmp_path
     assert first["unknown_categories"] == [] and second["unknown_categories"] == ["carrier", "dest"]
 
 
+def test_flags_of_a_batch_name_each_rows_unseen_values(
+    bundle_dir: Path, tmp_path: Path, known_rows: list[dict]
+) -> None:
+    """A batch's flags, found column by column, are each row's own: its categories never seen
+    and its numbers beyond the training range, in schema order, computed here row by row."""
+    schema = load_bundle(bundle_dir).schema
+    changes: list[dict[str, Any]] = [
+        {},
+        {"dest": "XYZ", "carrier": "ZZ"},
+        {"month": 11, "temp": 105.5},
+        {"engine": "Steam", "distance": 5000, "temp": None},
+        {"month": 12, "day": 31, "type": "Balloon", "wind_gust": 80.25},
+    ]
+    rows = [{**row, **changes[i % len(changes)]} for i, row in enumerate(known_rows[:MAX_ROWS])]
+    with TestClient(create_app(bundle_dir, settings(tmp_path, unknown_category="accept"))) as test_client:
+        response = test_client.post("/predict", json=rows)
+    assert response.status_code == 200, response.text
+    expected = [
+        {
+            "unknown_categories": [
+                c["name"]
+                for c in schema["columns"]
+                if c["kind"] == "categorical" and row[c["name"]] is not None and row[c["name"]] not in c["categories"]
+            ],
+            "beyond_training_range": [
+                c["name"]
+                for c in schema["columns"]
+                if c["kind"] == "numeric" and row[c["name"]] is not None and not c["min"] <= row[c["name"]] <= c["max"]
+            ],
+        }
+        for row in rows
+    ]
+    flags = [{k: p[k] for k in ("unknown_categories", "beyond_training_range")} for p in response.json()["predictions"]]
+    assert flags == expected
+    assert flags[1]["unknown_categories"] == ["carrier", "dest"] and flags[4]["unknown_categories"] == ["type"]
+    assert (
+        flags[2]["beyond_training_range"][:2] == ["month", "temp"] and "wind_gust" in flags[4]["beyond_training_range"]
+    )
+
+
 @pytest.mark.parametrize(
     ("content", "content_type", "status", "error"),
     [

@@ -19,9 +19,13 @@ from lifecycle.errors import LifecycleError
 from lifecycle.serving.prediction_log import (
     OUTPUT_COLUMNS,
     REASON_CHARS,
+    BulkInsert,
     PredictionLog,
+    log_engine,
+    log_table,
     read_prediction_log,
     read_rejected_requests,
+    rejected_table,
 )
 from tests.support.postgres import drop_table, postgres_url
 from tests.support.samples import Interim
@@ -298,3 +302,55 @@ def test_predictions_of_every_task_read_back_with_their_types_postgresql() -> No
         assert np.isnan(frame["probability"].iloc[2])
     finally:
         drop_table(url, table)
+
+
+@pytest.mark.parametrize("database", ["sqlite", "postgresql"])
+def test_the_writers_insert_stores_what_sqlalchemys_insert_stores(tmp_path: Path, database: str) -> None:
+    """The writer hands rows to the driver itself (BulkInsert): every value of both tables is
+    stored exactly as SQLAlchemy's own insert stores it (time stamps shared by a request's rows
+    or not, floats, nulls, texts)."""
+    url = f"sqlite:///{tmp_path / 'log.sqlite'}" if database == "sqlite" else postgres_url()
+    suffix = uuid.uuid4().hex[:8]
+    shared, other = datetime(2026, 5, 1, 10, 0, 0, 123456, tzinfo=UTC), datetime(2026, 5, 1, 10, 0, 1, tzinfo=UTC)
+    predictions = [
+        {
+            "request_id": f"{i // 2:032x}",
+            "row_index": i % 2,
+            "logged_at": shared if i < 3 else other,
+            "model_version": "v1",
+            "endpoint": "/predict",
+            "input": json.dumps({"origin": "JFK", "distance": 100.0 + i / 3}),
+            "prediction": json.dumps([1, "class_2", 151.25][i % 3]),
+            "probability": [0.1 + i / 7, None, np.float64(0.5)][i % 3],
+            "unknown_categories": json.dumps(["dest"] if i % 2 else []),
+            "latency_ms": 1.0 / (i + 3),
+            "probabilities": json.dumps({"a": 0.25, "b": 0.75}) if i % 3 == 1 else None,
+        }
+        for i in range(6)
+    ]
+    rejected = [
+        {"request_id": "a" * 32, "logged_at": other, "model_version": "v1", "endpoint": "/predict"}
+        | {"status": 422, "reason": "invalid input"}
+    ]
+    engine = log_engine(url)
+    tables = [(log_table, predictions), (rejected_table, rejected)]
+    try:
+        for make, rows in tables:
+            ours, theirs = (make(f"{name}_{make.__name__}_{suffix}") for name in ("ours", "theirs"))
+            for table in (ours, theirs):
+                table.metadata.create_all(engine)
+            with engine.begin() as connection:
+                BulkInsert.of(ours, engine.dialect).run(connection, rows)
+                connection.execute(theirs.insert(), rows)
+            with engine.connect() as connection:
+                stored = [
+                    connection.exec_driver_sql(f"SELECT * FROM {table.name} ORDER BY id").all()
+                    for table in (ours, theirs)
+                ]
+            assert len(stored[0]) == len(rows) and stored[0] == stored[1]
+    finally:
+        engine.dispose()
+        if database == "postgresql":
+            for make, _ in tables:
+                for name in ("ours", "theirs"):
+                    drop_table(url, f"{name}_{make.__name__}_{suffix}")
