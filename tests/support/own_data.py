@@ -24,7 +24,7 @@ STAGES = ["collect", "preprocess", "featurize", "search", "train", "evaluate", "
 
 # dvc.yaml declares these sections as the stages' params, so DVC needs each key present;
 # `{}` leaves every setting in them at its documented default.
-DEFAULT_SECTIONS = ("collect", "validation", "featurize", "search", "package")
+DEFAULT_SECTIONS = ("collect", "engine", "validation", "featurize", "search", "package")
 
 # Small and fast: a few hundred rows, a short boosting run, three folds.
 FAST_TRAIN: dict[str, Any] = {
