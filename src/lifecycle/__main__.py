@@ -8,6 +8,8 @@ from a file, a URL or a source block such as '{kind: sql, url: ..., table: ...}'
 codes in lifecycle.monitoring.outcome),
 `python -m lifecycle challenge --champion-stage prod` (champion against challenger on one
 holdout; exit 1: the champion stays, 2: cannot be judged),
+`python -m lifecycle holdout --since DATE --until DATE --output live.parquet` (the log's labelled
+predictions as a holdout: a challenge on live traffic),
 `python -m lifecycle promote` (register HEAD's model and assign it `prod` once it won),
 `python -m lifecycle smoke --url URL` (a running service serves the bundle and answers as it does;
 exit codes in lifecycle.serving.smoke)."""
@@ -108,6 +110,14 @@ def _parser() -> argparse.ArgumentParser:
     )
     challenge.add_argument("--output", default=paths.CHALLENGE_METRICS, type=Path, help="the JSON to write")
     challenge.add_argument("--report-dir", default=paths.CHALLENGE_REPORT_DIR, type=Path, help="the report folder")
+    holdout = commands.add_parser(
+        "holdout", help="write the log's labelled predictions of a window as a holdout for challenge --holdout"
+    )
+    holdout.add_argument("--since", required=True, type=_moment, help="window start, a date or ISO date-time (UTC)")
+    holdout.add_argument("--until", required=True, type=_moment, help="window end (excluded)")
+    holdout.add_argument("--output", required=True, type=Path, help="the .parquet file to write")
+    holdout.add_argument("--bundle", default=paths.PACKAGE_DIR, type=Path, help="the bundle whose answers to take")
+    holdout.add_argument("--log-url", help="override serve.log.url (the prediction log's database)")
     promote = commands.add_parser(
         "promote", help="register HEAD's model and assign it a stage, if it won its challenge (exit 1: it did not)"
     )
@@ -230,6 +240,19 @@ def _challenge(args: argparse.Namespace) -> int:
     return 0 if decision.challenger_wins else 1
 
 
+def _holdout(args: argparse.Namespace) -> None:
+    """Write the window's labelled predictions as a holdout file (one line why not)."""
+    from lifecycle.retraining.live_holdout import live_holdout, write_live_holdout
+
+    log = load_params().serve.log
+    log = log.model_copy(update={"url": args.log_url} if args.log_url else {})
+    frame = live_holdout(load_bundle(args.bundle), log, args.since, args.until)
+    write_live_holdout(frame, args.output)
+    logger.info(
+        "wrote %d labelled rows to %s: python -m lifecycle challenge --holdout %s", len(frame), args.output, args.output
+    )
+
+
 def _promote(args: argparse.Namespace) -> int:
     """Exit 0: promoted; 1: the gate failed (the challenger lost, or judged another bundle); 2:
     nothing to promote by (no challenge, uncommitted dvc.lock, a registry that refuses)."""
@@ -329,6 +352,8 @@ def main(argv: list[str] | None = None) -> int:
             return _monitor(args)
         elif args.command == "challenge":
             return _challenge(args)
+        elif args.command == "holdout":
+            _holdout(args)
         elif args.command == "promote":
             return _promote(args)
         elif args.command == "smoke":
