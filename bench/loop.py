@@ -48,9 +48,10 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+import numpy as np
 import pandas as pd
 import yaml
-from live import Server, accepted, alert_names, free_port, monitor, send  # bench/live.py
+from live import Server, alert_names, free_port, monitor, send  # bench/live.py
 from sklearn.metrics import roc_auc_score
 
 from lifecycle import paths
@@ -81,11 +82,9 @@ class Month:
 
     month: int
     champion: str  # the registry version and model version that served it, e.g. v0.0.2 (37d4ade98344)
-    sent: int
-    refused: int  # flights the champion's schema refused (a category never seen in training)
+    sent: int  # the flights the champion's schema accepts
     live: dict[str, Any]  # the monitor's overall live metric: value, low, high
     frozen: float  # the frozen model's ROC-AUC on the same flights
-    frozen_rows: int
     drift_share: float
     alerts: str  # the monitor's alerts by their short names
     decision: str = ""  # after the month: promoted vX / refused: why / (last month)
@@ -143,24 +142,21 @@ class Workspace:
         return target
 
 
-def scored(bundle: Bundle, flights: pd.DataFrame) -> tuple[float, int]:
-    """A bundle's ROC-AUC on the flights its schema accepts, scored in-process, and how many
-    those are."""
+def scored(bundle: Bundle, flights: pd.DataFrame) -> tuple[float, np.ndarray]:
+    """A bundle's ROC-AUC on the flights its schema accepts, scored in-process (the answers
+    the service gives), and which flights those are."""
     answers = bundle.predict(flights[bundle.input_columns].reset_index(drop=True))
     ok = answers["error"].isna().to_numpy()
     actual = flights[bundle.metadata.target].to_numpy()[ok]
-    return float(roc_auc_score(actual, answers["probability"].to_numpy()[ok])), int(ok.sum())
+    return float(roc_auc_score(actual, answers["probability"].to_numpy()[ok])), ok
 
 
-def serve_month(
-    month: int, flights: pd.DataFrame, champion: Bundle, client: httpx.Client
-) -> tuple[tuple[datetime, datetime], int, int]:
-    """Send the month's flights the champion accepts, and their outcomes; the wall-clock span."""
-    ok = accepted(champion, flights)
+def serve_month(flights: pd.DataFrame, champion: Bundle, client: httpx.Client) -> tuple[datetime, datetime]:
+    """Send the flights and their outcomes; the wall-clock span they were sent in."""
     began = datetime.now(UTC)
-    send(client, champion, flights[ok])
+    send(client, champion, flights)
     time.sleep(1.0)  # the log writes within serve.log.flush_seconds: let the last rows land
-    return (began, datetime.now(UTC)), int(ok.sum()), int((~ok).sum())
+    return began, datetime.now(UTC)
 
 
 def challenge_and_promote(
@@ -205,13 +201,13 @@ def run_loop(months: list[int], rows_per_month: int | None, folder: Path, flight
             for month in months:
                 started = time.perf_counter()
                 rows = flights[flights["served_month"] == month].drop(columns="served_month")
-                span, sent, refused = serve_month(month, rows, champion, client)
+                offline, ok = scored(champion, rows)
+                span = serve_month(rows[ok], champion, client)
                 serving = time.perf_counter() - started
                 options = ("--bundle", str(bundles / champion.metadata.model_version))
                 _, summary = monitor(span, log_url, folder / f"monitor-{month:02d}", options=options, cwd=work.path)
-                frozen_auc, frozen_rows = scored(frozen, rows)
+                frozen_auc, _ = scored(frozen, rows)
                 overall = summary["performance"]["overall"]
-                offline, _ = scored(champion, rows)  # what the service answered, scored here
                 if abs(offline - overall["value"]) > 1e-3:
                     logger.error(
                         "the monitor's live ROC-AUC %.4f is not the served answers' %.4f", overall["value"], offline
@@ -219,18 +215,16 @@ def run_loop(months: list[int], rows_per_month: int | None, folder: Path, flight
                 record = Month(
                     month,
                     f"{stage_version(work.path, 'prod').version} ({champion.metadata.model_version})",
-                    sent,
-                    refused,
+                    int(ok.sum()),
                     overall,
                     frozen_auc,
-                    frozen_rows,
                     summary["drift"]["share"],
                     alert_names(summary),
                 )
                 logger.info(
                     "%s: %d flights, live ROC-AUC %.4f (frozen %.4f), drift share %.2f, alerts: %s",
                     month_start(month),
-                    sent,
+                    record.sent,
                     overall["value"],
                     frozen_auc,
                     record.drift_share,

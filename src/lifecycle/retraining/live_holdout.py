@@ -35,7 +35,7 @@ def live_holdout(bundle: Bundle, log: PredictionLogSettings, since: datetime, un
     version = bundle.metadata.model_version
     logged = read_prediction_log(log.url, log.table, since, until)
     window = f"between {since.isoformat()} and {until.isoformat()}"
-    answered = logged[logged["model_version"] == version].reset_index(drop=True) if len(logged) else logged
+    answered = logged[logged["model_version"] == version].reset_index(drop=True)
     if answered.empty:
         raise LifecycleError(f"no prediction of model version {version} is logged {window}")
     labels = read_labels(log.url, log.labels_table)
