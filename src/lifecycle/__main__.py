@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import argparse
 import logging
+import shlex
 import sys
 from datetime import datetime
 from pathlib import Path
@@ -249,7 +250,10 @@ def _holdout(args: argparse.Namespace) -> None:
     frame = live_holdout(load_bundle(args.bundle), log, args.since, args.until)
     write_live_holdout(frame, args.output)
     logger.info(
-        "wrote %d labelled rows to %s: python -m lifecycle challenge --holdout %s", len(frame), args.output, args.output
+        "wrote %d labelled rows to %s: python -m lifecycle challenge --holdout %s",
+        len(frame),
+        args.output,
+        shlex.quote(str(args.output)),  # a command to paste, whatever the file is called
     )
 
 

@@ -47,6 +47,14 @@ def summary_markdown(result: ChallengeResult) -> str:
     verdict = "the challenger wins" if result.decision.challenger_wins else "the champion stays"
     metrics = [m for m in challenger.headline if m in champion.metrics and m in challenger.metrics]
     ranked_by = challenger.slices.get("ranked_by", "")
+    pairs = slice_pairs(result)[:SHOWN_SLICES]
+    slices = [
+        f"| slice ({ranked_by}) | rows | champion | challenger | change |",
+        "| --- | ---: | ---: | ---: | ---: |",
+        *(f"| {name} | {rows:,} | {old:.4f} | {new:.4f} | {new - old:+.4f} |" for name, old, new, rows in pairs),
+    ]
+    if not pairs:  # a table header alone reads as a rendering fault
+        slices = ["No slice is scored by both models (`evaluate.slices.columns` names none, or none is large enough)."]
     lines = [
         f"# Challenge: {verdict}",
         "",
@@ -56,7 +64,7 @@ def summary_markdown(result: ChallengeResult) -> str:
         "",
         *(f"- {reason}" for reason in result.decision.reasons),
         "",
-        f"| {result.metric} [{'interval'}] | champion | challenger |",
+        f"| {result.metric} [interval] | champion | challenger |",
         "| --- | --- | --- |",
         f"| overall | {_interval(champion)} | {_interval(challenger)} |",
         "",
@@ -68,12 +76,7 @@ def summary_markdown(result: ChallengeResult) -> str:
             for m in metrics
         ),
         "",
-        f"| slice ({ranked_by}) | rows | champion | challenger | change |",
-        "| --- | ---: | ---: | ---: | ---: |",
-        *(
-            f"| {name} | {rows:,} | {old:.4f} | {new:.4f} | {new - old:+.4f} |"
-            for name, old, new, rows in slice_pairs(result)[:SHOWN_SLICES]
-        ),
+        *slices,
         "",
     ]
     return "\n".join(lines)
@@ -101,9 +104,8 @@ def metric_figure(result: ChallengeResult, target: Path) -> None:
                 axes.errorbar([main.value], [ys[0]], xerr=error, fmt="none", ecolor=colour, capsize=3)
         axes.set_yticks(list(positions), names)
         axes.invert_yaxis()
-        axes.set_xlabel(
-            f"{result.metric} overall (with its interval), then {challenger.slices.get('ranked_by')} per slice"
-        )
+        per_slice = f", then {challenger.slices.get('ranked_by')} per slice" if pairs else ""
+        axes.set_xlabel(f"{result.metric} overall (with its interval){per_slice}")
         axes.legend()
 
     save_figure(target, f"Champion against challenger: {result.metric}", draw, size=(7, max(3, 0.4 * len(pairs) + 2)))
