@@ -11,7 +11,7 @@ from __future__ import annotations
 import logging
 import os
 from collections.abc import Iterator
-from contextlib import AbstractContextManager, contextmanager, nullcontext
+from contextlib import contextmanager
 
 from distributed import Client, LocalCluster
 from distributed.comm.core import CommClosedError
@@ -74,8 +74,3 @@ def dask_client(settings: EngineSettings) -> Iterator[Client]:
         ) from None
     except CommClosedError as error:
         raise LifecycleError(f"the Dask cluster closed the connection ({error}): nothing was written") from None
-
-
-def engine_session(settings: EngineSettings) -> AbstractContextManager[object]:
-    """What a stage runs inside: the cluster under engine dask, nothing under pandas."""
-    return dask_client(settings) if settings.name == "dask" else nullcontext()

@@ -18,7 +18,6 @@ import dask
 import dask.dataframe as dd
 import pandas as pd
 from dask.delayed import Delayed, delayed
-from distributed import get_client
 
 from lifecycle.config import EngineSettings
 from lifecycle.errors import LifecycleError
@@ -40,27 +39,31 @@ def write_partitioned(frame: dd.DataFrame, target: Path) -> None:
 
 
 def write_table(frame: pd.DataFrame, target: Path, engine: EngineSettings) -> None:
-    """A stage's table: one Parquet file (pandas engine), or a folder of parts of
-    `engine.partition_rows` rows each, written by the cluster's workers (dask engine)."""
+    """A stage's table held by this process: one Parquet file (pandas engine), or a folder
+    of parts of `engine.partition_rows` rows each (dask engine). This process writes the
+    parts itself: sending the rows to the workers first would put the whole table in their
+    memory at once."""
     if engine.name == "pandas":
         write_parquet(frame, target)
         return
     size = engine.partition_rows
-    # scattered, not embedded in the task graph: the scheduler never holds the rows
-    chunks = [frame.iloc[start : start + size] for start in range(0, max(len(frame), 1), size)]
-    parts = get_client().scatter(chunks, hash=False)  # fresh keys: never one a released earlier write held
-    with dask.config.set(PANDAS_DTYPES):
-        write_partitioned(dd.from_delayed(parts, meta=frame.iloc[:0], verify_meta=False), target)
+    with atomic_directory(target) as temp:
+        for number, start in enumerate(range(0, max(len(frame), 1), size)):
+            frame.iloc[start : start + size].to_parquet(temp / part_name(number), index=False)
 
 
-def partitions_of(path: Path) -> list[Delayed]:
-    """The parts of a Parquet folder in order, each read by pandas on a worker (a single
-    Parquet file, as the pandas engine writes, is one part)."""
+def part_files(path: Path) -> list[Path]:
+    """The parts of a Parquet folder in order, as absolute paths (a worker's working folder
+    may differ from the stage's); a single Parquet file, as the pandas engine writes, is one part."""
     if path.is_dir():
         files = sorted(path.glob("*.parquet"))
     elif path.is_file():
         files = [path]
     else:
         raise LifecycleError(f"input file not found: {path} (run `dvc repro` to create it)")
-    # absolute: a worker's working folder may differ from the stage's
-    return [delayed(pd.read_parquet)(file.resolve()) for file in files]
+    return [file.resolve() for file in files]
+
+
+def partitions_of(path: Path) -> list[Delayed]:
+    """The parts of a Parquet folder (`part_files`), each read by pandas on a worker."""
+    return [delayed(pd.read_parquet)(file) for file in part_files(path)]

@@ -70,21 +70,27 @@ def test_the_dask_engine_writes_the_pandas_engine_s_outputs_as_parts(tmp_path: P
 
 
 @pytest.mark.parametrize(
-    ("engine", "message"),
+    ("engine", "stage", "message"),
     [
-        ({"name": "spark"}, "invalid params: engine.name: Input should be 'pandas' or 'dask'"),
-        (
+        ({"name": "spark"}, "collect", "invalid params: engine.name: Input should be 'pandas' or 'dask'"),
+        (  # collect needs no cluster (this process reads the sources and writes their parts)
             {"name": "dask", "scheduler": "tcp://127.0.0.1:{port}"},
+            "preprocess",
             "the Dask scheduler at tcp://127.0.0.1:{port} is unreachable",
         ),
     ],
     ids=["unknown-engine", "unreachable-scheduler"],
 )
-def test_a_bad_engine_stops_the_stage_with_one_line(tmp_path: Path, engine: dict[str, str], message: str) -> None:
+def test_a_bad_engine_stops_the_stage_with_one_line(
+    tmp_path: Path, engine: dict[str, str], stage: str, message: str
+) -> None:
     port = free_port()  # nothing listens there
     folder = folder_with(tmp_path / "run", {key: value.format(port=port) for key, value in engine.items()})
-    done = run_stage(folder, "collect")
-    assert done.returncode == 1
+    for ran in STAGES:
+        done = run_stage(folder, ran)
+        if done.returncode != 0:
+            break
+    assert (ran, done.returncode) == (stage, 1)
     lines = done.stderr.strip().splitlines()
     assert len(lines) == 1 and message.format(port=port) in lines[0], done.stderr
-    assert not (folder / "data").exists()
+    assert not (folder / "data/interim").exists()

@@ -1,7 +1,8 @@
 """collect: snapshot every declared source to data/raw/<name>.parquet, with a summary.
 
 The snapshot, not the live source, is what every later stage reads and DVC versions.
-Under engine dask each snapshot is a folder of Parquet parts the workers write.
+Under engine dask each snapshot is a folder of Parquet parts (no cluster is needed: the
+source readers are pandas readers, so this process holds each source and writes its parts).
 """
 
 from __future__ import annotations
@@ -9,7 +10,6 @@ from __future__ import annotations
 import logging
 
 from lifecycle import paths
-from lifecycle.cluster import engine_session
 from lifecycle.config import load_params
 from lifecycle.partitions import write_table
 from lifecycle.sources.base import known_rows, require_rows
@@ -24,13 +24,12 @@ logger = logging.getLogger(__name__)
 def main() -> None:
     params = load_params()
     summary = {}
-    with engine_session(params.engine):
-        for name, source in params.sources.items():
-            frame = known_rows(require_rows(read_source(source), name, source), source.known_before, name)
-            frame = sample_rows(frame, source.sample_rows, params.collect.sample_seed)
-            write_table(frame, paths.raw_table(name), params.engine)
-            summary[name] = summarize_table(frame)
-            logger.info("collected %s: %d rows x %d columns", name, *frame.shape)
+    for name, source in params.sources.items():
+        frame = known_rows(require_rows(read_source(source), name, source), source.known_before, name)
+        frame = sample_rows(frame, source.sample_rows, params.collect.sample_seed)
+        write_table(frame, paths.raw_table(name), params.engine)
+        summary[name] = summarize_table(frame)
+        logger.info("collected %s: %d rows x %d columns", name, *frame.shape)
     write_json(summary, paths.COLLECT_SUMMARY)
 
 

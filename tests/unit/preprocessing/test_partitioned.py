@@ -8,10 +8,11 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
+from distributed import get_client
 
-from lifecycle.config import ContextPastMean, EngineSettings, Params
+from lifecycle.config import ContextCount, ContextPastMean, EngineSettings, Params
 from lifecycle.errors import LifecycleError
-from lifecycle.partitions import partitions_of, write_table
+from lifecycle.partitions import part_files, write_table
 from lifecycle.preprocessing.partitioned import join_partitioned, window_partitions
 from lifecycle.preprocessing.steps import join_sources
 from lifecycle.sources.registry import read_source
@@ -25,7 +26,7 @@ def joined_both_ways(
     base = folder / "flights.parquet"
     write_table(tables[settings.base], base, engine)
     others = {name: frame for name, frame in tables.items() if name != settings.base}
-    return join_sources(tables, settings), join_partitioned(partitions_of(base), others, settings)
+    return join_sources(tables, settings), join_partitioned(part_files(base), others, settings, folder / "scratch")
 
 
 @pytest.fixture(scope="module")
@@ -50,6 +51,10 @@ def test_the_joined_table_equals_the_pandas_engine(
     assert len(list((tmp_path / "flights.parquet").iterdir())) == -(-len(raw["flights"]) // 500)
     pd.testing.assert_frame_equal(joined, expected, check_exact=True)
     assert counts == expected_counts
+    assert list((tmp_path / "scratch").iterdir()) == []  # the steps' parts are gone
+    # nothing is left in the workers' memory once the join returns (the dimension tables, the totals)
+    held = get_client().run(lambda dask_worker: len(dask_worker.data))
+    assert len(held) == 2 and set(held.values()) == {0}
     # the past means are numbers on most rows, so the comparison compares something
     assert joined["origin_dep_delay_prev_2h"].notna().mean() > known_share
 
@@ -86,7 +91,7 @@ def test_settings_that_need_a_whole_column_are_refused(
 ) -> None:
     settings = params.preprocess.model_copy(update={"na_values": ["?"]})
     with pytest.raises(LifecycleError, match="preprocess.na_values is not supported by engine dask"):
-        join_partitioned([], {}, settings)
+        join_partitioned([], {}, settings, tmp_path)
 
 
 def test_a_bad_value_on_a_worker_is_the_pandas_engine_s_one_message(
@@ -96,4 +101,17 @@ def test_a_bad_value_on_a_worker_is_the_pandas_engine_s_one_message(
     write_table(raw_tables["flights"], tmp_path / "flights.parquet", dask_engine)
     others = {name: raw_tables[name] for name in ("weather", "planes")}
     with pytest.raises(LifecycleError, match="column 'carrier': .* cannot be read as float, e.g. "):
-        join_partitioned(partitions_of(tmp_path / "flights.parquet"), others, settings)
+        join_partitioned(part_files(tmp_path / "flights.parquet"), others, settings, tmp_path)
+
+
+def test_a_context_feature_read_by_another_is_refused_before_anything_is_written(
+    raw_tables: dict[str, pd.DataFrame], params: Params, dask_engine: EngineSettings, tmp_path: Path
+) -> None:
+    first = params.preprocess.context[0]
+    stacked = ContextCount(name="busy_hours", kind="count", group_by=[first.name])
+    settings = params.preprocess.model_copy(update={"context": [first, stacked]})
+    write_table(raw_tables["flights"], tmp_path / "flights.parquet", dask_engine)
+    others = {name: raw_tables[name] for name in ("weather", "planes")}
+    with pytest.raises(LifecycleError, match=f"context 'busy_hours' reads the context feature.*{first.name}"):
+        join_partitioned(part_files(tmp_path / "flights.parquet"), others, settings, tmp_path / "scratch")
+    assert list((tmp_path / "scratch").iterdir()) == []
