@@ -12,6 +12,9 @@ import pandas as pd
 import pytest
 import yaml
 
+from lifecycle.config import EngineSettings
+from lifecycle.packaging.lineage import dvc_md5
+from lifecycle.partitions import write_table
 from tests.support.pipeline import SecondRun
 
 pytestmark = pytest.mark.e2e
@@ -54,6 +57,17 @@ def test_the_champion_at_its_revision_against_the_challenger_on_one_holdout(seco
     # the same bundle as champion and challenger: no improvement, the champion stays
     same, said = challenge(second_run, "--champion", "models/package", "--output", "same.json", "--report-dir", "same")
     assert same == 1 and "roc_auc" in said and "is not at least the champion's" in said
+
+    # the dask engine's test split: a folder of parts, hashed as DVC hashes it, scored the same
+    parts = repo.path / "parts.parquet"
+    write_table(pd.read_parquet(repo.path / HOLDOUT), parts, EngineSettings(name="dask", partition_rows=300))
+    challenge(second_run, "--champion-rev", second_run.base, "--holdout", str(parts), "--output", "parts.json")
+    from_parts = repo.read_json("parts.json")
+    md5 = from_parts["holdout"]["md5"]
+    assert len(list(parts.iterdir())) > 1 and md5 == dvc_md5([parts])[str(parts)] and md5.endswith(".dir")
+    assert from_parts["holdout"]["scored"] == result["holdout"]["scored"]
+    for role in ("champion", "challenger"):
+        assert from_parts[role]["metrics"] == result[role]["metrics"]
 
 
 def test_a_challenge_that_cannot_be_judged_says_why_and_writes_nothing(second_run: SecondRun, tmp_path: Path) -> None:
