@@ -24,9 +24,13 @@ logger = logging.getLogger(__name__)
 # Roles that make model inputs; the others (identifier, text, constant, drop) are dropped.
 FEATURE_ROLES = ("numeric", "categorical", "boolean", "datetime")
 DECLARED = "set in preprocess.roles"
-# Dates as CSV, JSON and APIs write them; only this unambiguous form is read as dates
-# without being declared (is 03/04 March or April?).
-_ISO_DATETIME = r"\d{4}-\d{2}-\d{2}([ T]\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}:?\d{2})?)?"
+# Dates as CSV, JSON and APIs write them; only year-first forms are read as dates without
+# being declared (is 03/04 March or April?): ISO 8601, and the same with slashes or dots
+# (2012/01/31, 2012.1.31), which spreadsheets and R write.
+_YEAR_FIRST_DATETIME = (
+    r"(\d{4}-\d{2}-\d{2}|\d{4}/\d{1,2}/\d{1,2}|\d{4}\.\d{1,2}\.\d{1,2})"
+    r"([ T]\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}:?\d{2})?)?"
+)
 # An integer column needs this many rows before "all values distinct" means identifier.
 _MIN_ROWS_FOR_IDENTIFIER = 100
 
@@ -114,8 +118,8 @@ def _infer_role(series: pd.Series, settings: RoleInferenceSettings) -> dict[str,
     # Read the distinct values only: as exact for these questions, and a categorical
     # column of 300,000 rows has a few hundred of them.
     text = pd.Series(values.unique()).astype(str)
-    if bool(text.str.fullmatch(_ISO_DATETIME).all()):
-        return {"role": "datetime", "reason": "text holding ISO 8601 dates: expands into parts"}
+    if bool(text.str.fullmatch(_YEAR_FIRST_DATETIME).all()):
+        return {"role": "datetime", "reason": "text holding year-first dates: expands into parts"}
     words = float(text.str.split().str.len().mean())
     if words >= settings.text_min_words:
         return {"role": "text", "reason": f"free text, {words:.1f} words per distinct value on average"}

@@ -154,18 +154,21 @@ def test_unknown_or_impossible_declared_roles_are_named(prepared: Prepared) -> N
         apply_roles(flights, roles)
 
 
-def test_iso_dates_in_text_are_inferred_and_parsed(prepared: Prepared) -> None:
-    """A CSV loses the datetime dtype: ISO 8601 text is read back as dates; other text is not."""
+def test_year_first_dates_in_text_are_inferred_and_parsed(prepared: Prepared) -> None:
+    """A CSV loses the datetime dtype: year-first text (ISO 8601, or with slashes as R and
+    spreadsheets write it) is read back as dates; other text is not."""
     flights = prepared.table.head(300)
     frame = flights.assign(
         scheduled=flights["time_hour"].dt.strftime("%Y-%m-%dT%H:%M:%SZ"),
         day_text=flights["time_hour"].dt.strftime("%Y-%m-%d"),
+        slashes=flights["time_hour"].dt.strftime("%Y/%m/%d"),
         us_date=flights["time_hour"].dt.strftime("%m/%d/%Y"),
     )
     target = TargetSettings(column="arr_delay", threshold=15)
     roles = infer_roles(frame, target, [], {}, INFERENCE)
-    assert roles["scheduled"]["role"] == roles["day_text"]["role"] == "datetime"
+    assert roles["scheduled"]["role"] == roles["day_text"]["role"] == roles["slashes"]["role"] == "datetime"
     assert roles["us_date"]["role"] == "categorical"  # ambiguous day/month order: not guessed
     applied = apply_roles(frame, roles)
     assert (applied["scheduled"] == flights["time_hour"].dt.tz_convert("UTC")).all()
     assert pd.api.types.is_datetime64_any_dtype(applied["day_text"])
+    assert (applied["slashes"] == applied["day_text"]).all()
