@@ -101,7 +101,8 @@ def test_a_bad_value_on_a_worker_is_the_pandas_engine_s_one_message(
     write_table(raw_tables["flights"], tmp_path / "flights.parquet", dask_engine)
     others = {name: raw_tables[name] for name in ("weather", "planes")}
     with pytest.raises(LifecycleError, match="column 'carrier': .* cannot be read as float, e.g. "):
-        join_partitioned(part_files(tmp_path / "flights.parquet"), others, settings, tmp_path)
+        join_partitioned(part_files(tmp_path / "flights.parquet"), others, settings, tmp_path / "scratch")
+    assert list((tmp_path / "scratch").iterdir()) == []  # the failed step's parts are gone
 
 
 def test_a_context_feature_read_by_another_is_refused_before_anything_is_written(
