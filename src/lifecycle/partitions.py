@@ -17,6 +17,7 @@ from pathlib import Path
 import dask
 import dask.dataframe as dd
 import pandas as pd
+import pyarrow as pa
 from dask.delayed import Delayed, delayed
 
 from lifecycle.config import EngineSettings
@@ -47,9 +48,12 @@ def write_table(frame: pd.DataFrame, target: Path, engine: EngineSettings) -> No
         write_parquet(frame, target)
         return
     size = engine.partition_rows
+    # every part with the whole table's column types: a text column empty in one part would
+    # otherwise be written as Arrow's null type there, and the folder could not be read whole
+    schema = pa.Schema.from_pandas(frame, preserve_index=False)
     with atomic_directory(target) as temp:
         for number, start in enumerate(range(0, max(len(frame), 1), size)):
-            frame.iloc[start : start + size].to_parquet(temp / part_name(number), index=False)
+            frame.iloc[start : start + size].to_parquet(temp / part_name(number), index=False, schema=schema)
 
 
 def part_files(path: Path) -> list[Path]:

@@ -39,3 +39,14 @@ def test_the_dask_engine_writes_parts_read_back_in_order(
 def test_a_missing_input_names_its_path(tmp_path: Path) -> None:
     with pytest.raises(LifecycleError, match="input file not found: .*absent.parquet"):
         partitions_of(tmp_path / "absent.parquet")
+
+
+def test_a_text_column_empty_in_one_part_reads_back_as_the_pandas_engine_s(
+    raw_tables: dict[str, pd.DataFrame], dask_engine: EngineSettings, tmp_path: Path
+) -> None:
+    flights = raw_tables["flights"].astype({"tailnum": object})  # as a JSON source may give it
+    flights.loc[: dask_engine.partition_rows - 1, "tailnum"] = None  # the whole first part
+    write_table(flights, tmp_path / "parts.parquet", dask_engine)
+    write_table(flights, tmp_path / "file.parquet", EngineSettings())
+    expected = read_parquet(tmp_path / "file.parquet")
+    pd.testing.assert_frame_equal(read_parquet(tmp_path / "parts.parquet"), expected, check_exact=True)

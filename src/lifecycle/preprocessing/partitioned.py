@@ -32,6 +32,8 @@ from pathlib import Path
 import dask
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.parquet as pq
 from dask.delayed import delayed
 from distributed import Future, get_client
 
@@ -41,7 +43,6 @@ from lifecycle.partitions import part_name
 from lifecycle.preprocessing.context import past_mean, require_new_column, timestamp
 from lifecycle.preprocessing.steps import Counts
 from lifecycle.preprocessing.tables import coerce_dtypes, drop_exact_duplicates, join_table, require_columns
-from lifecycle.storage import read_parquet
 
 logger = logging.getLogger(__name__)
 
@@ -227,6 +228,14 @@ def _on_every_worker(value: object) -> Future:
     return future
 
 
+def _read_parts(files: list[Path]) -> pd.DataFrame:
+    """The parts as one table, converted once (5x faster than concatenating frames); a
+    column typed differently in a part (Arrow's null type where all are missing, a coarser
+    time unit parsed from its own rows) takes the type that holds every part's values."""
+    tables = [pq.read_table(file) for file in files]
+    return pa.concat_tables(tables, promote_options="permissive").to_pandas()
+
+
 def join_partitioned(
     files: list[Path], others: dict[str, pd.DataFrame], settings: PreprocessSettings, scratch: Path
 ) -> tuple[pd.DataFrame, Counts]:
@@ -254,7 +263,7 @@ def join_partitioned(
         if settings.context:
             parts = _add_context(parts, [stats for *_, stats in done], settings.context, folder / "context")
             logger.info("dask: %d context features added", len(settings.context))
-        joined = read_parquet(parts[0].parent)  # one Arrow table: 5x faster than concatenating frames
+        joined = _read_parts(parts)
     counts = {
         "input_rows": {settings.base: rows, **{name: int(len(frame)) for name, frame in others.items()}},
         "na_values": {},
