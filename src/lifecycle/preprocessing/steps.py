@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+import numpy as np
 import pandas as pd
 
 from lifecycle.artifacts import InterimRoles
@@ -20,7 +21,7 @@ from lifecycle.preprocessing.context import add_context
 from lifecycle.preprocessing.labels import Target, derive_target, raw_label
 from lifecycle.preprocessing.missing import mark_missing
 from lifecycle.preprocessing.roles import apply_roles, dropped_columns, infer_roles, infer_task
-from lifecycle.preprocessing.splitting import split_rows
+from lifecycle.preprocessing.splitting import split_positions
 from lifecycle.preprocessing.tables import coerce_dtypes, drop_exact_duplicates, join_table, require_columns
 from lifecycle.tasks.registry import task_named
 from lifecycle.validation.report import raise_on_errors, validate_table
@@ -110,11 +111,19 @@ def label_and_split(
     if prepared.label is None or prepared.task is None:
         raise LifecycleError(f"target column {settings.target.column!r} is missing or has a single value")
     name = settings.target.name
-    labelled, without_target = derive_target(prepared.table, prepared.label, name)
+    # The split reads the time column and the target alone; the table's rows are then taken
+    # once into train and test (copying it whole at each step held it four times at once).
+    time_column = [settings.split.time_column] if settings.split.method == "time" else []
+    narrow = prepared.table[[c for c in time_column if c in prepared.table.columns]]
+    labelled, without_target = derive_target(narrow, prepared.label, name)
     task = task_named(prepared.task)
     labelled[name], classes = task.encode_label(labelled[name], settings.target)
     target = Target(task.name, classes)
-    train, test = split_rows(labelled, settings.split, name, task.classification)
+    rows = np.flatnonzero(prepared.label.notna().to_numpy())  # the labelled rows of the table
+    train, test = (
+        _rows_with_target(prepared.table, rows[chosen], labelled[name].iloc[chosen])
+        for chosen in split_positions(labelled, settings.split, name, task.classification)
+    )
     counts = prepared.counts
     report = {
         "input_rows": counts["input_rows"],
@@ -131,6 +140,13 @@ def label_and_split(
         "target": {"train": task.target_summary(train[name]), "test": task.target_summary(test[name])},
     }
     return train, test, report, target
+
+
+def _rows_with_target(table: pd.DataFrame, rows: np.ndarray, target: pd.Series) -> pd.DataFrame:
+    """The table's rows at positions `rows`, the encoded target appended as the last column."""
+    taken = table.take(rows).reset_index(drop=True)
+    taken[target.name] = target.reset_index(drop=True)
+    return taken
 
 
 def preprocess(
