@@ -162,7 +162,7 @@ def main() -> None:
         "| size | engine | stage | wall (s) | peak, stage process (MiB) | peak, largest worker (MiB) |",
         "| --- | --- | --- | ---: | ---: | ---: |",
         *(
-            f"| {size}x | {engine} | {stage} | {seconds:.1f} | {own:.0f} | {worker:.0f} |"
+            f"| {size}x | {engine} | {stage} | {seconds:.1f} | {own:.0f} | {f'{worker:.0f}' if worker else '-'} |"
             for size, engine, stage, seconds, own, worker in rows
         ),
     ]
