@@ -280,13 +280,16 @@ class RoleInferenceSettings(Strict):
     """How preprocess infers each column's role when `preprocess.roles` does not set it.
 
     identifier: a text or integer column whose values are (nearly) all distinct, such
-    as an order number; text: a string column whose values average at least
-    `text_min_words` words, such as a comment; both are dropped, since neither
-    generalises as a category. `max_classes`: a numeric target with more distinct values
+    as an order number, or a text column where more than `identifier_rare_share` of the
+    rows hold a value at most two rows share, such as an animal's tag seen once a year
+    (a category it cannot learn, and mostly unseen when serving); text: a string column
+    whose values average at least `text_min_words` words, such as a comment; both are
+    dropped, since neither generalises as a category. `max_classes`: a numeric target with more distinct values
     than this is inferred to be a regression target.
     """
 
     identifier_unique_share: Annotated[float, Field(gt=0, le=1)] = 0.95
+    identifier_rare_share: Annotated[float, Field(gt=0, le=1)] = 0.5
     text_min_words: Annotated[float, Field(gt=0)] = 4.0
     max_classes: Annotated[int, Field(ge=2)] = 20
 

@@ -33,6 +33,8 @@ _YEAR_FIRST_DATETIME = (
 )
 # An integer column needs this many rows before "all values distinct" means identifier.
 _MIN_ROWS_FOR_IDENTIFIER = 100
+# A value on this many rows or fewer cannot be learned as a category (one row to fit, one to check).
+_RARE_ROWS = 2
 
 
 def infer_task(label: pd.Series, target: TargetSettings, settings: RoleInferenceSettings) -> str | None:
@@ -123,8 +125,13 @@ def _infer_role(series: pd.Series, settings: RoleInferenceSettings) -> dict[str,
     words = float(text.str.split().str.len().mean())
     if words >= settings.text_min_words:
         return {"role": "text", "reason": f"free text, {words:.1f} words per distinct value on average"}
-    if unique_share >= settings.identifier_unique_share and len(values) >= _MIN_ROWS_FOR_IDENTIFIER:
-        return {"role": "identifier", "reason": f"text, {unique_share:.0%} distinct"}
+    if len(values) >= _MIN_ROWS_FOR_IDENTIFIER:
+        if unique_share >= settings.identifier_unique_share:
+            return {"role": "identifier", "reason": f"text, {unique_share:.0%} distinct"}
+        counts = values.value_counts()
+        rare = float(counts[counts <= _RARE_ROWS].sum() / len(values))
+        if rare > settings.identifier_rare_share:
+            return {"role": "identifier", "reason": f"text, {rare:.0%} of rows hold a value at most two rows share"}
     return {"role": "categorical", "reason": f"text, {distinct} distinct values"}
 
 

@@ -172,3 +172,19 @@ def test_year_first_dates_in_text_are_inferred_and_parsed(prepared: Prepared) ->
     assert (applied["scheduled"] == flights["time_hour"].dt.tz_convert("UTC")).all()
     assert pd.api.types.is_datetime64_any_dtype(applied["day_text"])
     assert (applied["slashes"] == applied["day_text"]).all()
+
+
+def test_text_whose_rows_mostly_hold_a_value_at_most_two_rows_share_is_an_identifier(prepared: Prepared) -> None:
+    """A tail number among 300 flights is nearly always one plane's first or second flight:
+    a category nothing can be learned from, and mostly unseen when serving. Among all the
+    sample's flights the same column repeats enough to stay a category, as the carrier does."""
+    target = TargetSettings(column="arr_delay", threshold=15)
+    few = infer_roles(prepared.table.head(300), target, [], {}, INFERENCE)
+    assert few["tailnum"]["role"] == "identifier"
+    assert "of rows hold a value at most two rows share" in few["tailnum"]["reason"]
+    assert few["carrier"]["role"] == few["origin"]["role"] == "categorical"
+    many = infer_roles(prepared.table, target, [], {}, INFERENCE)
+    assert many["tailnum"]["role"] == "categorical"
+    # the share is a setting: at 1.0 only an all-rare column would be an identifier
+    lenient = infer_roles(prepared.table.head(300), target, [], {}, RoleInferenceSettings(identifier_rare_share=1.0))
+    assert lenient["tailnum"]["role"] == "categorical"
