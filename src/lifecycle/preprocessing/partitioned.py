@@ -51,6 +51,8 @@ HASH_KEYS = ("0123456789123456", "lifecycle-dedupe")
 
 TimeRanges = tuple[pd.Timestamp, pd.Timestamp, pd.Timestamp, pd.Timestamp]
 
+_SCRATCH_PREFIX, _SCRATCH_SUFFIX = ".preprocess-", ".tmp"
+
 
 def check_supported(settings: PreprocessSettings) -> None:
     """Refuse the settings whose result depends on a whole column at once (not done yet)."""
@@ -69,9 +71,13 @@ def check_supported(settings: PreprocessSettings) -> None:
 
 @contextmanager
 def scratch_folder(beside: Path) -> Iterator[Path]:
-    """A temporary folder in `beside` for the steps' parts, removed whatever happens."""
+    """A temporary folder in `beside` for the steps' parts, removed whatever happens; and
+    any such folder a run killed outright (out of memory) left there, removed first (DVC's
+    repository lock keeps two runs of one workspace apart)."""
     beside.mkdir(parents=True, exist_ok=True)
-    folder = Path(tempfile.mkdtemp(dir=beside, prefix=".preprocess-", suffix=".tmp"))
+    for stale in beside.glob(f"{_SCRATCH_PREFIX}*{_SCRATCH_SUFFIX}"):
+        shutil.rmtree(stale, ignore_errors=True)
+    folder = Path(tempfile.mkdtemp(dir=beside, prefix=_SCRATCH_PREFIX, suffix=_SCRATCH_SUFFIX))
     try:
         yield folder.resolve()  # absolute: a worker's working folder may differ from the stage's
     finally:

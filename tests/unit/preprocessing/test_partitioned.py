@@ -47,11 +47,13 @@ def test_the_joined_table_equals_the_pandas_engine(
     tmp_path: Path,
 ) -> None:
     raw = request.getfixturevalue(tables)
+    killed = tmp_path / "scratch" / ".preprocess-killed.tmp" / "joined"  # a run killed outright left it
+    killed.mkdir(parents=True)
     (expected, expected_counts), (joined, counts) = joined_both_ways(raw, params, dask_engine, tmp_path)
     assert len(list((tmp_path / "flights.parquet").iterdir())) == -(-len(raw["flights"]) // 500)
     pd.testing.assert_frame_equal(joined, expected, check_exact=True)
     assert counts == expected_counts
-    assert list((tmp_path / "scratch").iterdir()) == []  # the steps' parts are gone
+    assert list((tmp_path / "scratch").iterdir()) == []  # the steps' parts are gone, and the killed run's
     # nothing is left in the workers' memory once the join returns (the dimension tables, the totals)
     held = get_client().run(lambda dask_worker: len(dask_worker.data))
     assert len(held) == 2 and set(held.values()) == {0}
