@@ -56,6 +56,15 @@ class EngineSettings(Strict):
 # --- sources (collect) --------------------------------------------------------------
 
 
+def _require_date(text: str, key: str) -> None:
+    """Refuse a date in params that pandas cannot read (a split's cutoff, a source's
+    `known_before`), naming its key: both are read as `lifecycle.moments` reads them."""
+    try:
+        pd.Timestamp(text)
+    except ValueError:
+        raise ValueError(f"{key} {text!r} is not a date or date-time") from None
+
+
 class KnownBefore(Strict):
     """Rows whose `column` is at or after `date` are not known yet: collect leaves them out.
 
@@ -70,10 +79,7 @@ class KnownBefore(Strict):
 
     @model_validator(mode="after")
     def _a_date(self) -> KnownBefore:
-        try:
-            pd.Timestamp(self.date)
-        except ValueError:
-            raise ValueError(f"known_before.date {self.date!r} is not a date or date-time") from None
+        _require_date(self.date, "known_before.date")
         return self
 
 
@@ -308,10 +314,7 @@ class SplitSettings(Strict):
         if self.method == "time" and (self.time_column is None or self.cutoff is None):
             raise ValueError("split.method 'time' needs split.time_column and split.cutoff")
         if self.cutoff is not None:
-            try:
-                pd.Timestamp(self.cutoff)
-            except ValueError:
-                raise ValueError(f"split.cutoff {self.cutoff!r} is not a date or date-time") from None
+            _require_date(self.cutoff, "split.cutoff")
         return self
 
 
