@@ -17,7 +17,8 @@ from lifecycle.featurization.featurizer import categorical_outputs, fit_featuriz
 from lifecycle.packaging.inference import inference_pipeline
 from lifecycle.preprocessing.labels import Target
 from lifecycle.preprocessing.steps import Prepared, column_roles, label_and_split, prepare
-from lifecycle.sources.registry import read_source, sample_rows
+from lifecycle.sampling import sample_rows
+from lifecycle.sources.registry import read_source
 from lifecycle.training.fitting import fit_model
 from tests.support.pipeline import (
     SECOND_RUN_PARAMS,

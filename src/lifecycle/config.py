@@ -412,6 +412,11 @@ class FeaturizeSettings(Strict):
     numeric_imputation: Literal["median", "mean"] = "median"
     datetime: DatetimeSettings = DatetimeSettings()
     differences: list[DifferenceFeature] = []
+    # The featurizer learns medians, scales and categories from a seeded sample of this many
+    # train rows (null: all of them). A million rows pin those down as well as every row, and
+    # under the dask engine only the sample is held in the stage's process.
+    fit_max_rows: Annotated[int, Field(gt=0)] | None = 1_000_000
+    seed: int = 0
 
 
 # --- train --------------------------------------------------------------------------

@@ -21,8 +21,7 @@ import pyarrow as pa
 from dask.delayed import Delayed, delayed
 
 from lifecycle.config import EngineSettings
-from lifecycle.errors import LifecycleError
-from lifecycle.storage import atomic_directory, write_parquet
+from lifecycle.storage import atomic_directory, part_files, write_parquet
 
 # Dask would otherwise convert text columns to its own string dtype when it partitions a frame.
 PANDAS_DTYPES = {"dataframe.convert-string": False}
@@ -54,18 +53,6 @@ def write_table(frame: pd.DataFrame, target: Path, engine: EngineSettings) -> No
     with atomic_directory(target) as temp:
         for number, start in enumerate(range(0, max(len(frame), 1), size)):
             frame.iloc[start : start + size].to_parquet(temp / part_name(number), index=False, schema=schema)
-
-
-def part_files(path: Path) -> list[Path]:
-    """The parts of a Parquet folder in order, as absolute paths (a worker's working folder
-    may differ from the stage's); a single Parquet file, as the pandas engine writes, is one part."""
-    if path.is_dir():
-        files = sorted(path.glob("*.parquet"))
-    elif path.is_file():
-        files = [path]
-    else:
-        raise LifecycleError(f"input file not found: {path} (run `dvc repro` to create it)")
-    return [file.resolve() for file in files]
 
 
 def partitions_of(path: Path) -> list[Delayed]:

@@ -103,6 +103,18 @@ def read_parquet(path: Path) -> pd.DataFrame:
     return pd.read_parquet(path if path.is_dir() else _existing(path))
 
 
+def part_files(path: Path) -> list[Path]:
+    """The parts of a Parquet folder in order, as absolute paths (a worker's working folder
+    may differ from the stage's); a single Parquet file, as the pandas engine writes, is one part."""
+    if path.is_dir():
+        files = sorted(path.glob("*.parquet"))
+    elif path.is_file():
+        files = [path]
+    else:
+        raise LifecycleError(f"input file not found: {path} (run `dvc repro` to create it)")
+    return [file.resolve() for file in files]
+
+
 def read_json(path: Path) -> Any:
     """Read a JSON file written by an earlier stage."""
     return json.loads(_existing(path).read_text(encoding="utf-8"))

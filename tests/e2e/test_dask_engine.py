@@ -37,10 +37,17 @@ SAME_BYTES = [
 ]
 
 
+# Fewer than the sample's train rows: both engines fit the featurizer on the same seeded
+# sample, the dask engine reading it part by part.
+FIT_ROWS = 3000
+
+
 def folder_with(path: Path, engine: dict[str, Any]) -> Path:
-    """`path` holding the project's params.yaml with 6,000 flights and `engine` set."""
+    """`path` holding the project's params.yaml with 6,000 flights, the featurizer fitted on
+    a sample of them and `engine` set."""
     params = yaml.safe_load((ROOT / "params.yaml").read_text(encoding="utf-8"))
     params["sources"]["flights"]["sample_rows"] = 6000
+    params["featurize"]["fit_max_rows"] = FIT_ROWS
     params["engine"].update(engine)
     path.mkdir()
     (path / "params.yaml").write_text(yaml.safe_dump(params), encoding="utf-8")
@@ -61,6 +68,7 @@ def test_the_dask_engine_writes_the_pandas_engine_s_outputs_as_parts(tmp_path: P
         for folder in (pandas, dask):
             done = run_stage(folder, stage)
             assert done.returncode == 0, done.stderr
+            assert stage != "featurize" or f"featurizer fitted on {FIT_ROWS:,} train rows" in done.stderr
     assert len(list((dask / "data/raw/flights.parquet").iterdir())) == 6
     for table in TABLES:
         assert (pandas / table).is_file() and (dask / table).is_dir()

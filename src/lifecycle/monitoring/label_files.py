@@ -17,9 +17,10 @@ from pydantic import ValidationError
 from lifecycle.config import CsvSource, JsonlSource, ParquetSource, SourceSettings, parse_source
 from lifecycle.errors import LifecycleError
 from lifecycle.monitoring.labels import SHOWN_CONFLICTS, AnyLabel, Label, check_labels
+from lifecycle.sampling import sample_rows
 from lifecycle.serving.feedback import FeedbackReader
 from lifecycle.serving.request_model import problems_of
-from lifecycle.sources.registry import read_source, sample_rows
+from lifecycle.sources.registry import read_source
 from lifecycle.tasks.base import Task
 from lifecycle.tasks.classification import native
 

@@ -1,5 +1,4 @@
-"""The source interface: one reader per settings class, plus the rows known so far and
-deterministic sampling."""
+"""The source interface: one reader per settings class, plus the rows known so far."""
 
 from __future__ import annotations
 
@@ -42,13 +41,6 @@ def known_rows(frame: pd.DataFrame, known: KnownBefore | None, name: str) -> pd.
     if kept.empty:
         raise LifecycleError(f"{where}: no row is before {known.date} (the first is {times.min()})")
     return kept
-
-
-def sample_rows(frame: pd.DataFrame, rows: int | None, seed: int) -> pd.DataFrame:
-    """A deterministic sample of `rows` rows, kept in their original order."""
-    if rows is None or rows >= len(frame):
-        return frame
-    return frame.sample(n=rows, random_state=seed).sort_index().reset_index(drop=True)
 
 
 def require_rows(frame: pd.DataFrame, name: str, settings: object = None) -> pd.DataFrame:

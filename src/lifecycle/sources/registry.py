@@ -7,6 +7,6 @@ config.py plus one reader module registered here; the collect stage does not cha
 """
 
 from lifecycle.sources import builtin, files, http_api, sql  # noqa: F401  (register their readers)
-from lifecycle.sources.base import read_source, sample_rows
+from lifecycle.sources.base import read_source
 
-__all__ = ["read_source", "sample_rows"]
+__all__ = ["read_source"]

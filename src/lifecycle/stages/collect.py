@@ -12,8 +12,9 @@ import logging
 from lifecycle import paths
 from lifecycle.config import load_params
 from lifecycle.partitions import write_table
+from lifecycle.sampling import sample_rows
 from lifecycle.sources.base import known_rows, require_rows
-from lifecycle.sources.registry import read_source, sample_rows
+from lifecycle.sources.registry import read_source
 from lifecycle.sources.summary import summarize_table
 from lifecycle.stages.runner import run_stage
 from lifecycle.storage import write_json

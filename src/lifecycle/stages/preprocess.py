@@ -15,11 +15,11 @@ import logging
 from lifecycle import paths
 from lifecycle.cluster import dask_client
 from lifecycle.config import Params, load_params
-from lifecycle.partitions import part_files, write_table
+from lifecycle.partitions import write_table
 from lifecycle.preprocessing.partitioned import join_partitioned
 from lifecycle.preprocessing.steps import Prepared, column_roles, describe, label_and_split, prepare, validate
 from lifecycle.stages.runner import run_stage
-from lifecycle.storage import read_parquet, write_json, write_text
+from lifecycle.storage import part_files, read_parquet, write_json, write_text
 from lifecycle.validation.report import raise_on_errors, summary_markdown
 
 logger = logging.getLogger(__name__)

@@ -13,7 +13,7 @@ from lifecycle.config import TrainSettings, load_params
 from lifecycle.errors import LifecycleError
 from lifecycle.evaluation import figures
 from lifecycle.stages.runner import run_stage
-from lifecycle.storage import read_parquet, write_joblib, write_json
+from lifecycle.storage import write_joblib, write_json
 from lifecycle.tasks.registry import task_named
 from lifecycle.training.calibration import CalibratedModel
 from lifecycle.training.cross_validation import ModelSpec, cross_validation, cv_splitter
@@ -55,7 +55,7 @@ def main() -> None:
     if not task.decision_threshold and settings.calibration != "none":
         raise LifecycleError(f"train.calibration {settings.calibration!r} applies to binary tasks only; set it to none")
     metric = task.default_metric  # the learning curve's; evaluate's diagnosis picks its own
-    train = training_rows(read_parquet(paths.FEATURES_TRAIN), settings)
+    train = training_rows(paths.FEATURES_TRAIN, settings)
     X, y = train.drop(columns=roles.target), train[roles.target]
     splitter = cv_splitter(roles.split, settings.cv_folds, settings.seed, task)
 

@@ -4,6 +4,7 @@ per-iteration training curves."""
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from pathlib import Path
 
 import pandas as pd
 from sklearn.base import BaseEstimator
@@ -13,16 +14,17 @@ from sklearn.neural_network import MLPClassifier, MLPRegressor
 
 from lifecycle.config import TrainSettings
 from lifecycle.errors import LifecycleError
-from lifecycle.sources.base import sample_rows
+from lifecycle.sampling import read_sample
 from lifecycle.tasks.base import Task
 from lifecycle.tasks.binary import BINARY
 from lifecycle.training.families import build_estimator
 
 
-def training_rows(train: pd.DataFrame, settings: TrainSettings) -> pd.DataFrame:
-    """The rows train cross-validates and fits: all, or a seeded sample of `train.max_rows`
-    kept in the split's order (so time-ordered folds stay time-ordered)."""
-    return sample_rows(train, settings.max_rows, settings.seed)
+def training_rows(features: Path, settings: TrainSettings) -> pd.DataFrame:
+    """The rows train cross-validates and fits: the whole feature table at `features`, or a
+    seeded sample of `train.max_rows` kept in the split's order (so time-ordered folds stay
+    time-ordered). A sample of a folder of parts is read part by part, never whole."""
+    return read_sample(features, settings.max_rows, settings.seed)
 
 
 @dataclass

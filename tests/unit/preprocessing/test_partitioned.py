@@ -12,10 +12,11 @@ from distributed import get_client
 
 from lifecycle.config import ContextCount, ContextPastMean, EngineSettings, Params
 from lifecycle.errors import LifecycleError
-from lifecycle.partitions import part_files, write_table
+from lifecycle.partitions import write_table
 from lifecycle.preprocessing.partitioned import join_partitioned, window_partitions
 from lifecycle.preprocessing.steps import join_sources
 from lifecycle.sources.registry import read_source
+from lifecycle.storage import part_files
 
 
 def joined_both_ways(

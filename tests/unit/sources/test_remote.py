@@ -25,7 +25,8 @@ from lifecycle.config import (
     parse_params,
 )
 from lifecycle.errors import LifecycleError
-from lifecycle.sources.registry import read_source, sample_rows
+from lifecycle.sampling import sample_rows
+from lifecycle.sources.registry import read_source
 from tests.support.http import CountingServer, QuietHandler, free_port, running
 from tests.support.postgres import drop_table, postgres_url, without_user
 from tests.support.project import ROOT

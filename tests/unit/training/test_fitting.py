@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -16,7 +17,8 @@ from sklearn.pipeline import Pipeline
 from lifecycle.config import Params
 from lifecycle.errors import LifecycleError
 from lifecycle.featurization.featurizer import categorical_outputs, fit_featurizer, input_columns
-from lifecycle.sources.registry import sample_rows
+from lifecycle.sampling import sample_rows
+from lifecycle.storage import write_parquet
 from lifecycle.training.cross_validation import ModelSpec, cross_validation, cv_splitter
 from lifecycle.training.families import build_estimator
 from lifecycle.training.fitting import fit_model, loss_rows, training_rows
@@ -203,14 +205,16 @@ def test_ordinal_encoding_with_unseen_category_predicts(
     assert np.isfinite(probability).all()
 
 
-def test_train_max_rows_is_a_seeded_sample_in_time_order(interim: tuple, params: Params) -> None:
+def test_train_max_rows_is_a_seeded_sample_in_time_order(interim: tuple, params: Params, tmp_path: Path) -> None:
     train = interim[0]  # the interim train rows, in time order
-    assert len(training_rows(train, params.train)) == len(train)  # null: every row
+    path = tmp_path / "train.parquet"
+    write_parquet(train, path)
+    pd.testing.assert_frame_equal(training_rows(path, params.train), train)  # null: every row
     settings = params.train.model_copy(update={"max_rows": 1000})
-    sample = training_rows(train, settings)
+    sample = training_rows(path, settings)
     assert len(sample) == 1000
     assert sample["time_hour"].is_monotonic_increasing  # time-ordered folds stay time-ordered
-    pd.testing.assert_frame_equal(training_rows(train, settings), sample)  # seeded: the same rows again
-    other = training_rows(train, settings.model_copy(update={"seed": settings.seed + 1}))
+    pd.testing.assert_frame_equal(training_rows(path, settings), sample)  # seeded: the same rows again
+    other = training_rows(path, settings.model_copy(update={"seed": settings.seed + 1}))
     assert not other.equals(sample)
-    assert len(training_rows(train, settings.model_copy(update={"max_rows": len(train) + 1}))) == len(train)
+    assert len(training_rows(path, settings.model_copy(update={"max_rows": len(train) + 1}))) == len(train)
