@@ -12,6 +12,7 @@ engine gives it (Dask's own readers would turn text into its Arrow string dtype)
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from pathlib import Path
 
 import dask
@@ -46,13 +47,26 @@ def write_table(frame: pd.DataFrame, target: Path, engine: EngineSettings) -> No
     if engine.name == "pandas":
         write_parquet(frame, target)
         return
-    size = engine.partition_rows
     # every part with the whole table's column types: a text column empty in one part would
     # otherwise be written as Arrow's null type there, and the folder could not be read whole
-    schema = pa.Schema.from_pandas(frame, preserve_index=False)
+    write_parts([frame], pa.Schema.from_pandas(frame, preserve_index=False), target, engine.partition_rows)
+
+
+def write_parts(frames: Iterable[pd.DataFrame], schema: pa.Schema, target: Path, size: int) -> None:
+    """Write the rows of `frames`, in order, as the folder `target` of parts of `size` rows
+    (the last one shorter; a table without rows is one empty part), each with `schema`.
+    Holds at most one part and one frame at a time, so `frames` may stream a table."""
     with atomic_directory(target) as temp:
-        for number, start in enumerate(range(0, max(len(frame), 1), size)):
-            frame.iloc[start : start + size].to_parquet(temp / part_name(number), index=False, schema=schema)
+        written, pending, held = 0, [], 0
+        for frame in frames:
+            pending.append(frame)
+            held += len(frame)
+            while held >= size:
+                rows = pd.concat(pending, ignore_index=True) if len(pending) > 1 else pending[0]
+                rows.iloc[:size].to_parquet(temp / part_name(written), index=False, schema=schema)
+                written, pending, held = written + 1, [rows.iloc[size:]], held - size
+        if held or not written:
+            pd.concat(pending, ignore_index=True).to_parquet(temp / part_name(written), index=False, schema=schema)
 
 
 def partitions_of(path: Path) -> list[Delayed]:

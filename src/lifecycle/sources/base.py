@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from functools import singledispatch
 
+import numpy as np
 import pandas as pd
 
 from lifecycle.config import KnownBefore
@@ -27,30 +28,55 @@ def known_rows(frame: pd.DataFrame, known: KnownBefore | None, name: str) -> pd.
     """
     if known is None:
         return frame
-    where = f"source {name!r}: known_before.column {known.column!r}"
-    if known.column not in frame.columns:
-        raise LifecycleError(f"{where} is not a column (columns: {', '.join(map(str, frame.columns))})")
-    values = frame[known.column]
+    require_known_column(frame.columns, known, name)
+    known_now, first = known_mask(frame[known.column], known, name)
+    if not known_now.any():
+        raise no_row_known(known, name, first)
+    return frame.loc[known_now].reset_index(drop=True)
+
+
+def _known_where(known: KnownBefore, name: str) -> str:
+    return f"source {name!r}: known_before.column {known.column!r}"
+
+
+def require_known_column(columns: pd.Index, known: KnownBefore, name: str) -> None:
+    """Refuse a known_before column the source does not have, listing the ones it has."""
+    if known.column not in columns:
+        listed = ", ".join(map(str, columns))
+        raise LifecycleError(f"{_known_where(known, name)} is not a column (columns: {listed})")
+
+
+def known_mask(values: pd.Series, known: KnownBefore, name: str) -> tuple[np.ndarray, pd.Timestamp]:
+    """Which `values` of the known_before column are before `known.date`, and the earliest
+    time among them (NaT if none) for `no_row_known`'s message."""
     times = pd.to_datetime(values, errors="coerce", utc=True)
     unread = times.isna() & values.notna()
     if unread.any():
         raise LifecycleError(
-            f"{where}: {int(unread.sum())} value(s) are not dates or date-times, e.g. {values[unread].iloc[0]!r}"
+            f"{_known_where(known, name)}: {int(unread.sum())} value(s) are not dates or date-times, "
+            f"e.g. {values[unread].iloc[0]!r}"
         )
-    kept = frame.loc[(times < moment_in(times, known.date)).to_numpy()].reset_index(drop=True)
-    if kept.empty:
-        raise LifecycleError(f"{where}: no row is before {known.date} (the first is {times.min()})")
-    return kept
+    return (times < moment_in(times, known.date)).to_numpy(), times.min()
+
+
+def no_row_known(known: KnownBefore, name: str, first: pd.Timestamp) -> LifecycleError:
+    """The error for a known_before date before every row of the source."""
+    return LifecycleError(f"{_known_where(known, name)}: no row is before {known.date} (the first is {first})")
 
 
 def require_rows(frame: pd.DataFrame, name: str, settings: object = None) -> pd.DataFrame:
     """Refuse an empty table or one without columns, naming the source and where it is read."""
-    where = f"source {name!r}{_location(settings)}"
-    if frame.shape[1] == 0:
-        raise LifecycleError(f"{where} has no columns")
-    if frame.empty:
-        raise LifecycleError(f"{where} has no rows (a header alone, an empty table or query result)")
+    require_shape(*frame.shape, name, settings)
     return frame
+
+
+def require_shape(rows: int, columns: int, name: str, settings: object = None) -> None:
+    """`require_rows` for a table known by its shape alone (a Parquet file's footer)."""
+    where = f"source {name!r}{_location(settings)}"
+    if columns == 0:
+        raise LifecycleError(f"{where} has no columns")
+    if rows == 0:
+        raise LifecycleError(f"{where} has no rows (a header alone, an empty table or query result)")
 
 
 def _location(settings: object) -> str:
