@@ -15,6 +15,8 @@ import pytest
 import yaml
 
 from lifecycle.cluster import SCHEDULER_ENV
+from lifecycle.config import parse_source
+from lifecycle.sources.registry import read_source
 from tests.support.http import free_port
 from tests.support.project import BIN, ROOT
 
@@ -43,13 +45,17 @@ FIT_ROWS = 3000
 
 
 def folder_with(path: Path, engine: dict[str, Any]) -> Path:
-    """`path` holding the project's params.yaml with 6,000 flights, the featurizer fitted on
-    a sample of them and `engine` set."""
+    """`path` holding the project's params.yaml with 6,000 flights, the weather read from a
+    Parquet file in the folder (which the dask engine copies batch by batch; the packaged
+    flights and planes it reads whole), the featurizer fitted on a sample and `engine` set."""
     params = yaml.safe_load((ROOT / "params.yaml").read_text(encoding="utf-8"))
     params["sources"]["flights"]["sample_rows"] = 6000
+    path.mkdir()
+    weather = read_source(parse_source(params["sources"]["weather"], "sources.weather"))
+    weather.to_parquet(path / "weather.parquet", index=False, row_group_size=5000)
+    params["sources"]["weather"] = {"kind": "parquet", "path": "weather.parquet"}
     params["featurize"]["fit_max_rows"] = FIT_ROWS
     params["engine"].update(engine)
-    path.mkdir()
     (path / "params.yaml").write_text(yaml.safe_dump(params), encoding="utf-8")
     return path
 
@@ -69,7 +75,10 @@ def test_the_dask_engine_writes_the_pandas_engine_s_outputs_as_parts(tmp_path: P
             done = run_stage(folder, stage)
             assert done.returncode == 0, done.stderr
             assert stage != "featurize" or f"featurizer fitted on {FIT_ROWS:,} train rows" in done.stderr
+            streamed = "weather: weather.parquet copied batch by batch" in done.stderr
+            assert streamed == (stage == "collect" and folder == dask), done.stderr
     assert len(list((dask / "data/raw/flights.parquet").iterdir())) == 6
+    assert len(list((dask / "data/raw/weather.parquet").iterdir())) == 27  # 26,115 hours
     for table in TABLES:
         assert (pandas / table).is_file() and (dask / table).is_dir()
         pd.testing.assert_frame_equal(pd.read_parquet(dask / table), pd.read_parquet(pandas / table), check_exact=True)

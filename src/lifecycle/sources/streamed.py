@@ -14,6 +14,7 @@ and a part.
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -30,6 +31,8 @@ from lifecycle.sampling import sample_positions
 from lifecycle.sources.base import known_mask, no_row_known, require_known_column, require_shape
 from lifecycle.sources.http import is_url
 from lifecycle.sources.summary import Summary, summary_of
+
+logger = logging.getLogger(__name__)
 
 
 def streams(settings: object) -> bool:
@@ -66,6 +69,7 @@ def collect_parts(settings: ParquetSource, name: str, seed: int, target: Path, e
     written = _Written(nulls=pd.Series(0, index=dtypes.index))
     frames = _kept_batches(file, size, casts, seen.known, positions, written)
     write_parts(frames, part_schema, target, size)
+    logger.info("%s: %s copied batch by batch (%d row groups)", name, settings.path, file.metadata.num_row_groups)
     return summary_of(written.rows, dtypes, written.nulls)
 
 
