@@ -116,6 +116,7 @@ class SearchResult(Artifact):
     best: ChosenModel | None = None
     best_trial: int | None = None
     score: MeanStd | None = None
+    rows: int | None = None  # the train rows the trials cross-validated on (search.max_rows)
 
     def as_json(self) -> dict[str, Any]:
         return self.model_dump(mode="json", exclude_none=True)

@@ -624,6 +624,11 @@ class SearchSettings(Strict):
     spaces: dict[ModelFamily, dict[str, Dimension]] = {}
     pruning: bool = True
     seed: int = 0
+    # Trials cross-validate on a seeded sample of this many train rows, kept in the split's
+    # order (null: all); train then fits the choice on every row. Families and their
+    # hyper-parameters rank the same long before a large table's last row, and 40 trials
+    # of 3 folds each over millions of rows would take hours.
+    max_rows: Annotated[int, Field(gt=0)] | None = 300_000
 
     @model_validator(mode="after")
     def _known_keys_with_valid_values(self) -> SearchSettings:

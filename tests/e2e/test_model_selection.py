@@ -5,7 +5,7 @@ reruns train alone.
 
 The table is scikit-learn's breast cancer data as a CSV file; the params are the README
 block as written, with only the source path and the target changed, and the trial budget
-cut to keep the test short.
+cut to keep the test short (and the trials' rows, so that they see a sample).
 """
 
 from __future__ import annotations
@@ -24,6 +24,7 @@ from tests.support.project import ROOT
 pytestmark = pytest.mark.e2e
 
 TRIALS = 12
+SEARCH_ROWS = 300  # of the 455 train rows: the trials see a seeded sample, train fits them all
 
 
 def readme_params() -> dict[str, Any]:
@@ -41,6 +42,7 @@ def repo(tmp_path_factory: pytest.TempPathFactory) -> PipelineRepo:
     params["sources"]["data"] = {"kind": "csv", "path": "data/external/tumours.csv"}
     params["preprocess"]["target"] = {"column": "diagnosis", "positive_label": "malignant"}
     params["search"]["trials"] = TRIALS
+    params["search"]["max_rows"] = SEARCH_ROWS
     write_params(repo, params)
     repo.commit("my own table, the README's params")
     code, stages, stderr = repro(repo)
@@ -57,6 +59,7 @@ def test_the_search_records_every_trial_and_its_choice(repo: PipelineRepo) -> No
     result = read_json(repo, "metrics/search.json")
     trials = read_json(repo, "metrics/search_trials.json")
     assert result["enabled"] and result["metric"] == "roc_auc"
+    assert result["rows"] == SEARCH_ROWS
     assert sum(result["trials"].values()) == len(trials) == TRIALS
     assert [t["trial"] for t in trials] == list(range(TRIALS))
     # the first trials are each default family with scikit-learn's defaults
@@ -71,6 +74,7 @@ def test_train_fits_the_search_s_choice_and_says_so(repo: PipelineRepo) -> None:
     chosen = read_json(repo, "metrics/search.json")["best"]
     train = read_json(repo, "metrics/train.json")
     assert train["chosen_by"] == "search"
+    assert train["fit"]["rows"] == read_json(repo, "metrics/preprocess.json")["output_rows"]["train"] > SEARCH_ROWS
     assert train["model"] == chosen
     assert train["warnings"] == []
     metadata = read_json(repo, "models/package/metadata.json")

@@ -12,8 +12,9 @@ import logging
 from lifecycle import paths
 from lifecycle.artifacts import ChosenModel, FeatureRoles, MeanStd, SearchResult
 from lifecycle.config import TrainSettings, load_params
+from lifecycle.sampling import read_sample
 from lifecycle.stages.runner import run_stage
-from lifecycle.storage import read_parquet, write_json
+from lifecycle.storage import write_json
 from lifecycle.tasks.registry import task_named
 from lifecycle.training.cross_validation import ModelSpec, cv_splitter
 from lifecycle.training.search import Trial, run_search
@@ -41,12 +42,17 @@ def main() -> None:
         return
     roles = FeatureRoles.read(paths.FEATURE_ROLES)
     task = task_named(roles.task)
-    train = read_parquet(paths.FEATURES_TRAIN)
+    train = read_sample(paths.FEATURES_TRAIN, search.max_rows, search.seed)
     X, y = train.drop(columns=roles.target), train[roles.target]
     splitter = cv_splitter(roles.split, search.cv_folds, search.seed, task)
     base = ModelSpec(TrainSettings(seed=search.seed), roles.categorical_outputs, task, roles.classes)
     logger.info(
-        "search: %d trials over %s, %s by cross-validation", search.trials, search.families, task.default_metric
+        "search: %d trials over %s, %s by cross-validation on %s train rows (search.max_rows: %s)",
+        search.trials,
+        search.families,
+        task.default_metric,
+        f"{len(X):,}",
+        search.max_rows,
     )
     outcome = run_search(X, y, base, splitter, search, on_trial=log_trial)
     best = outcome.best
@@ -58,6 +64,7 @@ def main() -> None:
         best=ChosenModel(family=best.family, params=best.params),
         best_trial=best.number,
         score=MeanStd(mean=best.mean, std=best.std),
+        rows=len(X),
     ).write(paths.SEARCH_RESULT)
     write_json([t.as_json() for t in outcome.trials], paths.SEARCH_TRIALS)
     logger.info("search chose %s %s: %s %.4f ± %.4f", best.family, best.params, outcome.metric, best.mean, best.std)
