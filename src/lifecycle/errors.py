@@ -8,3 +8,12 @@ message and a non-zero exit, so a user never reads a traceback for their own mis
 
 class LifecycleError(Exception):
     """A problem with the user's data, params or files, described in one sentence."""
+
+
+class ExitCodeError(LifecycleError):
+    """A `LifecycleError` that ends a command with its own exit code, for commands whose
+    callers (CI, a deploy script) act on which check failed, not only that one did."""
+
+    def __init__(self, message: str, code: int) -> None:
+        super().__init__(message)
+        self.code = code

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from enum import IntEnum
 
-from lifecycle.errors import LifecycleError
+from lifecycle.errors import ExitCodeError
 
 
 class Exit(IntEnum):
@@ -24,9 +24,5 @@ class Exit(IntEnum):
     DATABASE = 6
 
 
-class MonitorError(LifecycleError):
-    """A monitor run that cannot judge: one message and its exit code; nothing is written."""
-
-    def __init__(self, message: str, code: Exit) -> None:
-        super().__init__(message)
-        self.code = code
+class MonitorError(ExitCodeError):
+    """A monitor run that cannot judge: one message and its exit code (`Exit`); nothing is written."""

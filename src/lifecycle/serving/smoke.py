@@ -28,7 +28,7 @@ from typing import Any
 
 import pandas as pd
 
-from lifecycle.errors import LifecycleError
+from lifecycle.errors import ExitCodeError, LifecycleError
 from lifecycle.monitoring.reference import SCORE_COLUMN, read_reference
 from lifecycle.packaging.bundle import Bundle, load_bundle
 from lifecycle.tasks.classification import native
@@ -51,12 +51,8 @@ class Exit(IntEnum):
     WRONG_ANSWER = 5
 
 
-class SmokeFailure(LifecycleError):
-    """A check the service failed: one message and its exit code."""
-
-    def __init__(self, message: str, code: Exit) -> None:
-        super().__init__(message)
-        self.code = code
+class SmokeFailure(ExitCodeError):
+    """A check the service failed: one message and its exit code (`Exit`)."""
 
 
 def smoke_rows(bundle_dir: Path, bundle: Bundle, count: int = SMOKE_ROWS) -> list[dict[str, Any]]:
