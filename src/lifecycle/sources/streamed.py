@@ -4,8 +4,8 @@ batch by batch, never held whole.
 pandas reads a Parquet file whole and gives each column one type from all its rows: an
 integer column missing a value anywhere becomes float64, a boolean one object. A batch
 read alone would keep int64 where it has no missing value, so a first pass over the
-file counts each column's missing values (and the rows `known_before` keeps, with one
-value of each column to type the parts by); the second converts every batch to the whole
+file counts each column's missing values (with one value of each column to type the
+parts by; the rows `known_before` keeps come from its column read whole); the second converts every batch to the whole
 table's types, keeps the known rows and the sampled ones, and writes parts of
 `engine.partition_rows` rows. The parts read back as the pandas reader's table written by
 `write_table`, and the summary is `summarize_table`'s, while this process holds a batch
@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -79,11 +79,11 @@ class _Pass:
 
     nulls: dict[str, int]  # missing values per column
     values: dict[str, pa.Array]  # one real value of each column that has one
-    known: list[np.ndarray] = field(default_factory=list)  # per batch, the rows known_before keeps
+    known: np.ndarray  # per row of the file, whether known_before keeps it
 
     @property
     def rows(self) -> int:
-        return sum(int(mask.sum()) for mask in self.known)
+        return int(self.known.sum())
 
 
 @dataclass
@@ -116,23 +116,27 @@ def _batches(file: pq.ParquetFile, size: int) -> Iterator[pa.Table]:
 
 
 def _first_pass(file: pq.ParquetFile, settings: ParquetSource, name: str, size: int) -> _Pass:
-    seen = _Pass(nulls=dict.fromkeys(file.schema_arrow.names, 0), values={})
-    known, firsts = settings.known_before, []
+    known = _known_rows(file, settings, name)
+    seen = _Pass(nulls=dict.fromkeys(file.schema_arrow.names, 0), values={}, known=known)
     for table in _batches(file, size):
         for column in table.column_names:
             values = table.column(column)
             seen.nulls[column] += values.null_count
             if column not in seen.values and values.null_count < len(values):
                 seen.values[column] = values.drop_null().slice(0, 1).combine_chunks()
-        if known is None:
-            seen.known.append(np.ones(table.num_rows, dtype=bool))
-            continue
-        known_now, first = known_mask(table.column(known.column).to_pandas(), known, name)
-        seen.known.append(known_now)
-        firsts.append(first)
-    if known is not None and not seen.rows:
-        raise no_row_known(known, name, pd.Series(firsts).min())
     return seen
+
+
+def _known_rows(file: pq.ParquetFile, settings: ParquetSource, name: str) -> np.ndarray:
+    """Which rows `known_before` keeps, from its column read whole (one column: text dates
+    are parsed as the pandas path parses them, with one format for the column)."""
+    known = settings.known_before
+    if known is None:
+        return np.ones(file.metadata.num_rows, dtype=bool)
+    mask, first = known_mask(file.read(columns=[known.column]).column(0).to_pandas(), known, name)
+    if not mask.any():
+        raise no_row_known(known, name, first)
+    return mask
 
 
 def _one_row(schema: pa.Schema, seen: _Pass, real: Callable[[str], bool]) -> pd.DataFrame:
@@ -145,13 +149,15 @@ def _kept_batches(
     file: pq.ParquetFile,
     size: int,
     casts: dict[str, object],
-    known: list[np.ndarray],
+    known: np.ndarray,
     positions: np.ndarray | None,
     written: _Written,
 ) -> Iterator[pd.DataFrame]:
     """Each batch in the whole table's dtypes, cut to its known (and sampled) rows."""
-    offset = 0  # known rows before this batch
-    for table, known_now in zip(_batches(file, size), known, strict=True):
+    start, offset = 0, 0  # rows of the file, and known rows, before this batch
+    for table in _batches(file, size):
+        known_now = known[start : start + table.num_rows]
+        start += table.num_rows
         frame = table.to_pandas().astype(casts).loc[known_now].reset_index(drop=True)
         if positions is not None:
             inside = positions[(positions >= offset) & (positions < offset + len(frame))] - offset

@@ -112,3 +112,24 @@ def test_only_a_local_parquet_file_is_streamed(source_file: Path) -> None:
     assert streams(ParquetSource(kind="parquet", path=str(source_file)))
     assert not streams(ParquetSource(kind="parquet", path="https://example.org/flights.parquet"))
     assert not streams(CsvSource(kind="csv", path=str(source_file)))
+
+
+def test_text_dates_in_another_format_in_a_later_batch_are_refused_as_the_pandas_path_refuses(
+    raw_tables: dict[str, pd.DataFrame], tmp_path: Path
+) -> None:
+    """pandas reads a column of text dates with the format of its first value; the known
+    rows come from the column read whole, so a later batch's own format does not pass."""
+    flights = raw_tables["flights"].head(2000).copy()
+    times = pd.to_datetime(flights["time_hour"], utc=True)
+    flights["time_hour"] = times.dt.strftime("%Y-%m-%d %H:%M:%S").where(
+        np.arange(len(flights)) < 1500, times.dt.strftime("%d/%m/%Y %H:%M")
+    )
+    path = tmp_path / "flights.parquet"
+    pq.write_table(pa.Table.from_pandas(flights, preserve_index=False), path, row_group_size=500)
+    known = KnownBefore(column="time_hour", date="2013-07-01")
+    source = ParquetSource(kind="parquet", path=str(path), known_before=known)
+    with pytest.raises(LifecycleError, match="500 value.s. are not dates or date-times") as whole:
+        known_rows(read_source(source), source.known_before, "flights")
+    with pytest.raises(LifecycleError) as streamed:
+        collect_parts(source, "flights", 13, tmp_path / "out.parquet", PARTS)
+    assert str(streamed.value) == str(whole.value)
