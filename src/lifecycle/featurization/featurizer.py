@@ -112,9 +112,23 @@ def fit_featurizer(train: pd.DataFrame, columns: list[str], settings: FeaturizeS
     return build_featurizer(settings).fit(inputs.astype(text))
 
 
+# Rows transformed at once: every step copies its input, so a whole split of millions of
+# rows transformed in one call held several copies of it.
+TRANSFORM_ROWS = 100_000
+
+
 def feature_matrix(featurizer: Pipeline, rows: pd.DataFrame, columns: list[str], target: str) -> pd.DataFrame:
-    """The model matrix of `rows` (any part of a split: each row is transformed alone), with
-    the target as its last column."""
+    """The model matrix of `rows` (any part of a split), with the target as its last column,
+    transformed `TRANSFORM_ROWS` rows at a time: each row is transformed alone, so the pieces
+    join into the matrix of one call, value for value."""
+    pieces = [
+        _matrix_of(featurizer, rows.iloc[start : start + TRANSFORM_ROWS], columns, target)
+        for start in range(0, max(len(rows), 1), TRANSFORM_ROWS)
+    ]
+    return pieces[0] if len(pieces) == 1 else pd.concat(pieces, ignore_index=True)
+
+
+def _matrix_of(featurizer: Pipeline, rows: pd.DataFrame, columns: list[str], target: str) -> pd.DataFrame:
     matrix = featurizer.transform(rows[columns]).reset_index(drop=True)
     matrix[target] = rows[target].to_numpy()
     return matrix

@@ -9,7 +9,8 @@ from sklearn.pipeline import Pipeline
 
 from lifecycle.config import DifferenceFeature, FeaturizeSettings, Params
 from lifecycle.errors import LifecycleError
-from lifecycle.featurization.featurizer import categorical_outputs, fit_featurizer, input_columns
+from lifecycle.featurization import featurizer as featurizer_module
+from lifecycle.featurization.featurizer import categorical_outputs, feature_matrix, fit_featurizer, input_columns
 from lifecycle.featurization.transformers import MISSING_CATEGORY, DatetimeParts, DifferenceColumns
 from tests.support.samples import Interim
 
@@ -166,6 +167,19 @@ def test_transform_is_row_wise(fitted: tuple[str, Pipeline], interim: Interim, c
     whole = featurizer.transform(test)
     alone = featurizer.transform(test.iloc[[17]])
     pd.testing.assert_frame_equal(alone.reset_index(drop=True), whole.iloc[[17]].reset_index(drop=True))
+
+
+def test_the_matrix_transformed_in_pieces_is_the_matrix_of_one_call(
+    fitted: tuple[str, Pipeline], interim: Interim, columns: list[str], params: Params, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    _, featurizer = fitted
+    train = interim[0]
+    target = params.preprocess.target.name
+    whole = featurizer.transform(train[columns]).reset_index(drop=True)
+    whole[target] = train[target].to_numpy()
+    monkeypatch.setattr(featurizer_module, "TRANSFORM_ROWS", 700)  # pieces of 700 rows, the last shorter
+    assert len(train) > 2 * 700 and len(train) % 700
+    pd.testing.assert_frame_equal(feature_matrix(featurizer, train, columns, target), whole, check_exact=True)
 
 
 def test_unknown_category_in_test(fitted: tuple[str, Pipeline], interim: Interim, columns: list[str]) -> None:
