@@ -30,7 +30,7 @@ class DifferenceColumns(TransformerMixin, BaseEstimator):
 
     def transform(self, X: pd.DataFrame) -> pd.DataFrame:
         check_is_fitted(self)
-        result = X.copy()
+        result = X.copy(deep=False)  # copy-on-write: assigning a column leaves `X` as it was
         for name, left, right in self.differences:
             result[name] = pd.to_numeric(X[left], errors="coerce").astype("float64") - pd.to_numeric(
                 X[right], errors="coerce"

@@ -72,7 +72,7 @@ def require_new_column(frame: pd.DataFrame, spec: ContextSettings) -> None:
 
 def add_context(frame: pd.DataFrame, specs: list[ContextSettings]) -> pd.DataFrame:
     """Append one column per context spec."""
-    result = frame.copy()
+    result = frame.copy(deep=False)  # copy-on-write: assigning a column leaves `frame` as it was
     for spec in specs:
         require_new_column(result, spec)
         compute = group_count if isinstance(spec, ContextCount) else past_mean

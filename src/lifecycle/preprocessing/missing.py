@@ -60,7 +60,7 @@ def _numbers_if_all_numeric(series: pd.Series) -> pd.Series:
 
 def mark_missing(frame: pd.DataFrame, na_values: NaValues) -> tuple[pd.DataFrame, dict[str, int]]:
     """`frame` with every sentinel cell missing, and how many cells each column lost."""
-    result = frame.copy()
+    result = frame.copy(deep=False)  # copy-on-write: assigning a column leaves `frame` as it was
     counts = {}
     for column in frame.columns:
         mask = sentinel_mask(frame[column], sentinels_for(na_values, str(column)))

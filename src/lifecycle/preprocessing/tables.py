@@ -60,7 +60,7 @@ def join_table(left: pd.DataFrame, right: pd.DataFrame, join: JoinSettings) -> t
 def coerce_dtypes(frame: pd.DataFrame, dtypes: dict[str, str]) -> pd.DataFrame:
     """Cast the declared columns, naming the column and a bad value when a cast fails."""
     require_columns(frame, dtypes, "preprocess.dtypes")
-    result = frame.copy()
+    result = frame.copy(deep=False)  # copy-on-write: assigning a column leaves `frame` as it was
     for column, kind in dtypes.items():
         series = result[column]
         if kind == "datetime":
