@@ -235,11 +235,17 @@ def _on_every_worker(value: object) -> Future:
 
 
 def _read_parts(files: list[Path]) -> pd.DataFrame:
-    """The parts as one table, converted once (5x faster than concatenating frames); a
-    column typed differently in a part (Arrow's null type where all are missing, a coarser
-    time unit parsed from its own rows) takes the type that holds every part's values."""
-    tables = [pq.read_table(file) for file in files]
-    return pa.concat_tables(tables, promote_options="permissive").to_pandas()
+    """The parts as one Arrow table (5x faster than concatenating frames), converted a
+    column at a time, each Arrow column let go once converted (the whole table converted at
+    once held both copies: 1.1 GB at 10x). A column typed differently in a part (Arrow's
+    null type where all are missing, a coarser time unit parsed from its own rows) takes the
+    type that holds every part's values."""
+    table = pa.concat_tables([pq.read_table(file) for file in files], promote_options="permissive")
+    columns = {}
+    for name in table.column_names:
+        columns[name] = table.column(name).to_pandas()
+        table = table.drop_columns([name])
+    return pd.DataFrame(columns, copy=False)
 
 
 def join_partitioned(

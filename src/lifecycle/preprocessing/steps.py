@@ -104,15 +104,24 @@ def validate(prepared: Prepared, settings: PreprocessSettings, validation: Valid
     )
 
 
-def label_and_split(
-    prepared: Prepared, settings: PreprocessSettings
-) -> tuple[pd.DataFrame, pd.DataFrame, dict[str, object], Target]:
-    """Derive the encoded target, drop (and count) rows without one, and split."""
+@dataclass(frozen=True)
+class Split:
+    """Which rows of the joined table train and test take, their encoded targets, the
+    report of what was dropped and counted, and the task."""
+
+    rows: tuple[np.ndarray, np.ndarray]  # positions in the joined table: train, test
+    labels: tuple[pd.Series, pd.Series]  # the encoded target of those rows, named as the target
+    report: dict[str, object]
+    target: Target
+
+
+def split_rows(prepared: Prepared, settings: PreprocessSettings) -> Split:
+    """Derive the encoded target, drop (and count) rows without one, and split, reading the
+    time column and the target alone: the rows are taken afterwards (`rows_with_target`),
+    once, or a part at a time (copying the table whole at each step held it four times)."""
     if prepared.label is None or prepared.task is None:
         raise LifecycleError(f"target column {settings.target.column!r} is missing or has a single value")
     name = settings.target.name
-    # The split reads the time column and the target alone; the table's rows are then taken
-    # once into train and test (copying it whole at each step held it four times at once).
     time_column = [settings.split.time_column] if settings.split.method == "time" else []
     narrow = prepared.table[[c for c in time_column if c in prepared.table.columns]]
     labelled, without_target = derive_target(narrow, prepared.label, name)
@@ -120,10 +129,9 @@ def label_and_split(
     labelled[name], classes = task.encode_label(labelled[name], settings.target)
     target = Target(task.name, classes)
     rows = np.flatnonzero(prepared.label.notna().to_numpy())  # the labelled rows of the table
-    train, test = (
-        _rows_with_target(prepared.table, rows[chosen], labelled[name].iloc[chosen])
-        for chosen in split_positions(labelled, settings.split, name, task.classification)
-    )
+    chosen = split_positions(labelled, settings.split, name, task.classification)
+    train, test = (rows[positions] for positions in chosen)
+    labels = tuple(labelled[name].iloc[positions].reset_index(drop=True) for positions in chosen)
     counts = prepared.counts
     report = {
         "input_rows": counts["input_rows"],
@@ -137,16 +145,25 @@ def label_and_split(
         "unmatched_in_join": counts["unmatched_in_join"],
         "output_rows": {"train": int(len(train)), "test": int(len(test))},
         "task": target.task,
-        "target": {"train": task.target_summary(train[name]), "test": task.target_summary(test[name])},
+        "target": {"train": task.target_summary(labels[0]), "test": task.target_summary(labels[1])},
     }
-    return train, test, report, target
+    return Split((train, test), labels, report, target)
 
 
-def _rows_with_target(table: pd.DataFrame, rows: np.ndarray, target: pd.Series) -> pd.DataFrame:
-    """The table's rows at positions `rows`, the encoded target appended as the last column."""
+def rows_with_target(table: pd.DataFrame, rows: np.ndarray, labels: pd.Series) -> pd.DataFrame:
+    """The table's rows at positions `rows`, their encoded target appended as the last column."""
     taken = table.take(rows).reset_index(drop=True)
-    taken[target.name] = target.reset_index(drop=True)
+    taken[labels.name] = labels.reset_index(drop=True)
     return taken
+
+
+def label_and_split(
+    prepared: Prepared, settings: PreprocessSettings
+) -> tuple[pd.DataFrame, pd.DataFrame, dict[str, object], Target]:
+    """`split_rows`, with the train and test rows taken from the table."""
+    split = split_rows(prepared, settings)
+    train, test = (rows_with_target(prepared.table, r, t) for r, t in zip(split.rows, split.labels, strict=True))
+    return train, test, split.report, split.target
 
 
 def preprocess(
