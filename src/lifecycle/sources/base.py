@@ -29,10 +29,7 @@ def known_rows(frame: pd.DataFrame, known: KnownBefore | None, name: str) -> pd.
     if known is None:
         return frame
     require_known_column(frame.columns, known, name)
-    known_now, first = known_mask(frame[known.column], known, name)
-    if not known_now.any():
-        raise no_row_known(known, name, first)
-    return frame.loc[known_now].reset_index(drop=True)
+    return frame.loc[known_mask(frame[known.column], known, name)].reset_index(drop=True)
 
 
 def _known_where(known: KnownBefore, name: str) -> str:
@@ -46,9 +43,9 @@ def require_known_column(columns: pd.Index, known: KnownBefore, name: str) -> No
         raise LifecycleError(f"{_known_where(known, name)} is not a column (columns: {listed})")
 
 
-def known_mask(values: pd.Series, known: KnownBefore, name: str) -> tuple[np.ndarray, pd.Timestamp]:
-    """Which `values` of the known_before column are before `known.date`, and the earliest
-    time among them (NaT if none) for `no_row_known`'s message."""
+def known_mask(values: pd.Series, known: KnownBefore, name: str) -> np.ndarray:
+    """Which `values` of the known_before column are before `known.date`; refuses values
+    that are not times, and a date before every row."""
     times = pd.to_datetime(values, errors="coerce", utc=True)
     unread = times.isna() & values.notna()
     if unread.any():
@@ -56,12 +53,10 @@ def known_mask(values: pd.Series, known: KnownBefore, name: str) -> tuple[np.nda
             f"{_known_where(known, name)}: {int(unread.sum())} value(s) are not dates or date-times, "
             f"e.g. {values[unread].iloc[0]!r}"
         )
-    return (times < moment_in(times, known.date)).to_numpy(), times.min()
-
-
-def no_row_known(known: KnownBefore, name: str, first: pd.Timestamp) -> LifecycleError:
-    """The error for a known_before date before every row of the source."""
-    return LifecycleError(f"{_known_where(known, name)}: no row is before {known.date} (the first is {first})")
+    known_now = (times < moment_in(times, known.date)).to_numpy()
+    if not known_now.any():
+        raise LifecycleError(f"{_known_where(known, name)}: no row is before {known.date} (the first is {times.min()})")
+    return known_now
 
 
 def require_rows(frame: pd.DataFrame, name: str, settings: object = None) -> pd.DataFrame:

@@ -28,7 +28,7 @@ from lifecycle.config import EngineSettings, ParquetSource
 from lifecycle.errors import LifecycleError
 from lifecycle.partitions import write_parts
 from lifecycle.sampling import sample_positions
-from lifecycle.sources.base import known_mask, no_row_known, require_known_column, require_shape
+from lifecycle.sources.base import known_mask, require_known_column, require_shape
 from lifecycle.sources.http import is_url
 from lifecycle.sources.summary import Summary, summary_of
 
@@ -133,10 +133,7 @@ def _known_rows(file: pq.ParquetFile, settings: ParquetSource, name: str) -> np.
     known = settings.known_before
     if known is None:
         return np.ones(file.metadata.num_rows, dtype=bool)
-    mask, first = known_mask(file.read(columns=[known.column]).column(0).to_pandas(), known, name)
-    if not mask.any():
-        raise no_row_known(known, name, first)
-    return mask
+    return known_mask(file.read(columns=[known.column]).column(0).to_pandas(), known, name)
 
 
 def _one_row(schema: pa.Schema, seen: _Pass, real: Callable[[str], bool]) -> pd.DataFrame:
