@@ -11,9 +11,10 @@ import pandas as pd
 
 from lifecycle.config import TargetSettings
 from lifecycle.errors import LifecycleError
+from lifecycle.preprocessing.tables import Columns
 
 
-def raw_label(frame: pd.DataFrame, target: TargetSettings) -> pd.Series | None:
+def raw_label(frame: Columns, target: TargetSettings) -> pd.Series | None:
     """The label before any row is dropped (missing where the source is), or None if absent.
 
     With a threshold the label is `column > threshold` as 0/1 (a delay above 15 minutes).

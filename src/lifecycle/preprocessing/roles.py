@@ -15,7 +15,8 @@ import pandas as pd
 
 from lifecycle.config import RoleInferenceSettings, TargetSettings
 from lifecycle.errors import LifecycleError
-from lifecycle.preprocessing.tables import coerce_dtypes
+from lifecycle.preprocessing.part_columns import PartColumns
+from lifecycle.preprocessing.tables import Columns, coerce_dtypes
 from lifecycle.tasks.binary import BINARY
 from lifecycle.tasks.registry import infer_task_name, task_named
 
@@ -67,7 +68,7 @@ def infer_task(label: pd.Series, target: TargetSettings, settings: RoleInference
 
 
 def infer_roles(
-    frame: pd.DataFrame,
+    frame: Columns,
     target: TargetSettings,
     outcome_columns: list[str],
     overrides: dict[str, str],
@@ -139,9 +140,9 @@ def _infer_role(series: pd.Series, settings: RoleInferenceSettings) -> dict[str,
 _ROLE_DTYPES = {"numeric": "float", "categorical": "string", "boolean": "bool", "datetime": "datetime"}
 
 
-def apply_roles(frame: pd.DataFrame, roles: dict[str, dict[str, str]]) -> pd.DataFrame:
+def apply_roles(frame: Columns, roles: dict[str, dict[str, str]]) -> Columns:
     """Give every column declared in preprocess.roles the dtype its role implies, and
-    text inferred to hold dates a datetime dtype.
+    text inferred to hold dates a datetime dtype (a `PartColumns` casts each as it is read).
 
     Featurize routes columns by dtype, so an integer code declared categorical must
     become text, and numbers stored as text declared numeric must become numbers.
@@ -150,13 +151,14 @@ def apply_roles(frame: pd.DataFrame, roles: dict[str, dict[str, str]]) -> pd.Dat
         name: _ROLE_DTYPES[entry["role"]]
         for name, entry in roles.items()
         if entry["role"] in _ROLE_DTYPES
-        and (entry["reason"] == DECLARED or _undeclared_text_dates(frame[name], entry["role"]))
+        and (entry["reason"] == DECLARED or _undeclared_text_dates(frame, name, entry["role"]))
     }
-    return coerce_dtypes(frame, declared)
+    return frame.coerced(declared) if isinstance(frame, PartColumns) else coerce_dtypes(frame, declared)
 
 
-def _undeclared_text_dates(series: pd.Series, role: str) -> bool:
-    return role == "datetime" and not pd.api.types.is_datetime64_any_dtype(series)
+def _undeclared_text_dates(frame: Columns, name: str, role: str) -> bool:
+    # the role first: a `PartColumns` reads the column from disk
+    return role == "datetime" and not pd.api.types.is_datetime64_any_dtype(frame[name])
 
 
 def dropped_columns(roles: dict[str, dict[str, str]]) -> list[str]:

@@ -22,7 +22,7 @@ from lifecycle.preprocessing.labels import Target, derive_target, raw_label
 from lifecycle.preprocessing.missing import mark_missing
 from lifecycle.preprocessing.roles import apply_roles, dropped_columns, infer_roles, infer_task
 from lifecycle.preprocessing.splitting import split_positions
-from lifecycle.preprocessing.tables import coerce_dtypes, drop_exact_duplicates, join_table, require_columns
+from lifecycle.preprocessing.tables import Columns, coerce_dtypes, drop_exact_duplicates, join_table, require_columns
 from lifecycle.tasks.registry import task_named
 from lifecycle.validation.report import raise_on_errors, validate_table
 
@@ -31,7 +31,7 @@ from lifecycle.validation.report import raise_on_errors, validate_table
 class Prepared:
     """The joined table and what was inferred about it, before anything is dropped."""
 
-    table: pd.DataFrame
+    table: Columns  # a DataFrame; under engine dask, its parts on disk (`PartColumns`)
     label: pd.Series | None
     task: str | None
     roles: dict[str, dict[str, str]]
@@ -79,7 +79,7 @@ def join_sources(tables: dict[str, pd.DataFrame], settings: PreprocessSettings) 
     return joined, counts
 
 
-def describe(joined: pd.DataFrame, counts: Counts, settings: PreprocessSettings) -> Prepared:
+def describe(joined: Columns, counts: Counts, settings: PreprocessSettings) -> Prepared:
     """Infer the task and every column's role of the joined table (which needs all its rows)."""
     require_columns(joined, settings.outcome_columns, "preprocess.outcome_columns")
     roles = infer_roles(joined, settings.target, settings.outcome_columns, settings.roles, settings.role_inference)
@@ -123,7 +123,8 @@ def split_rows(prepared: Prepared, settings: PreprocessSettings) -> Split:
         raise LifecycleError(f"target column {settings.target.column!r} is missing or has a single value")
     name = settings.target.name
     time_column = [settings.split.time_column] if settings.split.method == "time" else []
-    narrow = prepared.table[[c for c in time_column if c in prepared.table.columns]]
+    table = prepared.table
+    narrow = pd.DataFrame({c: table[c] for c in time_column if c in table.columns}, index=pd.RangeIndex(len(table)))
     labelled, without_target = derive_target(narrow, prepared.label, name)
     task = task_named(prepared.task)
     labelled[name], classes = task.encode_label(labelled[name], settings.target)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
+from typing import Protocol
 
 import pandas as pd
 
@@ -10,7 +11,18 @@ from lifecycle.config import JoinSettings
 from lifecycle.errors import LifecycleError
 
 
-def require_columns(frame: pd.DataFrame, columns: Iterable[str], where: str) -> None:
+class Columns(Protocol):
+    """A table as role inference and validation read it: a DataFrame, or `PartColumns`."""
+
+    @property
+    def columns(self) -> pd.Index: ...
+
+    def __len__(self) -> int: ...
+
+    def __getitem__(self, column: str) -> pd.Series: ...
+
+
+def require_columns(frame: Columns, columns: Iterable[str], where: str) -> None:
     """Raise one error naming every missing column and the columns that do exist."""
     missing = [column for column in columns if column not in frame.columns]
     if missing:

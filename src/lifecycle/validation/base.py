@@ -15,6 +15,7 @@ from typing import Any, Literal
 import pandas as pd
 
 from lifecycle.config import ValidationSettings
+from lifecycle.preprocessing.tables import Columns
 from lifecycle.tasks.base import Task
 from lifecycle.validation.display import json_number
 
@@ -27,7 +28,7 @@ class Table:
     with the rows, missing where the source is; None when the target column is absent), the
     task (None when unknown), each column's role and the validation params."""
 
-    frame: pd.DataFrame
+    frame: Columns  # a DataFrame, or the dask engine's `PartColumns`
     label: pd.Series | None
     target_column: str
     task: Task | None
@@ -35,7 +36,7 @@ class Table:
     role_of: dict[str, str]  # the role of every column, from `roles` or its dtype
     settings: ValidationSettings
     # source -> (exact duplicate rows, rows), counted before preprocess removed them; None:
-    # count the repeats in `frame`
+    # count the repeats in `frame` (a DataFrame)
     source_duplicates: dict[str, tuple[int, int]] | None = None
 
     @property

@@ -19,6 +19,7 @@ from sklearn.tree import DecisionTreeClassifier, DecisionTreeRegressor
 from lifecycle.config import ValidationSettings
 from lifecycle.metrics.rounding import rounded
 from lifecycle.preprocessing.roles import FEATURE_ROLES
+from lifecycle.preprocessing.tables import Columns
 from lifecycle.validation.base import Findings, Skipped, Table, check
 
 LEAKAGE_FOLDS = 3
@@ -72,7 +73,7 @@ def score_name(classification: bool) -> str:
 
 
 def single_feature_scores(
-    frame: pd.DataFrame,
+    frame: Columns,
     label: pd.Series,
     classification: bool,
     role_of: dict[str, str],

@@ -20,6 +20,7 @@ from lifecycle.config import ValidationSettings
 from lifecycle.errors import LifecycleError
 from lifecycle.metrics.rounding import rounded
 from lifecycle.packaging.schema import column_kind
+from lifecycle.preprocessing.tables import Columns
 from lifecycle.tasks.registry import task_named
 from lifecycle.validation.base import Findings, Skipped, Table
 from lifecycle.validation.display import json_number, show_plain
@@ -29,7 +30,7 @@ from lifecycle.validation.target import class_counts
 
 
 def validate_table(
-    frame: pd.DataFrame,
+    frame: Columns,
     label: pd.Series | None,
     target_column: str,
     task: str | None,
@@ -48,7 +49,7 @@ def validate_table(
     if label is not None and len(label) != len(frame):
         raise ValueError(f"label has {len(label)} rows but the table has {len(frame)}")
     severity = {**DEFAULT_SEVERITY, **settings.severity}
-    role_of = {str(c): _role(frame[c], str(c), target_column, roles) for c in frame.columns}
+    role_of = {str(c): _role(frame, c, target_column, roles) for c in frame.columns}
     table = Table(
         frame,
         label,
@@ -80,7 +81,7 @@ def validate_table(
     return {
         "status": status,
         "rows": int(len(frame)),
-        "columns": int(frame.shape[1]),
+        "columns": len(frame.columns),
         "task": task,
         "target": target_column,
         "counts": {"error": errors, "warning": warned},
@@ -157,13 +158,16 @@ def raise_on_errors(report: dict[str, object], report_path: str) -> None:
     raise LifecycleError(f"data validation failed with {len(errors)} error(s) (full report: {report_path}): {problems}")
 
 
-def _role(series: pd.Series, name: str, target_column: str, roles: dict) -> str:
+def _role(frame: Columns, column: str, target_column: str, roles: dict) -> str:
+    """The role a column was given, else read from its dtype (a column read only then: a
+    `PartColumns` reads it from disk)."""
+    name = str(column)
     if name in roles:
         return roles[name]["role"]
-    return "target" if name == target_column else column_kind(series)
+    return "target" if name == target_column else column_kind(frame[column])
 
 
-def _schema(frame: pd.DataFrame, role_of: dict[str, str], roles: dict) -> dict[str, dict[str, object]]:
+def _schema(frame: Columns, role_of: dict[str, str], roles: dict) -> dict[str, dict[str, object]]:
     schema = {}
     for column in frame.columns:
         name = str(column)

@@ -1,33 +1,52 @@
 """The dask engine's join of the sources: the pandas engine's table row for row, value for
 value, on real flights cut into many partitions; past means strictly past-only across
-their boundaries."""
+their boundaries. Its parts read a column at a time, and a split written from them, are
+the pandas engine's too."""
 
 from __future__ import annotations
 
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.parquet as pq
 import pytest
 from distributed import get_client
 
 from lifecycle.config import ContextCount, ContextPastMean, EngineSettings, Params
 from lifecycle.errors import LifecycleError
 from lifecycle.partitions import write_table
-from lifecycle.preprocessing.partitioned import join_partitioned, window_partitions
-from lifecycle.preprocessing.steps import join_sources
+from lifecycle.preprocessing.part_columns import PartColumns
+from lifecycle.preprocessing.partitioned import join_partitioned, scratch_folder, window_partitions, write_rows
+from lifecycle.preprocessing.steps import Prepared, describe, join_sources, rows_with_target, split_rows
+from lifecycle.preprocessing.tables import coerce_dtypes
 from lifecycle.sources.registry import read_source
 from lifecycle.storage import part_files
+
+
+def joined_parts(
+    tables: dict[str, pd.DataFrame], params: Params, engine: EngineSettings, folder: Path, scratch: Path
+) -> tuple[PartColumns, dict]:
+    """The dask engine's join of `tables` (the base written as parts in `folder`), in `scratch`."""
+    settings = params.preprocess
+    base = folder / "flights.parquet"
+    write_table(tables[settings.base], base, engine)
+    others = {name: frame for name, frame in tables.items() if name != settings.base}
+    return join_partitioned(part_files(base), others, settings, scratch)
 
 
 def joined_both_ways(
     tables: dict[str, pd.DataFrame], params: Params, engine: EngineSettings, folder: Path
 ) -> tuple[tuple[pd.DataFrame, dict], tuple[pd.DataFrame, dict]]:
-    """(pandas engine, dask engine) results of joining `tables`, the base written as parts."""
-    settings = params.preprocess
-    base = folder / "flights.parquet"
-    write_table(tables[settings.base], base, engine)
-    others = {name: frame for name, frame in tables.items() if name != settings.base}
-    return join_sources(tables, settings), join_partitioned(part_files(base), others, settings, folder / "scratch")
+    """(pandas engine, dask engine) results of joining `tables`, the dask engine's read whole
+    a column at a time; its scratch folder removed once read."""
+    with scratch_folder(folder / "scratch") as scratch:
+        joined, counts = joined_parts(tables, params, engine, folder, scratch)
+        whole = pd.DataFrame({column: joined[column] for column in joined.columns})
+        # the schema the split's parts are written with: the whole table's
+        assert joined.schema().equals(pa.Schema.from_pandas(whole, preserve_index=False), check_metadata=True)
+    return join_sources(tables, params.preprocess), (whole, counts)
 
 
 @pytest.fixture(scope="module")
@@ -54,7 +73,7 @@ def test_the_joined_table_equals_the_pandas_engine(
     assert len(list((tmp_path / "flights.parquet").iterdir())) == -(-len(raw["flights"]) // 500)
     pd.testing.assert_frame_equal(joined, expected, check_exact=True)
     assert counts == expected_counts
-    assert list((tmp_path / "scratch").iterdir()) == []  # the steps' parts are gone, and the killed run's
+    assert list((tmp_path / "scratch").iterdir()) == []  # the steps' parts are gone once read, and the killed run's
     # nothing is left in the workers' memory once the join returns (the dimension tables, the totals)
     held = get_client().run(lambda dask_worker: len(dask_worker.data))
     assert len(held) == 2 and set(held.values()) == {0}
@@ -104,7 +123,8 @@ def test_a_bad_value_on_a_worker_is_the_pandas_engine_s_one_message(
     write_table(raw_tables["flights"], tmp_path / "flights.parquet", dask_engine)
     others = {name: raw_tables[name] for name in ("weather", "planes")}
     with pytest.raises(LifecycleError, match="column 'carrier': .* cannot be read as float, e.g. "):
-        join_partitioned(part_files(tmp_path / "flights.parquet"), others, settings, tmp_path / "scratch")
+        with scratch_folder(tmp_path / "scratch") as scratch:
+            join_partitioned(part_files(tmp_path / "flights.parquet"), others, settings, scratch)
     assert list((tmp_path / "scratch").iterdir()) == []  # the failed step's parts are gone
 
 
@@ -117,5 +137,49 @@ def test_a_context_feature_read_by_another_is_refused_before_anything_is_written
     write_table(raw_tables["flights"], tmp_path / "flights.parquet", dask_engine)
     others = {name: raw_tables[name] for name in ("weather", "planes")}
     with pytest.raises(LifecycleError, match=f"context 'busy_hours' reads the context feature.*{first.name}"):
-        join_partitioned(part_files(tmp_path / "flights.parquet"), others, settings, tmp_path / "scratch")
+        with scratch_folder(tmp_path / "scratch") as scratch:
+            join_partitioned(part_files(tmp_path / "flights.parquet"), others, settings, scratch)
     assert list((tmp_path / "scratch").iterdir()) == []
+
+
+def test_a_column_read_from_the_parts_takes_the_dtype_its_role_implies(
+    raw_tables: dict[str, pd.DataFrame], params: Params, dask_engine: EngineSettings, tmp_path: Path
+) -> None:
+    expected, _ = join_sources(raw_tables, params.preprocess)
+    dtypes = {"flight": "string", "time_hour": "datetime", "dep_delay": "float"}  # int code, ISO text, Int64
+    with scratch_folder(tmp_path / "scratch") as scratch:
+        joined, _ = joined_parts(raw_tables, params, dask_engine, tmp_path, scratch)
+        coerced = joined.coerced(dtypes)
+        for column, kind in dtypes.items():
+            pd.testing.assert_series_equal(coerced[column], coerce_dtypes(expected, {column: kind})[column])
+        assert str(joined["flight"].dtype) != str(coerced["flight"].dtype) == "string"
+        assert len(coerced) == len(expected) and list(coerced.columns) == list(expected.columns)
+        with pytest.raises(KeyError):
+            joined["no such column"]
+
+
+def test_each_split_written_from_the_parts_is_the_pandas_engine_s(
+    raw_tables: dict[str, pd.DataFrame],
+    prepared: Prepared,
+    params: Params,
+    dask_engine: EngineSettings,
+    tmp_path: Path,
+) -> None:
+    """The time split of the sample (flights in random order, so each output part gathers
+    rows from every part of the table), written as parts of 300 rows."""
+    split = split_rows(prepared, params.preprocess)
+    assert np.any(np.diff(split.rows[0]) < 0)  # out of the table's order
+    with scratch_folder(tmp_path / "scratch") as scratch:
+        joined, counts = joined_parts(raw_tables, params, dask_engine, tmp_path, scratch)
+        parts = describe(joined, counts, params.preprocess).table
+        assert isinstance(parts, PartColumns)
+        for name, rows, labels in zip(("train", "test"), split.rows, split.labels, strict=True):
+            target = tmp_path / f"{name}.parquet"
+            write_rows(parts, rows, labels, target, 300, scratch)
+            expected = rows_with_target(prepared.table, rows, labels)
+            assert len(list(target.iterdir())) == -(-len(rows) // 300)
+            pd.testing.assert_frame_equal(pd.read_parquet(target), expected, check_exact=True)
+            schemas = {pq.read_schema(file) for file in target.iterdir()}
+            assert schemas == {pa.Schema.from_pandas(expected, preserve_index=False)}
+    held = get_client().run(lambda dask_worker: len(dask_worker.data))
+    assert set(held.values()) == {0}  # the rows' positions and targets were let go
