@@ -183,3 +183,21 @@ def test_each_split_written_from_the_parts_is_the_pandas_engine_s(
             assert schemas == {pa.Schema.from_pandas(expected, preserve_index=False)}
     held = get_client().run(lambda dask_worker: len(dask_worker.data))
     assert set(held.values()) == {0}  # the rows' positions and targets were let go
+
+
+def test_a_part_whose_column_is_all_missing_reads_as_the_other_parts_type(
+    raw_tables: dict[str, pd.DataFrame], tmp_path: Path
+) -> None:
+    """A text column with no value in one part is Arrow's null type there (as a join with no
+    match in a part writes it); read whole, it takes the other parts' type and values."""
+    planes = raw_tables["planes"].iloc[:6][["tailnum", "manufacturer"]].reset_index(drop=True)
+    empty = planes.iloc[:3].assign(manufacturer=pd.Series([None] * 3, dtype=object))
+    files = [tmp_path / "part.00000.parquet", tmp_path / "part.00001.parquet"]
+    empty.to_parquet(files[0], index=False)
+    planes.iloc[3:].to_parquet(files[1], index=False)
+    assert pq.read_schema(files[0]).field("manufacturer").type == pa.null()
+    parts = PartColumns(files)
+    read = parts["manufacturer"]
+    assert read.isna().sum() == 3 and read.iloc[3:].tolist() == planes["manufacturer"].iloc[3:].tolist()
+    assert parts.schema().field("manufacturer").type != pa.null()
+    assert parts["tailnum"].tolist() == planes["tailnum"].tolist() and len(parts) == 6
