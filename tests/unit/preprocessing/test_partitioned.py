@@ -5,6 +5,8 @@ the pandas engine's too."""
 
 from __future__ import annotations
 
+import gc
+import time
 from pathlib import Path
 
 import numpy as np
@@ -23,6 +25,19 @@ from lifecycle.preprocessing.steps import Prepared, describe, join_sources, rows
 from lifecycle.preprocessing.tables import coerce_dtypes
 from lifecycle.sources.registry import read_source
 from lifecycle.storage import part_files
+
+
+def keys_held() -> dict[str, int]:
+    """How many keys each worker holds once released ones have gone. A future is released
+    when nothing refers to it (an earlier test's error traceback can, until the garbage
+    collector runs), and its worker drops the key a moment later (waited for up to 10 s)."""
+    gc.collect()
+    deadline = time.monotonic() + 10
+    while True:
+        held = get_client().run(lambda dask_worker: len(dask_worker.data))
+        if set(held.values()) == {0} or time.monotonic() > deadline:
+            return held
+        time.sleep(0.1)
 
 
 def joined_parts(
@@ -75,7 +90,7 @@ def test_the_joined_table_equals_the_pandas_engine(
     assert counts == expected_counts
     assert list((tmp_path / "scratch").iterdir()) == []  # the steps' parts are gone once read, and the killed run's
     # nothing is left in the workers' memory once the join returns (the dimension tables, the totals)
-    held = get_client().run(lambda dask_worker: len(dask_worker.data))
+    held = keys_held()
     assert len(held) == 2 and set(held.values()) == {0}
     # the past means are numbers on most rows, so the comparison compares something
     assert joined["origin_dep_delay_prev_2h"].notna().mean() > known_share
@@ -181,8 +196,7 @@ def test_each_split_written_from_the_parts_is_the_pandas_engine_s(
             pd.testing.assert_frame_equal(pd.read_parquet(target), expected, check_exact=True)
             schemas = {pq.read_schema(file) for file in target.iterdir()}
             assert schemas == {pa.Schema.from_pandas(expected, preserve_index=False)}
-    held = get_client().run(lambda dask_worker: len(dask_worker.data))
-    assert set(held.values()) == {0}  # the rows' positions and targets were let go
+    assert set(keys_held().values()) == {0}  # the rows' positions and targets were let go
 
 
 def test_a_part_whose_column_is_all_missing_reads_as_the_other_parts_type(
