@@ -14,6 +14,7 @@ their 20 s at 10x; keeping the first 512 MB of columns read cut that by a quarte
 
 from __future__ import annotations
 
+import copy
 from collections.abc import Mapping
 from pathlib import Path
 
@@ -66,8 +67,12 @@ class PartColumns:
         return series
 
     def coerced(self, dtypes: Mapping[str, str]) -> PartColumns:
-        """The same parts with the columns of `dtypes` cast as `coerce_dtypes` casts them."""
-        return PartColumns(self.files, {**self.dtypes, **dtypes})
+        """The same parts with the columns of `dtypes` cast as `coerce_dtypes` casts them
+        (the footers and the dataset shared, not read again; the other columns' examples kept)."""
+        coerced = copy.copy(self)
+        coerced.dtypes = {**self.dtypes, **dtypes}
+        coerced._examples = {column: row for column, row in self._examples.items() if column not in dtypes}
+        return coerced
 
     def schema(self) -> pa.Schema:
         """The Arrow schema of the whole table, as `pa.Schema.from_pandas` gives it, from one
