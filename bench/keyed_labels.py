@@ -25,7 +25,7 @@ from lifecycle.monitoring.keyed_labels import KeyedLabel, key_kinds, key_text, k
 from lifecycle.monitoring.labels import LabelStore, read_labels
 from lifecycle.monitoring.performance import join_labels
 from lifecycle.packaging.bundle import load_bundle
-from lifecycle.serving.prediction_log import PredictionLog, now, read_prediction_log
+from lifecycle.serving.prediction_log import LoggedRequest, PredictionLog, now, read_prediction_log
 
 logger = logging.getLogger("bench.keyed_labels")
 BATCH = 1000  # labels per call, as serve.max_rows allows per /feedback request
@@ -38,26 +38,23 @@ def log_flights(url: str, flights: pd.DataFrame) -> None:
     answers = bundle.predict(inputs)
     rows = json.loads(inputs.to_json(orient="records", date_format="iso"))  # as a client sends them
     log = PredictionLog(PredictionLogSettings(url=url, flush_seconds=0.5, batch_rows=5000))
-    log.append(
-        [
-            {
-                "request_id": f"{i:032x}",
-                "row_index": 0,
-                "logged_at": stamp.to_pydatetime(),
-                "model_version": bundle.metadata.model_version,
-                "endpoint": "/predict",
-                "input": row,
-                "prediction": answer,
-                "probability": probability,
-                "unknown_categories": [],
-                "latency_ms": 1.0,
-            }
-            for i, (row, answer, probability, stamp) in enumerate(
-                zip(rows, answers["prediction"].tolist(), answers["probability"].tolist(), flights["time_hour"])
+    for i, (row, answer, probability, stamp) in enumerate(
+        zip(rows, answers["prediction"].tolist(), answers["probability"].tolist(), flights["time_hour"])
+    ):
+        if pd.isna(answers["error"].iloc[i]):
+            log.append(
+                LoggedRequest(
+                    request_id=f"{i:032x}",
+                    logged_at=stamp.to_pydatetime(),
+                    model_version=bundle.metadata.model_version,
+                    endpoint="/predict",
+                    latency_ms=1.0,
+                    inputs=[row],
+                    predictions=[answer],
+                    unknown_categories=[[]],
+                    probabilities=[probability],
+                )
             )
-            if pd.isna(answers["error"].iloc[i])
-        ]
-    )
     log.close()
 
 

@@ -44,7 +44,7 @@ from lifecycle.logs import configure_logging
 from lifecycle.monitoring.labels import Label, LabelStore
 from lifecycle.packaging.bundle import Bundle, load_bundle
 from lifecycle.serving.errors import InputError
-from lifecycle.serving.prediction_log import PredictionLog, log_engine, log_table
+from lifecycle.serving.prediction_log import LoggedRequest, PredictionLog, log_engine, log_table
 from lifecycle.serving.request_model import RowValidator
 from lifecycle.serving.scoring import Scorer
 
@@ -125,24 +125,22 @@ def build_log(url: str, bundle: Bundle, rows: int, labelled: float, seed: int) -
     version = bundle.metadata.model_version
     started = time.perf_counter()
     for first in range(0, rows, WRITE_ROWS):
-        writer.append(
-            [
-                {
-                    "request_id": request_ids[n // REQUEST_ROWS],
-                    "row_index": n % REQUEST_ROWS,
-                    "logged_at": SINCE + timedelta(seconds=float(offsets[n // REQUEST_ROWS])),
-                    "model_version": version,
-                    "endpoint": "/predict",
-                    "input": scored.rows[row],
-                    "prediction": scored.labels[row],
-                    "probability": scored.probabilities[row],
-                    "probabilities": None,
-                    "unknown_categories": scored.unknown[row],
-                    "latency_ms": float(latencies[n // REQUEST_ROWS]),
-                }
-                for n, row in ((n, int(drawn[n])) for n in range(first, min(first + WRITE_ROWS, rows)))
-            ]
-        )
+        for start in range(first, min(first + WRITE_ROWS, rows), REQUEST_ROWS):
+            request = start // REQUEST_ROWS
+            picked = drawn[start : min(start + REQUEST_ROWS, rows)].tolist()
+            writer.append(
+                LoggedRequest(
+                    request_id=request_ids[request],
+                    logged_at=SINCE + timedelta(seconds=float(offsets[request])),
+                    model_version=version,
+                    endpoint="/predict",
+                    latency_ms=float(latencies[request]),
+                    inputs=[scored.rows[row] for row in picked],
+                    predictions=[scored.labels[row] for row in picked],
+                    unknown_categories=[scored.unknown[row] for row in picked],
+                    probabilities=[scored.probabilities[row] for row in picked],
+                )
+            )
         writer.flush()
     writer.close()
     logger.info("%d predictions logged in %.0f s", rows, time.perf_counter() - started)
@@ -165,7 +163,7 @@ def logged_rows(url: str) -> int:
         with engine.connect() as connection:
             if not inspect(connection).has_table(TABLE):
                 return 0
-            return int(connection.execute(select(func.count()).select_from(log_table(TABLE))).scalar_one())
+            return int(connection.execute(select(func.sum(log_table(TABLE).c.row_count))).scalar_one() or 0)
     finally:
         engine.dispose()
 

@@ -595,10 +595,10 @@ def stage_costs(case: Case, bodies: list[bytes], folder: Path) -> dict[str, floa
     assert compiled is not None, "the flights bundle compiles"
     rows = [service.validator.from_json(body) for body in bodies]
     scores = [scorer.score(batch) for batch in rows]
-    entries = [s.log_entries(batch, "0" * 32, "/predict", service.version, 1.0) for s, batch in zip(scores, rows)]
+    records = [s.logged(batch, "0" * 32, "/predict", service.version, 1.0) for s, batch in zip(scores, rows)]
 
     def write(i: int) -> None:
-        service.log.append(entries[i % n])
+        service.log.append(records[i % n])
         service.log.flush()
 
     fast = cpu_per_call(lambda i: compiled.scores(rows[i % n]))
@@ -617,7 +617,7 @@ def stage_costs(case: Case, bodies: list[bytes], folder: Path) -> dict[str, floa
             lambda i: service.metrics.observe_predictions(scores[i % n].labels, scores[i % n].probabilities)
         ),
         "log entries (on the request path)": cpu_per_call(
-            lambda i: scores[i % n].log_entries(rows[i % n], "0" * 32, "/predict", service.version, 1.0)
+            lambda i: scores[i % n].logged(rows[i % n], "0" * 32, "/predict", service.version, 1.0)
         ),
         "prediction log writer (JSON texts, insert; a commit per request)": cpu_per_call(write),
     }

@@ -27,7 +27,7 @@ import yaml
 
 from lifecycle.config import PredictionLogSettings
 from lifecycle.packaging.bundle import load_bundle
-from lifecycle.serving.prediction_log import PredictionLog
+from lifecycle.serving.prediction_log import LoggedRequest, PredictionLog
 from lifecycle.sources.examples import diabetes_frame, wine_frame
 from tests.support.http import free_port
 from tests.support.own_data import minimal_params
@@ -82,30 +82,27 @@ def log_predictions(url: str, bundle_dir: Path, flights: pd.DataFrame, version: 
     valid = answers["error"].isna().to_numpy()
     flights, answers = flights[valid].reset_index(drop=True), answers[valid].reset_index(drop=True)
     log = PredictionLog(PredictionLogSettings(url=url, flush_seconds=0.01))
-    log.append(
-        [
-            {
-                "request_id": f"{i:032x}",
-                "row_index": 0,
-                "logged_at": stamp.to_pydatetime(),
-                "model_version": version or bundle.metadata.model_version,
-                "endpoint": "/predict",
-                "input": row,
-                "prediction": answer,
-                "probability": probability,
-                "unknown_categories": [],
-                "latency_ms": 1.0,
-            }
-            for i, (row, answer, probability, stamp) in enumerate(
-                zip(
-                    json_rows(flights[bundle.input_columns]),
-                    answers["prediction"].tolist(),
-                    answers["probability"].tolist(),
-                    flights["time_hour"],
-                )
+    for i, (row, answer, probability, stamp) in enumerate(
+        zip(
+            json_rows(flights[bundle.input_columns]),
+            answers["prediction"].tolist(),
+            answers["probability"].tolist(),
+            flights["time_hour"],
+        )
+    ):
+        log.append(
+            LoggedRequest(
+                request_id=f"{i:032x}",
+                logged_at=stamp.to_pydatetime(),
+                model_version=version or bundle.metadata.model_version,
+                endpoint="/predict",
+                latency_ms=1.0,
+                inputs=[row],
+                predictions=[answer],
+                unknown_categories=[[]],
+                probabilities=[probability],
             )
-        ]
-    )
+        )
     log.close()
     return flights
 

@@ -222,10 +222,13 @@ class LabelStore:
         if not inspect(connection).has_table(self.predictions_table):
             return set()
         log = Table(self.predictions_table, MetaData(), autoload_with=connection)
+        # a record per request (its row count), or per row in a log of the older layout
+        per_request = "row_count" in log.c
         found: set[tuple[str, int]] = set()
         for chunk in _chunks(ids):
-            query = select(log.c.request_id, log.c.row_index).where(log.c.request_id.in_(chunk))
-            found.update((r.request_id, r.row_index) for r in connection.execute(query))
+            query = select(log.c.request_id, log.c.row_count if per_request else log.c.row_index)
+            for request_id, value in connection.execute(query.where(log.c.request_id.in_(chunk))):
+                found.update((request_id, index) for index in (range(value) if per_request else (value,)))
         return found
 
 

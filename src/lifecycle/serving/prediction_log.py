@@ -1,10 +1,16 @@
 """The prediction log: every served prediction, appended in batches off the request path.
 
 Why batched in a background thread: a database write per request would put a commit
-(an fsync) on every request's latency. Requests only put their entries on a queue; one
-writer thread drains it every `flush_seconds` (or every `batch_rows` rows) in a single
-transaction. `close()` (called on graceful shutdown, e.g. SIGTERM) drains the queue
+(an fsync) on every request's latency. Requests only put their record on a queue; one
+writer thread drains it every `flush_seconds` (or every `batch_rows` predicted rows) in a
+single transaction. `close()` (called on graceful shutdown, e.g. SIGTERM) drains the queue
 before returning, so nothing accepted is lost.
+
+Why one record per request, not per row: the writer shares the server's cores (and its
+GIL), and building, encoding and inserting a row per prediction cost a 100-row request
+more CPU than scoring it (README, Serve). A request's rows are stored as one record: its
+inputs as JSON lines, its answers as JSON arrays aligned with them. The reader expands
+them back to one row per prediction, so what monitoring reads did not change.
 
 Default store: SQLite in WAL mode (readers never block the writer, a crash never leaves
 half a batch). Any SQLAlchemy URL works, e.g. PostgreSQL. `read_prediction_log` returns
@@ -16,29 +22,31 @@ Prediction requests refused with a 4xx (nothing scored) go to a second table thr
 same writer (`rejected_table`, `read_rejected_requests`), so the monitor can count them per
 window.
 
-One table serves every task: `prediction` is the answer as JSON text (a class label of
-any type, or a regression value), `probability` is null for regression, and
-`probabilities` holds a multiclass answer's class -> probability object as JSON (null
+One table serves every task: `predictions` holds the answers (class labels of any type,
+or regression values), `probabilities` each row's probability (null for regression), and
+`class_probabilities` a multiclass answer's class -> probability object per row (null
 otherwise). The reader decodes them back to their types. A table written by an earlier
-version (an integer `prediction`, no `probabilities`) is still read; writing to one is
-refused at startup, naming the table, rather than failing batch after batch.
+version (a row per prediction) is still read; writing to one is refused at startup, naming
+the table, rather than failing batch after batch.
 """
 
 from __future__ import annotations
 
 import io
+import itertools
 import json
 import logging
 import operator
 import queue
 import threading
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import orjson
 import pandas as pd
 import pyarrow as pa
@@ -86,23 +94,23 @@ OUTPUT_COLUMNS = [
 
 
 def log_table(name: str) -> Table:
-    """The log's table: one row per predicted row."""
+    """The log's table: one record per answered request, its rows' inputs and answers aligned."""
     return Table(
         name,
         MetaData(),
         Column("id", Integer, primary_key=True, autoincrement=True),
         Column("request_id", String(32), nullable=False, index=True),
-        Column("row_index", Integer, nullable=False),
         # indexed: the monitor reads a window (and the windows before it) of a log of months
         Column("logged_at", DateTime(timezone=True), nullable=False, index=True),
         Column("model_version", String(64), nullable=False),
         Column("endpoint", String(32), nullable=False),
-        Column("input", Text, nullable=False),
-        Column("prediction", Text, nullable=False),  # JSON: a label of any type, or a value
-        Column("probability", Float, nullable=True),  # null for regression
-        Column("unknown_categories", Text, nullable=False),
+        Column("row_count", Integer, nullable=False),
+        Column("inputs", Text, nullable=False),  # JSON lines: one object per row
+        Column("predictions", Text, nullable=False),  # JSON array: a label of any type, or a value
+        Column("probabilities", Text, nullable=True),  # JSON array; null for regression
+        Column("class_probabilities", Text, nullable=True),  # JSON array of class -> probability (multiclass)
+        Column("unknown_categories", Text, nullable=False),  # JSON array of each row's list
         Column("latency_ms", Float, nullable=False),
-        Column("probabilities", Text, nullable=True),  # JSON class -> probability (multiclass)
     )
 
 
@@ -123,26 +131,17 @@ def rejected_table(name: str) -> Table:
     )
 
 
-def _is_text(column_type: Any) -> bool:
-    try:
-        return column_type.python_type is str
-    except NotImplementedError:  # a type SQLAlchemy cannot map to Python
-        return False
-
-
 def _check_columns(engine: Engine, table: Table) -> None:
     """Refuse an existing table whose columns differ from the ones written (an older layout)."""
     existing = inspect(engine)
     if not existing.has_table(table.name):
         return
-    found = {c["name"]: c["type"] for c in existing.get_columns(table.name)}
+    found = {c["name"] for c in existing.get_columns(table.name)}
     missing = [c.name for c in table.columns if c.name not in found]
-    prediction = found.get("prediction")
-    if missing or (prediction is not None and not _is_text(prediction)):
+    if missing:
         raise LifecycleError(
-            f"prediction log table {table.name!r} at {engine.url} has an older layout "
-            f"(missing {missing or 'none'}; prediction stored as {prediction}); this version "
-            "stores any task's prediction as JSON text: set serve.log.table to a new table "
+            f"prediction log table {table.name!r} at {engine.url} has an older layout (missing {missing}); "
+            "this version logs one record per request: set serve.log.table to a new table "
             "(the old one stays readable with read_prediction_log)"
         )
 
@@ -173,21 +172,44 @@ def log_engine(url: str) -> Engine:
 
 def _json(value: Any) -> str:
     """JSON text through orjson: the writer thread runs under the server's GIL, and encoding
-    the logged rows (the input row most) was its largest cost. Dates are ISO 8601, floats
+    the logged rows (the inputs most) was its largest cost. Dates are ISO 8601, floats
     read back equal; nothing logged is NaN (validated inputs, model outputs)."""
     return orjson.dumps(value).decode()
 
 
-def _stored(entry: dict[str, Any]) -> dict[str, Any]:
-    probabilities = entry.get("probabilities")
-    return {
-        **entry,
-        "input": _json(entry["input"]),
-        "prediction": _json(entry["prediction"]),
-        "probability": entry.get("probability"),
-        "probabilities": None if probabilities is None else _json(probabilities),
-        "unknown_categories": _json(entry["unknown_categories"]),
-    }
+@dataclass(frozen=True)
+class LoggedRequest:
+    """One answered request as the log stores it: its rows and their answers, aligned."""
+
+    request_id: str
+    logged_at: datetime
+    model_version: str
+    endpoint: str
+    latency_ms: float
+    inputs: Sequence[dict[str, Any]]  # the validated rows
+    predictions: Sequence[Any]  # class labels, or predicted values for regression
+    unknown_categories: Sequence[list[str]]  # per row: its categories never seen in training
+    probabilities: Sequence[float] | None = None  # per row; None for regression
+    class_probabilities: Sequence[dict[str, float]] | None = None  # per row; multiclass only
+
+    def __len__(self) -> int:
+        return len(self.inputs)
+
+    def stored(self) -> dict[str, Any]:
+        """The record as the table holds it: the inputs as JSON lines, the answers as arrays."""
+        return {
+            "request_id": self.request_id,
+            "logged_at": self.logged_at,
+            "model_version": self.model_version,
+            "endpoint": self.endpoint,
+            "row_count": len(self.inputs),
+            "inputs": b"\n".join(map(orjson.dumps, self.inputs)).decode(),
+            "predictions": _json(self.predictions),
+            "probabilities": None if self.probabilities is None else _json(self.probabilities),
+            "class_probabilities": None if self.class_probabilities is None else _json(self.class_probabilities),
+            "unknown_categories": _json(self.unknown_categories),
+            "latency_ms": self.latency_ms,
+        }
 
 
 @dataclass(frozen=True)
@@ -248,30 +270,30 @@ def _processed(process: Callable[[Any], Any], column: Sequence[Any]) -> list[Any
 
 @dataclass(frozen=True)
 class _Rejected:
-    """Rejected requests, as queued for the writer beside prediction entries."""
+    """Rejected requests, as queued for the writer beside answered ones."""
 
     entries: list[dict[str, Any]]
 
 
 @dataclass
 class _Batch:
-    """What one transaction writes: prediction entries and rejected requests."""
+    """What one transaction writes: answered requests and rejected ones."""
 
-    predictions: list[dict[str, Any]] = field(default_factory=list)
+    requests: list[LoggedRequest] = field(default_factory=list)
     rejected: list[dict[str, Any]] = field(default_factory=list)
+    rows: int = 0  # predicted rows and rejected requests: what `batch_rows` bounds
 
-    def add(self, item: list[dict[str, Any]] | _Rejected) -> None:
+    def add(self, item: LoggedRequest | _Rejected) -> None:
         if isinstance(item, _Rejected):
             self.rejected.extend(item.entries)
+            self.rows += len(item.entries)
         else:
-            self.predictions.extend(item)
-
-    def __len__(self) -> int:
-        return len(self.predictions) + len(self.rejected)
+            self.requests.append(item)
+            self.rows += len(item)
 
 
 class PredictionLog:
-    """Append-only, batched, thread-safe writer of prediction entries and rejected requests."""
+    """Append-only, batched, thread-safe writer of answered and rejected requests."""
 
     def __init__(self, settings: PredictionLogSettings) -> None:
         self.settings = settings
@@ -292,9 +314,9 @@ class PredictionLog:
         self._thread = threading.Thread(target=self._run, name="prediction-log", daemon=True)
         self._thread.start()
 
-    def append(self, entries: list[dict[str, Any]]) -> None:
-        """Queue entries for the writer; never blocks on the database."""
-        self._queue.put(entries)
+    def append(self, request: LoggedRequest) -> None:
+        """Queue an answered request for the writer; never blocks on the database."""
+        self._queue.put(request)
 
     def append_rejected(self, request_id: str, endpoint: str, status: int, reason: str, model_version: str) -> None:
         """Queue a request answered `status` without a prediction; never blocks on the database."""
@@ -321,7 +343,7 @@ class PredictionLog:
         self.engine.dispose()
 
     def _collect(self) -> tuple[_Batch, list[threading.Event], bool]:
-        """Wait for entries, then gather more until the batch is full or flush_seconds pass."""
+        """Wait for a request, then gather more until the batch is full or flush_seconds pass."""
         pending = _Batch()
         waiters: list[threading.Event] = []
         item = self._queue.get()
@@ -334,7 +356,7 @@ class PredictionLog:
                 return pending, waiters, False
             pending.add(item)
             remaining = deadline - time.monotonic()
-            if len(pending) >= self.settings.batch_rows or remaining <= 0:
+            if pending.rows >= self.settings.batch_rows or remaining <= 0:
                 return pending, waiters, False
             try:
                 item = self._queue.get(timeout=remaining)
@@ -343,22 +365,22 @@ class PredictionLog:
 
     def _write(self, batch: _Batch, attempts: int | None) -> None:
         """Insert in one transaction; retry on database errors (forever while serving)."""
-        rows = [_stored(e) for e in batch.predictions]
+        records = [request.stored() for request in batch.requests]
         attempt = 0
         while True:
             attempt += 1
             try:
                 with self.engine.begin() as connection:
-                    for insert, written in zip(self._inserts, (rows, batch.rejected)):
+                    for insert, written in zip(self._inserts, (records, batch.rejected)):
                         if written:
                             insert.run(connection, written)
                 return
             except SQLAlchemyError:
-                logger.exception("prediction log: writing %d rows failed (attempt %d)", len(batch), attempt)
+                logger.exception("prediction log: writing %d rows failed (attempt %d)", batch.rows, attempt)
                 if attempts is not None and attempt >= attempts:
                     logger.error(
                         "prediction log: gave up; %d predictions and %d rejected requests were not logged",
-                        len(rows),
+                        batch.rows - len(batch.rejected),
                         len(batch.rejected),
                     )
                     return
@@ -379,7 +401,7 @@ class PredictionLog:
                         waiters.append(item)
                     elif item is not _STOP:
                         pending.add(item)
-            if pending:
+            if pending.rows:
                 self._write(pending, _ATTEMPTS_AT_CLOSE if stopping else None)
             for waiter in waiters:
                 waiter.set()
@@ -387,8 +409,8 @@ class PredictionLog:
                 return
 
 
-# Logged rows fetched and decoded at a time (`chunk_rows`): the raw JSON texts of one chunk
-# are all the reader holds beside the decoded frame, whatever the window's size.
+# Logged rows decoded at a time (`chunk_rows`): the raw JSON texts of one chunk are all the
+# reader holds beside the decoded frame, whatever the window's size.
 READ_ROWS = 50_000
 
 
@@ -407,8 +429,9 @@ def decoded(values: Sequence[Any]) -> list[Any]:
     return [json.loads(v) if isinstance(v, str) else None if v is None or v != v else v for v in values]
 
 
-def _tabular_inputs(texts: Sequence[str], as_text: dict[str, pa.DataType]) -> pa.Table:
-    """One chunk of inputs parsed by Arrow's JSON reader (C++, no Python object per value).
+def _tabular_inputs(texts: Sequence[str], rows: int, as_text: dict[str, pa.DataType]) -> pa.Table:
+    """One chunk of inputs (texts of JSON lines) parsed by Arrow's JSON reader (C++, no
+    Python object per value).
 
     Arrow reads an ISO date-time string as a timestamp; `json.loads` leaves it a string, and
     so does this: a field Arrow typed as a date or time is parsed again as text, and stays
@@ -428,7 +451,7 @@ def _tabular_inputs(texts: Sequence[str], as_text: dict[str, pa.DataType]) -> pa
             table = parse()
     except (pa.ArrowInvalid, pa.ArrowTypeError) as error:
         raise _NotTabular(str(error)) from None
-    if table.num_rows != len(texts) or any(pa.types.is_nested(f.type) for f in table.schema):
+    if table.num_rows != rows or any(pa.types.is_nested(f.type) for f in table.schema):
         raise _NotTabular("not one flat object per row")
     return table
 
@@ -446,18 +469,72 @@ def _tables_frame(tables: list[pa.Table], first_text: str) -> pd.DataFrame:
     return inputs[[*first, *(name for name in inputs if name not in first)]]
 
 
+# Records fetched from the database at a time, regrouped into chunks of `chunk_rows` rows.
+FETCH_RECORDS = 1000
+# Each answer's column in a record of this layout (a JSON array per request).
+ANSWER_COLUMNS = {
+    "prediction": "predictions",
+    "probability": "probabilities",
+    "probabilities": "class_probabilities",
+    "unknown_categories": "unknown_categories",
+}
+
+
+def _regrouped(partitions: Iterator[Sequence[Any]], size: Callable[[Any], int], rows: int) -> Iterator[list[Any]]:
+    """The fetched records in groups of `rows` logged rows or just more (the last one fewer)."""
+    held: list[Any] = []
+    count = 0
+    for partition in partitions:
+        for record in partition:
+            held.append(record)
+            count += size(record)
+            if count >= rows:
+                yield held
+                held, count = [], 0
+    if held:
+        yield held
+
+
+def _flat(arrays: list[Any], counts: Sequence[int]) -> list[Any]:
+    """Each request's array as one list, a value per row; a request's null as a null per row."""
+    return list(
+        itertools.chain.from_iterable(
+            [None] * count if values is None else values for values, count in zip(arrays, counts, strict=True)
+        )
+    )
+
+
+def _expanded(chunk: dict[str, Sequence[Any]]) -> tuple[pd.DataFrame, list[str], dict[str, list[Any]]]:
+    """A chunk of records (column -> values) as one row per prediction: the other columns,
+    the inputs' JSON lines, and the answers decoded. A record of this layout is a request,
+    its columns repeated for each of its rows; of the older layout, one row."""
+    if "row_count" not in chunk:
+        texts = list(chunk.pop("input"))
+        answers = {"probability": list(chunk.pop("probability"))}
+        for name in ("prediction", "probabilities", "unknown_categories"):
+            answers[name] = decoded(chunk.pop(name)) if name in chunk else [None] * len(texts)
+        return pd.DataFrame({name: list(values) for name, values in chunk.items()}), texts, answers
+    counts = np.asarray(chunk.pop("row_count"), dtype=np.int64)
+    texts = list(chunk.pop("inputs"))
+    answers = {name: _flat(decoded(chunk.pop(stored)), counts) for name, stored in ANSWER_COLUMNS.items()}
+    frame = pd.DataFrame({name: np.repeat(np.asarray(values), counts) for name, values in chunk.items()})
+    frame["row_index"] = np.arange(counts.sum()) - np.repeat(np.cumsum(counts) - counts, counts)
+    return frame, texts, answers
+
+
 def _read(
     url: str, table: str, since: datetime | None, until: datetime | None, chunk_rows: int, tabular: bool
 ) -> pd.DataFrame:
-    """The window of the log, fetched and decoded `chunk_rows` at a time; the inputs parsed as
+    """The window of the log, decoded about `chunk_rows` rows at a time; the inputs parsed as
     Arrow tables (`tabular`) or by `json.loads` per row."""
     engine = log_engine(url)
     outputs: list[pd.DataFrame] = []
     tables: list[pa.Table] = []  # the inputs, parsed by Arrow
     records: list[dict[str, Any]] = []  # or decoded row by row
-    values_of: dict[str, list[Any]] = {"prediction": [], "probabilities": [], "unknown_categories": []}
+    answers: dict[str, list[Any]] = {name: [] for name in ANSWER_COLUMNS}
     as_text: dict[str, pa.DataType] = {}
     first_text = ""
+    read = {*OUTPUT_COLUMNS, "input", *(c.name for c in log_table(table).columns if not c.primary_key)}
     try:
         with engine.connect() as connection:
             # Reflected, not declared: a table of an earlier layout is read as it is.
@@ -466,36 +543,37 @@ def _read(
             columns = [
                 type_coerce(c, String()).label(c.name) if c.name == "logged_at" else c
                 for c in logged.columns
-                if c.name in OUTPUT_COLUMNS or c.name == "input"
+                if c.name in read
             ]
             query = select(*columns).order_by(logged.c.id)
             if since is not None:
                 query = query.where(logged.c.logged_at >= since)
             if until is not None:
                 query = query.where(logged.c.logged_at < until)
-            result = connection.execution_options(yield_per=chunk_rows).execute(query)
+            result = connection.execution_options(yield_per=FETCH_RECORDS).execute(query)
             names = list(result.keys())
-            for rows in result.partitions():
-                chunk = dict(zip(names, zip(*rows, strict=True), strict=True))
-                texts = chunk.pop("input")
-                first_text = first_text or texts[0]
+            size = operator.attrgetter("row_count") if "row_count" in names else lambda _: 1
+            for group in _regrouped(result.partitions(), size, chunk_rows):
+                frame, texts, decoded_answers = _expanded(dict(zip(names, zip(*group, strict=True), strict=True)))
+                first_text = first_text or texts[0].split("\n", 1)[0]
                 if tabular:
-                    tables.append(_tabular_inputs(texts, as_text))
+                    tables.append(_tabular_inputs(texts, len(frame), as_text))
                 else:
-                    records += decoded(texts)
-                for name, values in values_of.items():
-                    values += decoded(chunk.pop(name)) if name in chunk else [None] * len(texts)
-                outputs.append(pd.DataFrame({name: list(values) for name, values in chunk.items()}))
+                    records += decoded([line for text in texts for line in text.split("\n")])
+                for name, values in decoded_answers.items():
+                    answers[name] += values
+                outputs.append(frame)
     except (SQLAlchemyError, pd.errors.DatabaseError) as error:
         raise LifecycleError(f"cannot read the prediction log {table!r} at {engine.url}: {error}") from None
     finally:
         engine.dispose()
-    frame = pd.concat(outputs, ignore_index=True) if outputs else pd.DataFrame(columns=names)
+    frame = pd.concat(outputs, ignore_index=True) if outputs else pd.DataFrame(columns=OUTPUT_COLUMNS)
     frame["logged_at"] = pd.to_datetime(frame["logged_at"], utc=True, format="ISO8601")
-    frame["prediction"] = pd.Series(values_of["prediction"], index=frame.index)
-    frame["probability"] = pd.to_numeric(frame["probability"]).astype("float64")
+    frame["prediction"] = pd.Series(answers["prediction"], index=frame.index)
+    frame["probability"] = np.array(answers["probability"], dtype=np.float64)
+    frame["latency_ms"] = frame["latency_ms"].astype("float64")
     for name in ("probabilities", "unknown_categories"):
-        frame[name] = pd.Series(values_of[name], index=frame.index, dtype=object)
+        frame[name] = pd.Series(answers[name], index=frame.index, dtype=object)
     inputs = _tables_frame(tables, first_text) if tables else pd.DataFrame.from_records(records)
     # side by side without copying either (a join would); an input named like an output is renamed
     inputs = inputs.rename(columns={name: f"{name}_input" for name in inputs if name in OUTPUT_COLUMNS})

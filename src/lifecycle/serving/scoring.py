@@ -29,7 +29,7 @@ from lifecycle.packaging.bundle import Bundle
 from lifecycle.packaging.schema import NumericRule
 from lifecycle.serving.fast_path import FastPath, compile_fast_path
 from lifecycle.serving.onnx_path import onnx_path
-from lifecycle.serving.prediction_log import now
+from lifecycle.serving.prediction_log import LoggedRequest, now
 from lifecycle.tasks.classification import native
 
 logger = logging.getLogger(__name__)
@@ -82,27 +82,22 @@ class Scores:
     def class_probability(self, row: int) -> dict[str, float] | None:
         return None if self.class_probabilities is None else self.class_probabilities[row]
 
-    def log_entries(
-        self, rows: list[dict[str, Any]], request_id: str, endpoint: str, model_version: str, latency_ms: float
-    ) -> list[dict[str, Any]]:
-        """The prediction log's entries of these rows, one per row, stamped now."""
-        stamp = now()
-        return [
-            {
-                "request_id": request_id,
-                "row_index": index,
-                "logged_at": stamp,
-                "model_version": model_version,
-                "endpoint": endpoint,
-                "input": row,
-                "prediction": label,
-                "probability": self.probability(index),
-                "probabilities": self.class_probability(index),
-                "unknown_categories": flags.unknown_categories,
-                "latency_ms": latency_ms,
-            }
-            for index, (row, label, flags) in enumerate(zip(rows, self.labels, self.flags))
-        ]
+    def logged(
+        self, rows: Sequence[dict[str, Any]], request_id: str, endpoint: str, model_version: str, latency_ms: float
+    ) -> LoggedRequest:
+        """The prediction log's record of these rows and their answers, stamped now."""
+        return LoggedRequest(
+            request_id=request_id,
+            logged_at=now(),
+            model_version=model_version,
+            endpoint=endpoint,
+            latency_ms=latency_ms,
+            inputs=rows,
+            predictions=self.labels,
+            unknown_categories=[flags.unknown_categories for flags in self.flags],
+            probabilities=self.probabilities,
+            class_probabilities=self.class_probabilities,
+        )
 
     def answers(self) -> list[dict[str, Any]]:
         """The JSON answer of each row, with exactly the keys of the task's answer model."""

@@ -134,7 +134,7 @@ class Service:
             scores = await run_in_threadpool(scorer.score, rows)
         latency_ms = (time.perf_counter() - started) * 1000
         self.metrics.observe_predictions(scores.labels, scores.probabilities)
-        self.log.append(scores.log_entries(rows, request_id, endpoint, self.version, latency_ms))
+        self.log.append(scores.logged(rows, request_id, endpoint, self.version, latency_ms))
         if self.shadow is not None:
             self.shadow.submit(rows, request_id, endpoint)
         beyond = {index: flags.beyond_training_range for index, flags in enumerate(scores.flags)}

@@ -64,7 +64,7 @@ class Shadow:
             try:
                 scores = self.scorer.score(rows)
                 # latency 0: off the request path, no client waited for it
-                self.log.append(scores.log_entries(rows, request_id, endpoint + SUFFIX, self.version, 0.0))
+                self.log.append(scores.logged(rows, request_id, endpoint + SUFFIX, self.version, 0.0))
             except Exception:  # a shadow must never take the service down
                 logger.exception("shadow model %s failed on request %s", self.version, request_id)
             finally:

@@ -29,7 +29,7 @@ from lifecycle.monitoring.keyed_labels import (
 )
 from lifecycle.monitoring.labels import Label, LabelConflict, LabelStore, labels_table, read_labels
 from lifecycle.monitoring.performance import join_labels
-from lifecycle.serving.prediction_log import PredictionLog, read_prediction_log
+from lifecycle.serving.prediction_log import LoggedRequest, PredictionLog, read_prediction_log
 from tests.support.postgres import drop_table, postgres_url
 
 RECEIVED = datetime(2013, 11, 2, 12, tzinfo=UTC)
@@ -56,27 +56,22 @@ def flights(raw_tables: dict[str, pd.DataFrame]) -> list[dict[str, Any]]:
 
 def log_flights(url: str, table: str, flights: list[dict[str, Any]]) -> None:
     """Flight 0 scored twice (two requests), the others once, through the real writer."""
-    scored = [("a" * 32, 0, flights[0]), ("b" * 32, 0, flights[0])] + [
-        ("b" * 32, i, flight) for i, flight in enumerate(flights[1:], start=1)
-    ]
+    requests = [("a" * 32, flights[:1]), ("b" * 32, flights)]
     log = PredictionLog(PredictionLogSettings(url=url, table=table, flush_seconds=0.01))
-    log.append(
-        [
-            {
-                "request_id": request_id,
-                "row_index": row,
-                "logged_at": RECEIVED,
-                "model_version": "v1",
-                "endpoint": "/predict",
-                "input": flight,
-                "prediction": True,
-                "probability": 0.7,
-                "unknown_categories": [],
-                "latency_ms": 1.0,
-            }
-            for request_id, row, flight in scored
-        ]
-    )
+    for request_id, inputs in requests:
+        log.append(
+            LoggedRequest(
+                request_id=request_id,
+                logged_at=RECEIVED,
+                model_version="v1",
+                endpoint="/predict",
+                latency_ms=1.0,
+                inputs=inputs,
+                predictions=[True] * len(inputs),
+                unknown_categories=[[]] * len(inputs),
+                probabilities=[0.7] * len(inputs),
+            )
+        )
     log.close()
 
 

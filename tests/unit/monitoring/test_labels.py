@@ -15,7 +15,7 @@ import pytest
 from lifecycle.config import PredictionLogSettings
 from lifecycle.errors import LifecycleError
 from lifecycle.monitoring.labels import Label, LabelConflict, LabelStore, check_labels, read_labels
-from lifecycle.serving.prediction_log import PredictionLog
+from lifecycle.serving.prediction_log import LoggedRequest, PredictionLog
 from lifecycle.tasks.registry import task_named
 from tests.support.http import free_port
 from tests.support.postgres import drop_table, postgres_url
@@ -26,24 +26,20 @@ RECEIVED = datetime(2013, 11, 2, 12, tzinfo=UTC)
 def log_rows(url: str, table: str, requests: list[str], rows: int) -> None:
     """Log `rows` predictions for each request id, through the real writer."""
     log = PredictionLog(PredictionLogSettings(url=url, table=table, flush_seconds=0.01))
-    log.append(
-        [
-            {
-                "request_id": request_id,
-                "row_index": i,
-                "logged_at": RECEIVED,
-                "model_version": "v1",
-                "endpoint": "/predict",
-                "input": {"origin": "JFK"},
-                "prediction": True,
-                "probability": 0.7,
-                "unknown_categories": [],
-                "latency_ms": 1.0,
-            }
-            for request_id in requests
-            for i in range(rows)
-        ]
-    )
+    for request_id in requests:
+        log.append(
+            LoggedRequest(
+                request_id=request_id,
+                logged_at=RECEIVED,
+                model_version="v1",
+                endpoint="/predict",
+                latency_ms=1.0,
+                inputs=[{"origin": "JFK"}] * rows,
+                predictions=[True] * rows,
+                unknown_categories=[[]] * rows,
+                probabilities=[0.7] * rows,
+            )
+        )
     log.close()
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import threading
 import uuid
+from dataclasses import replace
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -20,6 +21,7 @@ from lifecycle.serving.prediction_log import (
     OUTPUT_COLUMNS,
     REASON_CHARS,
     BulkInsert,
+    LoggedRequest,
     PredictionLog,
     log_engine,
     log_table,
@@ -32,23 +34,19 @@ from tests.support.samples import Interim
 from tests.support.serving import json_rows
 
 
-def entries(request: int, rows: int) -> list[dict[str, Any]]:
-    request_id = f"{request:032x}"
-    return [
-        {
-            "request_id": request_id,
-            "row_index": i,
-            "logged_at": datetime.now(UTC),
-            "model_version": "v1",
-            "endpoint": "/predict",
-            "input": {"origin": "JFK", "distance": float(request), "time_hour": datetime(2013, 5, 1, tzinfo=UTC)},
-            "prediction": request % 2,
-            "probability": 0.25,
-            "unknown_categories": ["dest"] if i else [],
-            "latency_ms": 1.5,
-        }
-        for i in range(rows)
-    ]
+def logged(request: int, rows: int) -> LoggedRequest:
+    """A request of `rows` rows, as the service logs it: row 0 has no unseen category, the others `dest`."""
+    return LoggedRequest(
+        request_id=f"{request:032x}",
+        logged_at=datetime.now(UTC),
+        model_version="v1",
+        endpoint="/predict",
+        latency_ms=1.5,
+        inputs=[{"origin": "JFK", "distance": float(request), "time_hour": datetime(2013, 5, 1, tzinfo=UTC)}] * rows,
+        predictions=[request % 2] * rows,
+        unknown_categories=[["dest"] if i else [] for i in range(rows)],
+        probabilities=[0.25] * rows,
+    )
 
 
 def hammer(log: PredictionLog, writers: int, requests: int) -> int:
@@ -56,7 +54,7 @@ def hammer(log: PredictionLog, writers: int, requests: int) -> int:
 
     def write(worker: int) -> None:
         for n in range(requests):
-            log.append(entries(worker * requests + n, 1 + n % 3))
+            log.append(logged(worker * requests + n, 1 + n % 3))
 
     threads = [threading.Thread(target=write, args=(w,)) for w in range(writers)]
     for thread in threads:
@@ -82,7 +80,7 @@ def test_concurrent_appends_are_all_written_once_sqlite(tmp_path: Path) -> None:
 def test_reader_returns_inputs_as_columns(tmp_path: Path) -> None:
     url = f"sqlite:///{tmp_path / 'log.sqlite'}"
     log = PredictionLog(PredictionLogSettings(url=url))
-    log.append(entries(7, 2))
+    log.append(logged(7, 2))
     log.flush()
     frame = read_prediction_log(url)
     log.close()
@@ -103,14 +101,18 @@ def test_reader_returns_inputs_as_columns(tmp_path: Path) -> None:
 
 
 def logged_inputs(url: str, table: str, rows: list[dict[str, Any]]) -> pd.DataFrame:
-    """Log one prediction per input row; return the input columns as the reader decoded them
-    before it parsed inputs with Arrow: `json.loads` of each stored text, one record each."""
+    """Log the rows in requests of 1 to 5 rows; return the input columns as the reader decoded
+    them before it parsed inputs with Arrow: `json.loads` of each stored row, one record each."""
     log = PredictionLog(PredictionLogSettings(url=url, table=table))
-    log.append([{**entry, "input": row} for entry, row in zip(entries(1, len(rows)), rows, strict=True)])
+    start, request = 0, 0
+    while start < len(rows):
+        inputs = rows[start : start + 1 + request % 5]
+        log.append(replace(logged(request, len(inputs)), inputs=inputs))
+        start, request = start + len(inputs), request + 1
     log.close()
     with create_engine(url).connect() as connection:
-        texts = connection.execute(text(f"SELECT input FROM {table} ORDER BY id")).scalars().all()
-    return pd.DataFrame.from_records([json.loads(stored) for stored in texts])
+        texts = connection.execute(text(f"SELECT inputs FROM {table} ORDER BY id")).scalars().all()
+    return pd.DataFrame.from_records([json.loads(line) for stored in texts for line in stored.split("\n")])
 
 
 def mixed_rows() -> list[dict[str, Any]]:
@@ -155,7 +157,7 @@ def test_rejected_requests_are_written_beside_the_predictions_and_read_by_window
     table, rejected = f"predictions_{suffix}", f"rejected_{suffix}"
     log = PredictionLog(PredictionLogSettings(url=url, table=table, rejected_table=rejected, flush_seconds=30))
     try:
-        log.append(entries(1, 2))
+        log.append(logged(1, 2))
         log.append_rejected("a" * 32, "/predict", 422, "invalid input: " + "x" * 500, "v1")
         log.flush()
         between = datetime.now(UTC)
@@ -180,10 +182,10 @@ def test_rejected_requests_are_written_beside_the_predictions_and_read_by_window
 def test_flush_waits_for_the_batch_without_closing(tmp_path: Path) -> None:
     url = f"sqlite:///{tmp_path / 'log.sqlite'}"
     log = PredictionLog(PredictionLogSettings(url=url, flush_seconds=30))  # would wait 30 s unflushed
-    log.append(entries(1, 3))
+    log.append(logged(1, 3))
     log.flush()
     assert len(read_prediction_log(url)) == 3
-    log.append(entries(2, 1))
+    log.append(logged(2, 1))
     log.close()
     assert len(read_prediction_log(url)) == 4
 
@@ -211,48 +213,42 @@ def test_concurrent_appends_are_all_written_once_postgresql() -> None:
 # --- every task: labels of any type, regression values, class probabilities ------------
 
 
-def task_entries() -> list[dict[str, Any]]:
-    """One entry per kind of answer: binary, multiclass with text labels, regression."""
-    base = {
-        "request_id": "f" * 32,
-        "logged_at": datetime.now(UTC),
-        "model_version": "v1",
-        "endpoint": "/predict",
-        "input": {"origin": "JFK"},
-        "unknown_categories": [],
-        "latency_ms": 1.0,
-    }
+def task_requests() -> list[LoggedRequest]:
+    """One request per kind of answer: binary, multiclass with text labels, regression."""
+    base = logged(15, 1)
     return [
-        {**base, "row_index": 0, "prediction": 1, "probability": 0.75},
-        {
-            **base,
-            "row_index": 1,
-            "prediction": "class_2",
-            "probability": 0.5,
-            "probabilities": {"class_0": 0.25, "class_1": 0.25, "class_2": 0.5},
-        },
-        {**base, "row_index": 2, "prediction": 151.25, "probability": None},
+        replace(base, predictions=[1], probabilities=[0.75]),
+        replace(
+            base,
+            predictions=["class_2"],
+            probabilities=[0.5],
+            class_probabilities=[{"class_0": 0.25, "class_1": 0.25, "class_2": 0.5}],
+        ),
+        replace(base, predictions=[151.25], probabilities=None),
     ]
 
 
 @pytest.mark.parametrize(
-    "rows", [[0, 0], [1, 1], [2, 2], [0, 1, 2]], ids=["binary", "multiclass", "regression", "mixed"]
+    "requests", [[0, 0], [1, 1], [2, 2], [0, 1, 2]], ids=["binary", "multiclass", "regression", "mixed"]
 )
-def test_predictions_of_every_task_read_back_with_their_types(tmp_path: Path, rows: list[int]) -> None:
+def test_predictions_of_every_task_read_back_with_their_types(tmp_path: Path, requests: list[int]) -> None:
     url = f"sqlite:///{tmp_path / 'log.sqlite'}"
     log = PredictionLog(PredictionLogSettings(url=url))
-    log.append([task_entries()[i] for i in rows])
+    expected = [task_requests()[i] for i in requests]
+    for request in expected:
+        log.append(request)
     log.close()
     frame = read_prediction_log(url)
-    expected = [task_entries()[i] for i in rows]
-    assert frame["prediction"].tolist() == [e["prediction"] for e in expected]
-    assert [type(v) for v in frame["prediction"]] == [type(e["prediction"]) for e in expected]
+    assert frame["prediction"].tolist() == [e.predictions[0] for e in expected]
+    assert [type(v) for v in frame["prediction"]] == [type(e.predictions[0]) for e in expected]
     assert frame["probability"].dtype == "float64"
-    assert [None if p != p else p for p in frame["probability"]] == [e["probability"] for e in expected]
-    assert frame["probabilities"].tolist() == [e.get("probabilities") for e in expected]
-    if rows == [2, 2]:
+    assert [None if p != p else p for p in frame["probability"]] == [
+        e.probabilities and e.probabilities[0] for e in expected
+    ]
+    assert frame["probabilities"].tolist() == [e.class_probabilities and e.class_probabilities[0] for e in expected]
+    if requests == [2, 2]:
         assert frame["prediction"].dtype == "float64"
-    if rows == [0, 0]:
+    if requests == [0, 0]:
         assert frame["prediction"].dtype == "int64"  # as the integer column read before
 
 
@@ -279,7 +275,8 @@ def test_a_log_of_the_older_layout_is_read_but_not_written(tmp_path: Path) -> No
     with pytest.raises(LifecycleError, match=r"table 'predictions' .* older layout .*serve.log.table"):
         PredictionLog(PredictionLogSettings(url=url))
     log = PredictionLog(PredictionLogSettings(url=url, table="predictions_v2"))  # a new table works
-    log.append(task_entries())
+    for request in task_requests():
+        log.append(request)
     log.close()
     assert read_prediction_log(url, "predictions_v2")["prediction"].tolist() == [
         1,
@@ -293,11 +290,12 @@ def test_predictions_of_every_task_read_back_with_their_types_postgresql() -> No
     table = f"predictions_test_{uuid.uuid4().hex[:8]}"
     log = PredictionLog(PredictionLogSettings(url=url, table=table))
     try:
-        log.append(task_entries())
+        for request in task_requests():
+            log.append(request)
         log.close()
         frame = read_prediction_log(url, table)
         assert frame["prediction"].tolist() == [1, "class_2", 151.25]
-        assert frame["probabilities"].tolist() == [None, task_entries()[1]["probabilities"], None]
+        assert frame["probabilities"].tolist() == [None, {"class_0": 0.25, "class_1": 0.25, "class_2": 0.5}, None]
         assert frame["probability"].iloc[:2].tolist() == [0.75, 0.5]
         assert np.isnan(frame["probability"].iloc[2])
     finally:
@@ -306,25 +304,25 @@ def test_predictions_of_every_task_read_back_with_their_types_postgresql() -> No
 
 @pytest.mark.parametrize("database", ["sqlite", "postgresql"])
 def test_the_writers_insert_stores_what_sqlalchemys_insert_stores(tmp_path: Path, database: str) -> None:
-    """The writer hands rows to the driver itself (BulkInsert): every value of both tables is
-    stored exactly as SQLAlchemy's own insert stores it (time stamps shared by a request's rows
-    or not, floats, nulls, texts)."""
+    """The writer hands records to the driver itself (BulkInsert): every value of both tables is
+    stored exactly as SQLAlchemy's own insert stores it (time stamps shared by records or not,
+    floats, nulls, texts)."""
     url = f"sqlite:///{tmp_path / 'log.sqlite'}" if database == "sqlite" else postgres_url()
     suffix = uuid.uuid4().hex[:8]
     shared, other = datetime(2026, 5, 1, 10, 0, 0, 123456, tzinfo=UTC), datetime(2026, 5, 1, 10, 0, 1, tzinfo=UTC)
     predictions = [
         {
             "request_id": f"{i // 2:032x}",
-            "row_index": i % 2,
             "logged_at": shared if i < 3 else other,
             "model_version": "v1",
             "endpoint": "/predict",
-            "input": json.dumps({"origin": "JFK", "distance": 100.0 + i / 3}),
-            "prediction": json.dumps([1, "class_2", 151.25][i % 3]),
-            "probability": [0.1 + i / 7, None, np.float64(0.5)][i % 3],
-            "unknown_categories": json.dumps(["dest"] if i % 2 else []),
-            "latency_ms": 1.0 / (i + 3),
-            "probabilities": json.dumps({"a": 0.25, "b": 0.75}) if i % 3 == 1 else None,
+            "row_count": 1 + i % 3,
+            "inputs": "\n".join(json.dumps({"origin": "JFK", "distance": 100.0 + i / 3 + r}) for r in range(1 + i % 3)),
+            "predictions": json.dumps([[1, "class_2", 151.25][i % 3]] * (1 + i % 3)),
+            "probabilities": [json.dumps([0.1 + i / 7]), json.dumps([0.5, 0.25]), None][i % 3],
+            "class_probabilities": json.dumps([{"a": 0.25, "b": 0.75}] * 2) if i % 3 == 1 else None,
+            "unknown_categories": json.dumps([["dest"] if i % 2 else []] * (1 + i % 3)),
+            "latency_ms": [1.0 / (i + 3), np.float64(0.5)][i % 2],
         }
         for i in range(6)
     ]
