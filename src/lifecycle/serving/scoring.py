@@ -14,6 +14,7 @@ the same function the batch `predict` command uses, whose columns make the answe
 
 from __future__ import annotations
 
+import itertools
 import logging
 import operator
 from collections.abc import Sequence
@@ -60,6 +61,16 @@ class Scores:
     flags: list[Flags]
     probabilities: list[float] | None = None
     class_probabilities: list[dict[str, float]] | None = None
+
+    def __post_init__(self) -> None:
+        """Refuse a non-finite number from the model: the answer's JSON would carry it as null."""
+        numbers = itertools.chain(
+            self.probabilities or (),
+            (value for value in self.labels if isinstance(value, float)),
+            *(row.values() for row in self.class_probabilities or ()),
+        )
+        if not np.isfinite(np.fromiter(numbers, dtype=np.float64)).all():
+            raise ValueError("the model answered a non-finite value")
 
     @classmethod
     def from_predictions(cls, scored: pd.DataFrame, flags: list[Flags], classes: Sequence[Any]) -> Scores:

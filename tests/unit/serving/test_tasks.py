@@ -31,7 +31,7 @@ from lifecycle.serving.fast_path import compile_fast_path
 from lifecycle.serving.prediction_log import read_prediction_log
 from lifecycle.serving.prometheus import VALUE_BUCKET_STDS, ServiceMetrics, value_buckets
 from lifecycle.serving.request_model import RowValidator
-from lifecycle.serving.scoring import Scorer
+from lifecycle.serving.scoring import Flags, Scorer, Scores
 from lifecycle.tasks.regression import REGRESSION
 from tests.support.serving import ServerProcess, TaskBundle, metric_value
 
@@ -257,6 +257,26 @@ def test_answers_conform_to_the_task_response_models(task_bundle: TaskBundle, tm
 
             fuzz()
     assert calls["/predict"] >= 10 and calls["/invocations"] >= 10  # both operations were fuzzed
+
+
+@pytest.mark.parametrize(
+    ("labels", "probabilities", "class_probabilities"),
+    [
+        ([151.25, math.nan], None, None),
+        ([0, 1], [0.5, math.inf], None),
+        (["a", "b"], [0.5, 0.5], [{"a": 0.5, "b": 0.5}, {"a": math.nan, "b": 0.5}]),
+    ],
+    ids=["regression value", "probability", "class probability"],
+)
+def test_a_non_finite_model_output_is_refused_not_answered_as_null(
+    labels: list[Any], probabilities: list[float] | None, class_probabilities: list[dict[str, float]] | None
+) -> None:
+    """The answer's JSON encoder writes NaN as null: the scores refuse it first (a 500)."""
+    flags = [Flags([], [])] * 2
+    with pytest.raises(ValueError, match="non-finite"):
+        Scores(labels, flags, probabilities, class_probabilities)
+    finite = [0.5 if isinstance(value, float) else value for value in labels]
+    assert Scores(finite, flags, probabilities and [0.5, 0.5]).labels == finite
 
 
 def test_value_buckets_follow_the_test_target() -> None:
