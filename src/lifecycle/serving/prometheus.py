@@ -36,6 +36,7 @@ from collections import Counter as Tally
 from collections.abc import Sequence
 from typing import Any
 
+import numpy as np
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
 from prometheus_client.exposition import CONTENT_TYPE_LATEST
 from prometheus_client.multiprocess import MultiProcessCollector
@@ -62,6 +63,27 @@ def value_buckets(test_metrics: dict[str, Any]) -> tuple[float, ...]:
         return Histogram.DEFAULT_BUCKETS
     bounds = sorted({float(f"{mean + k * std:.6g}") for k in VALUE_BUCKET_STDS})
     return (*bounds, math.inf)
+
+
+def observe_all(histogram: Histogram, values: Sequence[float]) -> None:
+    """`histogram.observe` of every value, each bucket's count and the sum added once.
+
+    Why: prometheus_client observes one value at a time, and a 100-row request's 100
+    observations cost 0.2 ms of CPU, 0.4 ms in multiprocess mode (`serve.workers` > 1),
+    where every addition is a write to a shared file. A value goes to the first bucket whose
+    upper bound it does not exceed, as `observe` puts it (tested against it). Reads the
+    histogram's buckets as prometheus_client 0.26 lays them out (pinned); the sum may
+    differ from one-by-one addition in its last digits."""
+    if not len(values):
+        return
+    amounts = np.asarray(values, dtype=np.float64)
+    bounds = histogram._upper_bounds
+    counts = np.bincount(np.searchsorted(bounds, amounts, side="left"), minlength=len(bounds))
+    histogram._raise_if_not_observable()
+    histogram._sum.inc(float(amounts.sum()))
+    for bucket, count in zip(histogram._buckets, counts.tolist(), strict=True):
+        if count:
+            bucket.inc(count)
 
 
 class ServiceMetrics:
@@ -150,16 +172,12 @@ class ServiceMetrics:
         """Count the rows; then classes and probabilities, or predicted values (regression)."""
         self.rows.labels(self.model_version).inc(len(labels))
         if self.values is not None:
-            histogram = self.values.labels(self.model_version)
-            for value in labels:
-                histogram.observe(value)
+            observe_all(self.values.labels(self.model_version), labels)
             return
         assert self.classes is not None and self.probability is not None
         for label, count in Tally(str(label) for label in labels).items():
             self.classes.labels(self.model_version, label).inc(count)
-        histogram = self.probability.labels(self.model_version)
-        for probability in probabilities or ():
-            histogram.observe(probability)
+        observe_all(self.probability.labels(self.model_version), probabilities or ())
 
     def exposition(self) -> bytes:
         """The Prometheus text format of every metric (of every worker, with several)."""

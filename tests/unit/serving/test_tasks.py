@@ -21,6 +21,7 @@ from fastapi.testclient import TestClient
 from hypothesis import HealthCheck, given
 from hypothesis import settings as hypothesis_settings
 from hypothesis import strategies as st
+from prometheus_client import CollectorRegistry, Histogram
 from schemathesis.checks import not_a_server_error, response_schema_conformance
 
 from lifecycle.config import PredictionLogSettings, ServeSettings
@@ -29,7 +30,7 @@ from lifecycle.packaging.bundle import load_bundle
 from lifecycle.serving.app import create_app
 from lifecycle.serving.fast_path import compile_fast_path
 from lifecycle.serving.prediction_log import read_prediction_log
-from lifecycle.serving.prometheus import VALUE_BUCKET_STDS, ServiceMetrics, value_buckets
+from lifecycle.serving.prometheus import VALUE_BUCKET_STDS, ServiceMetrics, observe_all, value_buckets
 from lifecycle.serving.request_model import RowValidator
 from lifecycle.serving.scoring import Flags, Scorer, Scores
 from lifecycle.tasks.regression import REGRESSION
@@ -277,6 +278,29 @@ def test_a_non_finite_model_output_is_refused_not_answered_as_null(
         Scores(labels, flags, probabilities, class_probabilities)
     finite = [0.5 if isinstance(value, float) else value for value in labels]
     assert Scores(finite, flags, probabilities and [0.5, 0.5]).labels == finite
+
+
+def histogram_samples(values: list[float], batched: bool) -> dict[str, float]:
+    """A histogram's samples (bucket -> cumulative count, count, sum) after observing `values`."""
+    histogram = Histogram("h", "h", registry=CollectorRegistry(), buckets=(0.1, 0.5, 1.0, math.inf))
+    if batched:
+        observe_all(histogram, values)
+    else:
+        for value in values:
+            histogram.observe(value)
+    return {f"{s.name}{s.labels}": s.value for s in histogram.collect()[0].samples if s.name != "h_created"}
+
+
+def test_observing_a_batch_fills_the_buckets_observing_each_value_fills() -> None:
+    """Values on the bounds, between them, beyond the last finite one, negative; then many."""
+    edges = [0.1, 0.5, 0.50001, 1.0, 7.5, -2.0, 0.0, 0.3, 0.3]
+    for batched in (True, False):
+        samples = histogram_samples(edges, batched)
+        assert [samples[f"h_bucket{{'le': '{le}'}}"] for le in ("0.1", "0.5", "1.0", "+Inf")] == [3, 6, 8, 9]
+    many = np.random.default_rng(0).normal(0.5, 1, 500).tolist()
+    one_by_one, at_once = histogram_samples(many, batched=False), histogram_samples(many, batched=True)
+    assert one_by_one.pop("h_sum{}") == pytest.approx(at_once.pop("h_sum{}"), rel=1e-12)
+    assert at_once == one_by_one and histogram_samples([], batched=True)["h_count{}"] == 0
 
 
 def test_value_buckets_follow_the_test_target() -> None:
