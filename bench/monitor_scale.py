@@ -104,7 +104,7 @@ def score_flights(bundle: Bundle) -> Scored:
         scores = scorer.score(rows[start : start + 1000])
         labels += scores.labels
         probabilities += [scores.probability(i) for i in range(len(scores.labels))]
-        unknown += [flags.unknown_categories for flags in scores.flags]
+        unknown += scores.flags.unknown_categories
     targets = test[bundle.metadata.target].to_numpy()[kept]
     outcomes = [bundle.classes[int(v)] for v in targets]
     return Scored(rows, labels, probabilities, unknown, outcomes, len(records) - len(rows))

@@ -137,12 +137,12 @@ class Service:
         self.log.append(scores.logged(rows, request_id, endpoint, self.version, latency_ms))
         if self.shadow is not None:
             self.shadow.submit(rows, request_id, endpoint)
-        beyond = {index: flags.beyond_training_range for index, flags in enumerate(scores.flags)}
-        if any(beyond.values()):
+        beyond = scores.flags.beyond_training_range
+        if any(beyond):
             logger.info(
                 "request %s: values beyond the training range (scored, flagged): %s",
                 request_id,
-                "; ".join(f"row {index}: {', '.join(names)}" for index, names in beyond.items() if names),
+                "; ".join(f"row {index}: {', '.join(names)}" for index, names in enumerate(beyond) if names),
             )
         return scores
 

@@ -273,7 +273,7 @@ def test_a_non_finite_model_output_is_refused_not_answered_as_null(
     labels: list[Any], probabilities: list[float] | None, class_probabilities: list[dict[str, float]] | None
 ) -> None:
     """The answer's JSON encoder writes NaN as null: the scores refuse it first (a 500)."""
-    flags = [Flags([], [])] * 2
+    flags = Flags([[], []], [[], []])
     with pytest.raises(ValueError, match="non-finite"):
         Scores(labels, flags, probabilities, class_probabilities)
     finite = [0.5 if isinstance(value, float) else value for value in labels]
