@@ -2,7 +2,7 @@
 
     python bench/serve.py                    # every task, ours at 1 and 2 workers and MLflow (about 10 minutes)
     python bench/serve.py --tasks binary     # the flights bundle only
-    python bench/serve.py --ratio            # 100-row batches through HTTP vs the in-process fast path (flights)
+    python bench/serve.py --ratio            # 100-row batches through HTTP vs the in-process floor, in turns
     python bench/serve.py --soak             # 64 clients for 60 s: errors, logged rows, memory
     python bench/serve.py --shadow           # our server without and with a shadow model (serve.shadow)
     python bench/serve.py --profile          # where a 100-row request's server CPU goes, stage by stage (flights)
@@ -369,11 +369,12 @@ def payloads(rows: pd.DataFrame, size: int, ours: bool) -> list[bytes]:
     return bodies
 
 
-def in_process(case: Case, rows: pd.DataFrame, size: int, seconds: float = 5.0) -> dict[str, tuple[float, float]]:
-    """The floor: seconds per call, wall and CPU, of the bundle's predict and of the compiled fast path.
+def in_process_calls(case: Case, rows: pd.DataFrame, size: int) -> dict[str, Callable[[int], object]]:
+    """The floor's calls on `size`-row batches: the bundle's predict and the compiled fast path.
 
     The fast path is the one the server builds, like for like: params.yaml's `serve.engine`
-    (onnxruntime by default), through the service's own `Scorer`."""
+    (onnxruntime by default), through the service's own `Scorer`, on rows its request model
+    validated."""
     from lifecycle.serving.request_model import RowValidator
     from lifecycle.serving.scoring import Scorer
 
@@ -383,17 +384,24 @@ def in_process(case: Case, rows: pd.DataFrame, size: int, seconds: float = 5.0) 
     validator = RowValidator(bundle.schema, "accept", 1000)
     batches = [rows.iloc[i : i + size] for i in range(0, len(rows) - size + 1, size)]
     records = [validator.from_python(json.loads(b.to_json(orient="records", date_format="iso"))) for b in batches]
-    calls: dict[str, Callable[[int], object]] = {"bundle.predict": lambda i: bundle.predict(batches[i])}
+    calls: dict[str, Callable[[int], object]] = {"bundle.predict": lambda i: bundle.predict(batches[i % len(batches)])}
     if fast is not None:
-        calls["fast path"] = lambda i: fast.scores(records[i])
-    results = {}
-    for name, call in calls.items():
-        count, started, cpu = 0, time.perf_counter(), time.process_time()
-        while time.perf_counter() - started < seconds:
-            call(count % len(batches))
-            count += 1
-        results[name] = ((time.perf_counter() - started) / count, (time.process_time() - cpu) / count)
-    return results
+        calls["fast path"] = lambda i: fast.scores(records[i % len(records)])
+    return calls
+
+
+def timed(call: Callable[[int], object], seconds: float) -> tuple[float, float]:
+    """Seconds per call, wall and CPU, of `call(i)` repeated for `seconds` in this thread."""
+    count, started, cpu = 0, time.perf_counter(), time.process_time()
+    while time.perf_counter() - started < seconds:
+        call(count)
+        count += 1
+    return (time.perf_counter() - started) / count, (time.process_time() - cpu) / count
+
+
+def in_process(case: Case, rows: pd.DataFrame, size: int, seconds: float = 5.0) -> dict[str, tuple[float, float]]:
+    """The floor: seconds per call, wall and CPU, of each of `in_process_calls`."""
+    return {name: timed(call, seconds) for name, call in in_process_calls(case, rows, size).items()}
 
 
 LOADS = {
@@ -527,20 +535,61 @@ HEADER = (
 )
 
 
-def benchmark(tasks: list[str], workers: list[int], seconds: float, ratio_only: bool) -> None:
-    """Every case under every load (or, with `ratio_only`, 100-row batches against the floor)."""
-    loads = BATCH_LOADS if ratio_only else list(LOADS)
+def benchmark(tasks: list[str], workers: list[int], seconds: float) -> None:
+    """Every case under every load, then the in-process floors."""
     lines, notes = [], []
     with tempfile.TemporaryDirectory() as folder:
         temp = Path(folder)
         cases = [flights() if task == "binary" else example(temp / task, task) for task in tasks]
         for case in cases:
             rows = rows_for_requests(case, 2000)
-            results = serve_and_measure(case, temp, rows, workers, not ratio_only, seconds, loads)
+            results = serve_and_measure(case, temp, rows, workers, True, seconds, list(LOADS))
             floor, floors = floor_lines(case, rows)
             lines += [r.line(case) for r in results] + floor
             notes += summary(case, results, floors)
     print("\n" + HEADER + "\n" + "\n".join(lines) + "\n\n" + "\n".join(notes))
+
+
+def ratio(workers: list[int], seconds: float, rounds: int) -> None:
+    """100-row flights batches through HTTP against the in-process fast path, in turns.
+
+    On shared cores the same loop's time swings by a third from one minute to the next, so a
+    floor timed once, before or after the servers, moves the ratio by as much. Here each
+    round times the floor for half of `seconds`, then loads the server for `seconds`; the
+    ratio of a round is the server's throughput against that floor's, and the table gives
+    each setting's median round, with the lowest and highest."""
+    case = flights()
+    rows = rows_for_requests(case, 2000)
+    bodies = payloads(rows, 100, ours=True)
+    fast = in_process_calls(case, rows, 100)["fast path"]
+    lines = []
+    with tempfile.TemporaryDirectory() as folder:
+        for count in workers:
+            port = free_port()
+            process = start_ours(port, f"sqlite:///{folder}/log-{count}.sqlite", case.bundle, count)
+            try:
+                for name in BATCH_LOADS:
+                    shares, efficiencies, rates, cpus = [], [], [], []
+                    for _ in range(rounds):
+                        floor_wall, floor_cpu = timed(fast, seconds / 2)
+                        run = load(port, bodies, LOADS[name][1], seconds, server=process.pid)
+                        rates.append(run.requests / run.seconds)
+                        cpus.append(run.server_cpu / run.requests)
+                        shares.append(rates[-1] * floor_wall)
+                        efficiencies.append(floor_cpu / cpus[-1])
+                    lines.append(
+                        f"| {count} worker{'s' * (count > 1)}, {name} | {statistics.median(shares):.0%} "
+                        f"({min(shares):.0%}–{max(shares):.0%}) | {statistics.median(efficiencies):.0%} | "
+                        f"{statistics.median(rates):.0f} | {1000 * statistics.median(cpus):.2f} | {load_average()} |"
+                    )
+                    logger.info("%s", lines[-1])
+            finally:
+                stop(process)
+    print(
+        f"\n100-row flights batches through HTTP against the in-process fast path, {rounds} rounds each\n\n"
+        "| server, load | throughput: median (lowest–highest) | CPU efficiency | req/s | server CPU ms/req "
+        "| load avg |\n| --- | ---: | ---: | ---: | ---: | ---: |\n" + "\n".join(lines)
+    )
 
 
 def shadow_cost(seconds: float) -> None:
@@ -712,6 +761,7 @@ def main() -> None:
     parser.add_argument("--tasks", default="binary,multiclass,regression", help="comma-separated tasks to measure")
     parser.add_argument("--workers", type=_numbers, default=[1, 2], help="our worker counts, e.g. 1,2")
     parser.add_argument("--ratio", action="store_true", help="only 100-row batches vs the in-process fast path")
+    parser.add_argument("--rounds", type=int, default=5, help="--ratio: rounds of floor and load per setting")
     parser.add_argument("--soak", action="store_true", help="run the 64-client, 60 s soak instead")
     parser.add_argument("--shadow", action="store_true", help="only our server without and with serve.shadow")
     parser.add_argument("--setup", action="store_true", help="only create the MLflow environment")
@@ -726,9 +776,9 @@ def main() -> None:
     elif args.profile:
         profile(args.seconds)
     elif args.ratio:
-        benchmark(["binary"], args.workers, args.seconds, ratio_only=True)
+        ratio(args.workers, args.seconds, args.rounds)
     else:
-        benchmark(args.tasks.split(","), args.workers, args.seconds, ratio_only=False)
+        benchmark(args.tasks.split(","), args.workers, args.seconds)
 
 
 if __name__ == "__main__":
