@@ -33,7 +33,7 @@ from lifecycle.serving.reload import Reloader, admin
 from lifecycle.serving.request_model import ROW_MODEL_NAME
 from lifecycle.serving.routes import error_response, feedback_router, operations, prediction_router
 from lifecycle.serving.schemas import ErrorBody, Problem
-from lifecycle.serving.service import PREDICTION_ENDPOINTS, Service
+from lifecycle.serving.service import PREDICTION_ENDPOINTS, Service, settle_heap
 from lifecycle.serving.workers import handed_down, run_workers
 
 logger = logging.getLogger(__name__)
@@ -104,6 +104,7 @@ def create_app(bundle_dir: Path, settings: ServeSettings, follow: str | None = N
             asyncio.get_running_loop().add_signal_handler(
                 signal.SIGHUP, lambda: asyncio.ensure_future(app.state.reloader.reload())
             )
+        settle_heap()
         try:
             yield
         finally:  # after uvicorn has let in-flight requests finish (graceful shutdown, SIGTERM)
@@ -131,11 +132,13 @@ def create_app(bundle_dir: Path, settings: ServeSettings, follow: str | None = N
     mount_docs(app)
 
     def openapi() -> dict[str, Any]:
-        """FastAPI's document plus the generated row model the request bodies refer to."""
+        """FastAPI's document plus the generated row model the request bodies refer to (the
+        served one's, read from the app: a closure over the first service would keep its
+        bundle alive after every reload)."""
         if app.openapi_schema is None:
             document = get_openapi(title=app.title, version=app.version, description=app.description, routes=app.routes)
             document.setdefault("components", {}).setdefault("schemas", {})[ROW_MODEL_NAME] = (
-                service.validator.json_schema()
+                app.state.service.validator.json_schema()
             )
             app.openapi_schema = document
         return app.openapi_schema

@@ -32,7 +32,7 @@ from fastapi.concurrency import run_in_threadpool
 from lifecycle.errors import LifecycleError
 from lifecycle.serving.routes import error_response, json_response
 from lifecycle.serving.schemas import ErrorBody
-from lifecycle.serving.service import Service
+from lifecycle.serving.service import Service, settle_heap
 
 logger = logging.getLogger(__name__)
 
@@ -84,6 +84,8 @@ class Reloader:
             new.metrics.serve_version(new.version)
             new.metrics.reloads.labels("reloaded").inc()
             logger.info("reloaded: model %s replaces %s", new.version, old.version)
+            del old
+            settle_heap()
             return new, None
 
 
