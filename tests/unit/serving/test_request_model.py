@@ -4,6 +4,7 @@ the quick row type accepts exactly what the exact one does."""
 from __future__ import annotations
 
 import json
+from typing import Any
 
 import pytest
 from pydantic import TypeAdapter, ValidationError
@@ -61,3 +62,65 @@ def test_the_quick_row_type_accepts_exactly_what_the_exact_one_accepts(
             assert got == expected, (rule.name, value)
             tried, refused = tried + 1, refused + (got is None)
     assert 0 < refused < tried
+
+
+def outcome(validator: RowValidator, body: bytes) -> Any:
+    """The rows the validator takes from `body`, or its refusal's status and problems."""
+    try:
+        return validator.from_json(body)
+    except InputError as error:
+        return error.status, error.body.model_dump()
+
+
+@pytest.mark.parametrize("policy", ["accept", "reject"])
+def test_the_struct_decoder_accepts_exactly_what_pydantic_accepts(
+    interim: Interim, columns: list[str], params: Params, policy: str
+) -> None:
+    """Date-time texts of every shape, texts and non-texts for a category, and bodies with a
+    repeated, unknown or nested field, too many rows or one row: the service answers each
+    exactly as it does with its pydantic row types alone."""
+    train = interim[0]
+    schema = infer_schema(train, columns, expectations=params.validation.columns)
+    validator, pydantic_only = RowValidator(schema, policy, 10), RowValidator(schema, policy, 10)
+    assert validator._structs is not None  # the path under test
+    pydantic_only._structs = None
+    row = json.loads(train[columns].iloc[[0]].to_json(orient="records", date_format="iso"))[0]
+    moment = next(c["name"] for c in schema["columns"] if c["kind"] == "datetime")
+    category = next(c for c in schema["columns"] if c["kind"] == "categorical")
+    texts = [category["categories"][0], "never seen", "", "\ud800", "\ud83d\ude00", "é", 7, True, None, ["a"]]
+    values = {
+        moment: [
+            "2013-01-01T05:00:00Z",
+            "2013-01-01T05:00:00+01:00",
+            "2013-01-01 05:00:00",
+            "2013-01-01t05:00:00z",
+            "2013-01-01",
+            "2013-01-01T05:00",
+            "20130101T050000",
+            "1700000000",
+            1700000000,
+            "2013-01-01T05:00:00.123456789Z",
+            "2400-01-01T00:00:00Z",
+            "1600-01-01T00:00:00Z",
+            "2013-13-01T00:00:00Z",
+            "",
+            None,
+        ],
+        category["name"]: texts,
+    }
+    bodies = [json.dumps([{**row, name: value}]).encode() for name, tried in values.items() for value in tried]
+    text = json.dumps(row)
+    bodies += [
+        ("[" + text[:-1] + f', "{category["name"]}": "{category["categories"][-1]}"' + "}]").encode(),  # repeated
+        json.dumps([{**row, "unknown_field": 1}]).encode(),
+        json.dumps([row] * 11).encode(),
+        json.dumps([row, [1, 2]]).encode(),
+        b"[]",
+        json.dumps(row).encode(),
+    ]
+    accepted = 0
+    for body in bodies:
+        got = outcome(validator, body)
+        assert got == outcome(pydantic_only, body), body[:300]
+        accepted += isinstance(got, list)
+    assert 0 < accepted < len(bodies)
