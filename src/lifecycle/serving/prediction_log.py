@@ -365,7 +365,12 @@ class PredictionLog:
 
     def _write(self, batch: _Batch, attempts: int | None) -> None:
         """Insert in one transaction; retry on database errors (forever while serving)."""
-        records = [request.stored() for request in batch.requests]
+        records = []
+        for request in batch.requests:
+            try:
+                records.append(request.stored())
+            except TypeError:  # a value JSON cannot hold: the request is lost, not the writer
+                logger.exception("prediction log: request %s cannot be encoded; not logged", request.request_id)
         attempt = 0
         while True:
             attempt += 1

@@ -236,6 +236,27 @@ def problems_of(error: ValidationError, many: bool) -> list[Problem]:
     return [_problem(e, many) for e in error.errors(include_url=False)[:MAX_PROBLEMS]]
 
 
+def _unicode(rows: list[dict[str, Any]], many: bool) -> list[dict[str, Any]]:
+    """The rows, unless a text holds a lone surrogate (a "\\ud800" escape): Python's JSON
+    parser decodes one where pydantic's refuses it, and it is not text any store or encoder
+    takes (the prediction log's JSON refuses it). Checked on the paths that parse with Python:
+    the lenient one and decoded payloads."""
+    for place, row in enumerate(rows):
+        for name, value in row.items():
+            if isinstance(value, str):
+                try:
+                    value.encode()
+                except UnicodeEncodeError:
+                    problem = Problem(
+                        row=place if many else None,
+                        field=name,
+                        message="expected text: holds a lone surrogate, which is not Unicode",
+                        type="string_unicode",
+                    )
+                    raise InputError(422, "invalid input", [problem]) from None
+    return rows
+
+
 class RowValidator:
     """Validates request rows against the schema-generated row type."""
 
@@ -348,6 +369,7 @@ class RowValidator:
             if not any(e["type"] == "json_invalid" for e in error.errors()):
                 raise self._refusal(error, many) from None
             parsed = self._validate(adapter.validate_python, self._parse_leniently(body), many)
+            return _unicode(self._complete(parsed if many else [parsed]), many)
         return self._complete(parsed if many else [parsed])
 
     @staticmethod
@@ -365,8 +387,8 @@ class RowValidator:
             raise self._too_many(len(rows))
         quick = self._quickly(self._quick_many.validate_python, list(rows), many=True)
         if quick is not None:
-            return self._complete(quick)
-        return self._complete(self._validate(self._many.validate_python, list(rows), many=True))
+            return _unicode(self._complete(quick), many=True)
+        return _unicode(self._complete(self._validate(self._many.validate_python, list(rows), many=True)), many=True)
 
     def _validate(self, validate: Any, data: Any, many: bool) -> Any:
         try:

@@ -352,3 +352,16 @@ def test_the_writers_insert_stores_what_sqlalchemys_insert_stores(tmp_path: Path
             for make, _ in tables:
                 for name in ("ours", "theirs"):
                     drop_table(url, f"{name}_{make.__name__}_{suffix}")
+
+
+def test_a_request_that_cannot_be_encoded_is_lost_not_the_writer(tmp_path: Path) -> None:
+    """A text JSON cannot hold (a lone surrogate, which the request model refuses) in one
+    request: that request is not logged, and the writer goes on writing the others."""
+    url = f"sqlite:///{tmp_path / 'log.sqlite'}"
+    log = PredictionLog(PredictionLogSettings(url=url, flush_seconds=30))
+    log.append(logged(1, 2))
+    log.append(replace(logged(2, 1), inputs=[{"origin": "JFK\ud800"}]))
+    log.flush()
+    log.append(logged(3, 1))
+    log.close()
+    assert read_prediction_log(url)["request_id"].tolist() == [f"{1:032x}"] * 2 + [f"{3:032x}"]

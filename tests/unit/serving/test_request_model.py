@@ -124,3 +124,22 @@ def test_the_struct_decoder_accepts_exactly_what_pydantic_accepts(
         assert got == outcome(pydantic_only, body), body[:300]
         accepted += isinstance(got, list)
     assert 0 < accepted < len(bodies)
+
+
+def test_a_lone_surrogate_is_refused_naming_its_field(interim: Interim, columns: list[str], params: Params) -> None:
+    """Python's JSON parser (the lenient path, MLflow payloads) decodes a lone surrogate escape
+    that no encoder takes: refused with a 422 naming the row and field, never scored or logged."""
+    train = interim[0]
+    validator = RowValidator(infer_schema(train, columns, expectations=params.validation.columns), "accept", 10)
+    row = json.loads(train[columns].iloc[[0]].to_json(orient="records", date_format="iso"))[0]
+    text = next(c["name"] for c in infer_schema(train, columns)["columns"] if c["kind"] == "categorical")
+    bodies = [(json.dumps([row, {**row, text: "JFK\ud800"}]), 1), (json.dumps({**row, text: "\udfff"}), None)]
+    for body, place in bodies:
+        with pytest.raises(InputError) as refused:
+            validator.from_json(body.encode())
+        assert refused.value.status == 422
+        assert [(p.row, p.field, p.type) for p in refused.value.body.problems] == [(place, text, "string_unicode")]
+    with pytest.raises(InputError) as refused:
+        validator.from_python([row, {**row, text: "\ud800"}])
+    assert [(p.row, p.field) for p in refused.value.body.problems] == [(1, text)]
+    assert validator.from_json(json.dumps([{**row, text: "\ud83d\ude00"}]).encode())[0][text] == "\U0001f600"
