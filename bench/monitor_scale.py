@@ -103,7 +103,7 @@ def score_flights(bundle: Bundle) -> Scored:
     for start in range(0, len(rows), 1000):
         scores = scorer.score(rows[start : start + 1000])
         labels += scores.labels
-        probabilities += [scores.probability(i) for i in range(len(scores.labels))]
+        probabilities += scores.probabilities or [None] * len(scores.labels)
         unknown += scores.flags.unknown_categories
     targets = test[bundle.metadata.target].to_numpy()[kept]
     outcomes = [bundle.classes[int(v)] for v in targets]

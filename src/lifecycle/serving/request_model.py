@@ -113,6 +113,13 @@ def _numeric_field(rule: NumericRule) -> Any:
     ]
 
 
+def _quick_bounds(rule: NumericRule) -> tuple[float, float]:
+    """The bounds the quick decoders check a number against: its domain within the numeric limit."""
+    low = -NUMERIC_LIMIT if rule.low is None else max(rule.low, -NUMERIC_LIMIT)
+    high = NUMERIC_LIMIT if rule.high is None else min(rule.high, NUMERIC_LIMIT)
+    return low, high
+
+
 def field_type(column: dict[str, Any], policy: str, quick: bool = False) -> Any:
     """The annotated type of one schema column. `quick`: a number's domain is pydantic's own
     bound (no message of ours) and its whole-number rule is left to `RowValidator`."""
@@ -120,8 +127,7 @@ def field_type(column: dict[str, Any], policy: str, quick: bool = False) -> Any:
     if kind == "numeric":
         rule = NumericRule.of(column)
         if quick:
-            low = -NUMERIC_LIMIT if rule.low is None else max(rule.low, -NUMERIC_LIMIT)
-            high = NUMERIC_LIMIT if rule.high is None else min(rule.high, NUMERIC_LIMIT)
+            low, high = _quick_bounds(rule)
             base: Any = Annotated[float, Field(strict=True, allow_inf_nan=False, ge=low, le=high)]
         else:
             base = _numeric_field(rule)
@@ -183,8 +189,7 @@ def _struct_field(place: int, column: dict[str, Any], policy: str) -> tuple[Any,
     kind = column["kind"]
     if kind == "numeric":
         rule = NumericRule.of(column)
-        low = -NUMERIC_LIMIT if rule.low is None else max(rule.low, -NUMERIC_LIMIT)
-        high = NUMERIC_LIMIT if rule.high is None else min(rule.high, NUMERIC_LIMIT)
+        low, high = _quick_bounds(rule)
         whole = {"multiple_of": 1} if rule.integer else {}
         kind_type: Any = Annotated[float, msgspec.Meta(ge=low, le=high, **whole)]
     elif kind == "categorical" and policy == "reject" and column["categories"]:

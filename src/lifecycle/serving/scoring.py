@@ -86,12 +86,6 @@ class Scores:
             [native(label) for label in scored["prediction"].tolist()], flags, probabilities, class_probabilities
         )
 
-    def probability(self, row: int) -> float | None:
-        return None if self.probabilities is None else self.probabilities[row]
-
-    def class_probability(self, row: int) -> dict[str, float] | None:
-        return None if self.class_probabilities is None else self.class_probabilities[row]
-
     def logged(
         self, rows: Sequence[dict[str, Any]], request_id: str, endpoint: str, model_version: str, latency_ms: float
     ) -> LoggedRequest:
