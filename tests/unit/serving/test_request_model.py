@@ -109,11 +109,16 @@ def test_the_struct_decoder_accepts_exactly_what_pydantic_accepts(
         category["name"]: texts,
     }
     bodies = [json.dumps([{**row, name: value}]).encode() for name, tried in values.items() for value in tried]
+    same = ["2013-01-01T05:00:00Z", "2013-01-01 06:00:00", "2013-01-01T05:00:00Z", "2013-01-01T05:00:00+00:00"]
+    batches = [same, [*same[:2], "2013-13-01T00:00:00Z", *same[2:]]]
     text = json.dumps(row)
     bodies += [
         ("[" + text[:-1] + f', "{category["name"]}": "{category["categories"][-1]}"' + "}]").encode(),  # repeated
         json.dumps([{**row, "unknown_field": 1}]).encode(),
         json.dumps([row] * 11).encode(),
+        # moments repeated across rows (each distinct text is parsed once), then with a bad one
+        # in the middle
+        *(json.dumps([{**row, moment: m} for m in moments]).encode() for moments in batches),
         json.dumps([row, [1, 2]]).encode(),
         b"[]",
         json.dumps(row).encode(),
