@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime, timedelta, timezone
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 import numpy as np
 import pandas as pd
@@ -14,7 +16,7 @@ from sklearn.pipeline import Pipeline
 from lifecycle.config import PredictionLogSettings, ServeSettings
 from lifecycle.packaging.bundle import load_bundle
 from lifecycle.serving.app import create_app
-from lifecycle.serving.fast_path import compile_fast_path
+from lifecycle.serving.fast_path import _DATETIME_PARTS, _datetime_part_column, compile_fast_path
 from lifecycle.serving.request_model import RowValidator
 from tests.support.serving import json_rows
 
@@ -63,3 +65,28 @@ def test_other_pipeline_shapes_fall_back_to_the_packaged_pipeline(
         with TestClient(create_app(bundle_dir, ServeSettings(fast_path=fast_path, log=log))) as client:
             answers.append(client.post("/predict", json=known_rows[:100]).json()["predictions"])
     assert answers[0] == answers[1]
+
+
+def test_a_batch_of_moments_gets_each_row_its_own_part() -> None:
+    """Parts are computed once per distinct moment, and a batch's parts are each row's own:
+    one instant under several offsets, a naive time, a null, and the two 01:30s of the night
+    New York leaves daylight time (equal on their tzinfo whatever their fold, an hour apart)."""
+    york = ZoneInfo("America/New_York")
+    instant = datetime(2013, 11, 3, 5, 30, tzinfo=UTC)
+    moments = [
+        instant,
+        instant.astimezone(timezone(timedelta(hours=-4))),
+        datetime(2013, 11, 3, 1, 30, tzinfo=york),  # fold 0: daylight time, 05:30 UTC
+        datetime(2013, 11, 3, 1, 30, tzinfo=york, fold=1),  # standard time, 06:30 UTC
+        datetime(2013, 11, 3, 5, 30),  # naive: UTC
+        None,
+        instant,
+    ]
+    records = [{"at": moment} for moment in moments]
+    for zone in (york, None):
+        for part in _DATETIME_PARTS:
+            column = _datetime_part_column("at", part, zone)
+            one_by_one = np.concatenate([column([record]) for record in records])
+            np.testing.assert_array_equal(column(records), one_by_one)
+    np.testing.assert_array_equal(_datetime_part_column("at", "hour", york)(records), [1, 1, 1, 1, 1, np.nan, 1])
+    np.testing.assert_array_equal(_datetime_part_column("at", "hour", None)(records), [5, 5, 5, 6, 5, np.nan, 5])
