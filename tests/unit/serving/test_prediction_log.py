@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import threading
+import time
 import uuid
 from dataclasses import replace
 from datetime import UTC, datetime
@@ -179,15 +180,27 @@ def test_rejected_requests_are_written_beside_the_predictions_and_read_by_window
             drop_table(url, rejected)
 
 
-def test_flush_waits_for_the_batch_without_closing(tmp_path: Path) -> None:
+def finishes(call: Any, seconds: float = 10) -> bool:
+    """Whether `call()` returns within `seconds` (run in a thread left behind if it does not)."""
+    thread = threading.Thread(target=call, daemon=True)
+    thread.start()
+    thread.join(seconds)
+    return not thread.is_alive()
+
+
+def test_flush_and_close_wake_the_writer_waiting_for_its_batch(tmp_path: Path) -> None:
+    """Appends never wake the writer; flush and close do, long before the 30 s window ends."""
     url = f"sqlite:///{tmp_path / 'log.sqlite'}"
     log = PredictionLog(PredictionLogSettings(url=url, flush_seconds=30))  # would wait 30 s unflushed
     log.append(logged(1, 3))
-    log.flush()
-    assert len(read_prediction_log(url)) == 3
-    log.append(logged(2, 1))
-    log.close()
-    assert len(read_prediction_log(url)) == 4
+    log.append(logged(2, 2))
+    time.sleep(0.5)  # the writer holds them, waiting for the window's end
+    assert finishes(log.flush)
+    assert len(read_prediction_log(url)) == 5
+    log.append(logged(3, 1))
+    time.sleep(0.5)
+    assert finishes(log.close)
+    assert len(read_prediction_log(url)) == 6
 
 
 def test_bad_url_is_named(tmp_path: Path) -> None:
