@@ -6,6 +6,7 @@
     python bench/serve.py --soak             # 64 clients for 60 s: errors, logged rows, memory
     python bench/serve.py --shadow           # our server without and with a shadow model (serve.shadow)
     python bench/serve.py --profile          # where a 100-row request's server CPU goes, stage by stage (flights)
+    python bench/serve.py --versus HEAD~3    # this checkout's server against another commit's, side by side
 
 Every task of the gradient-boosting family: the flights bundle the pipeline packaged
 (binary), and bundles the pipeline's own stages package, in a temporary folder, from
@@ -38,6 +39,13 @@ from an empty route, in a server of its own), and the rest: the server's measure
 request (one worker, two clients) minus all of these (the access log line, FastAPI's
 routing and middleware, handing the batch to a thread and back, threads taking turns at
 the GIL).
+
+`--versus REV` measures a change to the server: this checkout's server and REV's (a git
+worktree in a temporary folder, on the same bundle) run at once, each loaded by four
+clients sending 100-row flights batches, for `--rounds` rounds of `--seconds`. Both see the
+same machine at the same moment, so its speed swings cancel in the ratio of their CPU per
+request: two identical servers measured 1.006 (0.98-1.02), where rounds taken one after
+the other swing by 15 %.
 """
 
 from __future__ import annotations
@@ -57,7 +65,7 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -196,9 +204,15 @@ def wait_until_up(port: int, process: subprocess.Popen, path: str, timeout: floa
 
 
 def start_ours(
-    port: int, log_url: str, bundle: Path = BUNDLE, workers: int = 1, options: Sequence[str] = ()
+    port: int,
+    log_url: str,
+    bundle: Path = BUNDLE,
+    workers: int = 1,
+    options: Sequence[str] = (),
+    env: dict[str, str] = SERVER_ENV,
 ) -> subprocess.Popen:
-    """Our server on `port`; `options`: more `serve` arguments (e.g. the engine)."""
+    """Our server on `port`; `options`: more `serve` arguments (e.g. the engine); `env`: its
+    environment (another checkout's code through PYTHONPATH, for `--versus`)."""
     command = [
         sys.executable,
         "-m",
@@ -215,7 +229,7 @@ def start_ours(
         "",  # params.yaml's key names flights columns; every bundle here takes labels by request id
         *options,
     ]
-    process = subprocess.Popen(command, cwd=ROOT, env=SERVER_ENV, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    process = subprocess.Popen(command, cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     wait_until_up(port, process, "/ready")
     return process
 
@@ -592,6 +606,58 @@ def ratio(workers: list[int], seconds: float, rounds: int) -> None:
     )
 
 
+@contextlib.contextmanager
+def worktree(rev: str) -> Iterator[Path]:
+    """The source folder of `rev`, checked out in a temporary git worktree."""
+    with tempfile.TemporaryDirectory() as folder:
+        tree = Path(folder) / "tree"
+        add = ["git", "worktree", "add", "--detach", str(tree), rev]
+        subprocess.run(add, cwd=ROOT, check=True, capture_output=True)
+        try:
+            yield tree / "src"
+        finally:
+            subprocess.run(["git", "worktree", "remove", "--force", str(tree)], cwd=ROOT, check=True)
+
+
+def versus(rev: str, seconds: float, rounds: int) -> None:
+    """This checkout's server against `rev`'s, side by side under the same load (one worker
+    each, four clients each, 100-row flights batches): CPU per request of each, per round."""
+    case = flights()
+    bodies = payloads(rows_for_requests(case, 2000), 100, ours=True)
+    servers: dict[str, tuple[int, subprocess.Popen]] = {}
+    with worktree(rev) as source, tempfile.TemporaryDirectory() as folder, contextlib.ExitStack() as stack:
+        for name, env in ((rev, {**SERVER_ENV, "PYTHONPATH": str(source)}), ("this checkout", SERVER_ENV)):
+            port = free_port()
+            process = start_ours(port, f"sqlite:///{folder}/{len(servers)}.sqlite", case.bundle, env=env)
+            stack.callback(stop, process)
+            servers[name] = port, process
+
+        async def side_by_side(duration: float) -> dict[str, float]:
+            """CPU ms per request of each server, both loaded at once for `duration` seconds."""
+            stop_at = time.perf_counter() + duration
+            runs = {name: Run(0, 0, duration, []) for name in servers}
+            cpu = {name: cpu_seconds(process.pid) for name, (_, process) in servers.items()}
+            clients = [(name, port, i) for name, (port, _) in servers.items() for i in range(4)]
+            await asyncio.gather(*(_worker(port, bodies, i * 13, stop_at, runs[name]) for name, port, i in clients))
+            return {
+                name: 1000 * (cpu_seconds(process.pid) - cpu[name]) / runs[name].requests
+                for name, (_, process) in servers.items()
+            }
+
+        asyncio.run(side_by_side(2.0))  # warm-up
+        results = [asyncio.run(side_by_side(seconds)) for _ in range(rounds)]
+    ratios = [result["this checkout"] / result[rev] for result in results]
+    lines = [
+        f"| {i + 1} | {result[rev]:.2f} | {result['this checkout']:.2f} | {factor:.3f} |"
+        for i, (result, factor) in enumerate(zip(results, ratios, strict=True))
+    ]
+    print(
+        f"\nServer CPU per 100-row flights request (ms), {rev} and this checkout side by side\n\n"
+        f"| round | {rev} | this checkout | ratio |\n| ---: | ---: | ---: | ---: |\n" + "\n".join(lines) + "\n\n"
+        f"ratio: median {statistics.median(ratios):.3f} (lowest {min(ratios):.3f}, highest {max(ratios):.3f})"
+    )
+
+
 def shadow_cost(seconds: float) -> None:
     """Our server (one worker) without and with a shadow as large as the champion (the flights
     bundle scoring beside itself), under every load: what `serve.shadow` costs the champion's
@@ -766,6 +832,7 @@ def main() -> None:
     parser.add_argument("--shadow", action="store_true", help="only our server without and with serve.shadow")
     parser.add_argument("--setup", action="store_true", help="only create the MLflow environment")
     parser.add_argument("--profile", action="store_true", help="where a 100-row request's server CPU goes")
+    parser.add_argument("--versus", metavar="REV", help="this checkout's server against REV's, side by side")
     args = parser.parse_args()
     if args.setup:
         mlflow_python()
@@ -777,6 +844,8 @@ def main() -> None:
         profile(args.seconds)
     elif args.ratio:
         ratio(args.workers, args.seconds, args.rounds)
+    elif args.versus:
+        versus(args.versus, args.seconds, args.rounds)
     else:
         benchmark(args.tasks.split(","), args.workers, args.seconds)
 
