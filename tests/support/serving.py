@@ -248,6 +248,27 @@ def multiclass_bundle(tmp_path_factory: pytest.TempPathFactory) -> TaskBundle:
     return task_bundle(built_once(tmp_path_factory, "multiclass", build), "multiclass")
 
 
+def one_kind_frame(kind: str) -> pd.DataFrame:
+    """The wine table with inputs of one kind only: its numbers as they come (`numbers`), or
+    each number cut into quartile bands (`categories`)."""
+    frame, target, band = wine_frame()
+    frame = frame.drop(columns=band)
+    if kind == "categories":
+        for name in frame.columns.drop(target):
+            frame[name] = pd.qcut(frame[name], 4, labels=["q1", "q2", "q3", "q4"], duplicates="drop").astype(str)
+    return frame
+
+
+@pytest.fixture(scope="session", params=["numbers", "categories"])
+def one_kind_bundle(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A multiclass wine bundle whose inputs are all numbers, or all categories: a
+    ColumnTransformer branch that selects no column."""
+    build = partial(
+        package_bundle, frame=one_kind_frame(request.param), target="cultivar", task="multiclass", split="stratified"
+    )
+    return built_once(tmp_path_factory, f"wine-{request.param}", build)
+
+
 @pytest.fixture(scope="session")
 def regression_bundle(tmp_path_factory: pytest.TempPathFactory) -> TaskBundle:
     """A regression bundle: diabetes disease progression."""

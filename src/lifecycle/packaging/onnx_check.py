@@ -46,13 +46,17 @@ def onnx_session(model: onnx.ModelProto | bytes) -> onnxruntime.InferenceSession
 
 def onnx_inputs(pipeline: Pipeline, frame: pd.DataFrame) -> dict[str, np.ndarray]:
     """The graph's inputs for raw rows: the pipeline's own difference and datetime steps,
-    then numbers as float64 (NaN when missing) and categories as text."""
+    then numbers as float64 (NaN when missing) and categories as text (each only where the
+    table has such columns)."""
     features = pipeline.named_steps["features"]
     columns = features.named_steps["datetime"].transform(features.named_steps["differences"].transform(frame))
     numeric_names, categorical_names = graph_columns(pipeline)
-    numeric = columns[numeric_names].astype("float64").to_numpy(dtype=np.float64, na_value=np.nan)
-    categorical = as_object(columns[categorical_names]).map(str).to_numpy(dtype=object)
-    return {NUMERIC_INPUT: numeric, CATEGORICAL_INPUT: categorical}
+    inputs = {}
+    if numeric_names:
+        inputs[NUMERIC_INPUT] = columns[numeric_names].astype("float64").to_numpy(dtype=np.float64, na_value=np.nan)
+    if categorical_names:
+        inputs[CATEGORICAL_INPUT] = as_object(columns[categorical_names]).map(str).to_numpy(dtype=object)
+    return inputs
 
 
 def onnx_scores(session: onnxruntime.InferenceSession, inputs: dict[str, np.ndarray]) -> np.ndarray:

@@ -255,7 +255,7 @@ def graph_columns(pipeline: Pipeline) -> tuple[list[str], list[str]]:
     """The columns of the graph's `numeric` and `categorical` inputs, in order."""
     transformer: ColumnTransformer = pipeline.named_steps["features"].named_steps["columns"]
     columns = {name: [str(c) for c in cols] for name, _, cols in transformer.transformers_}
-    return columns["num"], columns["cat"]
+    return columns.get("num", []), columns.get("cat", [])
 
 
 def export_onnx(pipeline: Pipeline, input_names: list[str]) -> onnx.ModelProto | None:
@@ -265,31 +265,37 @@ def export_onnx(pipeline: Pipeline, input_names: list[str]) -> onnx.ModelProto |
     if path is None:
         return None
     numeric_names, categorical_names = graph_columns(pipeline)
-    numeric_nodes, numeric_constants = _numeric_nodes(path)
-    categorical_nodes, categorical_constants = _categorical_nodes(path)
+    # An input, its nodes and constants for each kind of column the table has.
+    inputs, nodes, constants, parts = [], [], [], []
+    for names, name, kind, build, part in (
+        (numeric_names, NUMERIC_INPUT, TensorProto.DOUBLE, _numeric_nodes, "numeric_features"),
+        (categorical_names, CATEGORICAL_INPUT, TensorProto.STRING, _categorical_nodes, "categorical_features"),
+    ):
+        if names:
+            inputs.append(helper.make_tensor_value_info(name, kind, [None, len(names)]))
+            built, values = build(path)
+            nodes += built
+            constants += values
+            parts.append(part)
     # The ColumnTransformer's output order, then the order the model's own encoder reads.
     produced = [*path.numeric_positions, *path.categorical_positions]
     order = np.array([produced.index(int(p)) for p in path.model_order], dtype=np.int64)
     assemble = [
-        helper.make_node("Concat", ["numeric_features", "categorical_features"], ["features"], axis=1),
+        helper.make_node("Concat", parts, ["features"], axis=1),
         helper.make_node("Gather", ["features", "model_order"], ["model_input"], axis=1),
     ]
     outputs = path.model.n_trees_per_iteration_
     scores_shape = [None, outputs] if outputs > 1 else [None]
     graph = helper.make_graph(
-        [*numeric_nodes, *categorical_nodes, *assemble, _tree_ensemble(path), *_link(path)],
+        [*nodes, *assemble, _tree_ensemble(path), *_link(path)],
         "lifecycle_pipeline",
-        [
-            helper.make_tensor_value_info(NUMERIC_INPUT, TensorProto.DOUBLE, [None, len(numeric_names)]),
-            helper.make_tensor_value_info(CATEGORICAL_INPUT, TensorProto.STRING, [None, len(categorical_names)]),
-        ],
+        inputs,
         [
             helper.make_tensor_value_info(OUTPUT, TensorProto.DOUBLE, scores_shape),
             helper.make_tensor_value_info(RAW_OUTPUT, TensorProto.DOUBLE, [None, outputs]),
         ],
         initializer=[
-            *numeric_constants,
-            *categorical_constants,
+            *constants,
             _constant("model_order", order),
             _constant("output_axis", np.array([1], dtype=np.int64)),
         ],

@@ -140,6 +140,8 @@ class _NumericBlock:
     scale: np.ndarray | None
 
     def transform(self, records: Sequence[Record]) -> np.ndarray:
+        if not self.columns:  # a table without numbers
+            return np.empty((len(records), 0), dtype=np.float64)
         matrix = np.column_stack([column(records) for column in self.columns])
         missing = np.isnan(matrix)
         if missing.any():
@@ -151,7 +153,9 @@ class _NumericBlock:
         return matrix
 
 
-def _numeric_block(branch: Pipeline, columns: list[Column]) -> _NumericBlock:
+def _numeric_block(branch: Pipeline | None, columns: list[Column]) -> _NumericBlock:
+    if branch is None:  # no numeric column: nothing to impute or scale
+        return _NumericBlock([], np.empty(0, dtype=np.float64), None, None)
     steps = list(branch.named_steps.values())
     imputer, scaler = steps[0], steps[1] if len(steps) > 1 else None
     if not isinstance(imputer, SimpleImputer) or len(imputer.statistics_) != len(columns):
@@ -253,22 +257,26 @@ def _compile(pipeline: Pipeline, input_names: list[str]) -> FastPath:
     if not isinstance(transformer, ColumnTransformer):
         raise NotCompilable("the featurizer does not end in a ColumnTransformer")
     sources = _feature_columns(features, input_names)
-    blocks = {name: (branch, list(cols)) for name, branch, cols in transformer.transformers_ if branch != "drop"}
-    if set(blocks) != {"num", "cat"} or any(branch == "passthrough" for branch, _ in blocks.values()):
-        raise NotCompilable("the ColumnTransformer is not exactly the num and cat branches")
-    if any(not columns for _, columns in blocks.values()):  # an empty branch is never fitted
-        raise NotCompilable("a branch of the ColumnTransformer selects no column")
+    transformers = [(name, branch, list(cols)) for name, branch, cols in transformer.transformers_ if branch != "drop"]
+    if {name for name, _, _ in transformers} - {"num", "cat"} or any(b == "passthrough" for _, b, _ in transformers):
+        raise NotCompilable("the ColumnTransformer is not the num and cat branches")
+    # A branch that selects no column is never fitted: a table of numbers only has an empty
+    # cat branch (and one of categories only an empty num branch); it adds no column.
+    blocks = {name: (branch, columns) for name, branch, columns in transformers if columns}
+    if not blocks:
+        raise NotCompilable("the ColumnTransformer selects no column")
     slices = transformer.output_indices_
-    numeric_branch, numeric_names = blocks["num"]
-    categorical_branch, categorical_names = blocks["cat"]
+    numeric_branch, numeric_names = blocks.get("num", (None, []))
+    categorical_branch, categorical_names = blocks.get("cat", (None, []))
     numeric = _numeric_block(numeric_branch, [sources[n] for n in numeric_names])
-    numeric_positions = list(range(slices["num"].start, slices["num"].stop))
-    categorical_positions = list(range(slices["cat"].start, slices["cat"].stop))
+    numeric_positions = list(range(slices["num"].start, slices["num"].stop)) if numeric_names else []
+    categorical_positions = list(range(slices["cat"].start, slices["cat"].stop)) if categorical_names else []
     if len(categorical_positions) != len(categorical_names) or len(numeric_positions) != len(numeric_names):
         raise NotCompilable("a branch does not map one input column to one output column")
+    category_codes = _category_codes(categorical_branch, categorical_names) if categorical_names else []
     codes = [
         _model_codes(model, position, column_codes)
-        for position, column_codes in zip(categorical_positions, _category_codes(categorical_branch, categorical_names))
+        for position, column_codes in zip(categorical_positions, category_codes, strict=True)
     ]
     width = len(numeric_positions) + len(categorical_positions)
     if model._preprocessor is None:

@@ -35,11 +35,15 @@ class OnnxPath(FastPath):
     session: onnxruntime.InferenceSession
 
     def inputs(self, records: Sequence[Record]) -> dict[str, np.ndarray]:
-        """The graph's inputs: the numeric columns before imputation, the categories as text."""
-        numeric = np.column_stack([column(records) for column in self.numeric.columns])
-        names = self.categorical_names
-        categorical = [[MISSING_CATEGORY if (v := r[n]) is None else str(v) for n in names] for r in records]
-        return {NUMERIC_INPUT: numeric, CATEGORICAL_INPUT: np.array(categorical, dtype=object)}
+        """The graph's inputs: the numeric columns before imputation, the categories as text
+        (each only where the table has such columns: the graph has no input for none)."""
+        inputs = {}
+        if self.numeric.columns:
+            inputs[NUMERIC_INPUT] = np.column_stack([column(records) for column in self.numeric.columns])
+        if names := self.categorical_names:
+            categorical = [[MISSING_CATEGORY if (v := r[n]) is None else str(v) for n in names] for r in records]
+            inputs[CATEGORICAL_INPUT] = np.array(categorical, dtype=object)
+        return inputs
 
     def _raw(self, records: Sequence[Record]) -> np.ndarray:
         return np.asfortranarray(self.session.run([RAW_OUTPUT], self.inputs(records))[0])

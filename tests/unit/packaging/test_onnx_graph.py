@@ -17,7 +17,7 @@ from lifecycle.config import FeaturizeSettings
 from lifecycle.featurization.featurizer import build_featurizer
 from lifecycle.packaging.bundle import ONNX_FILE, load_bundle, verify_bundle
 from lifecycle.packaging.onnx_check import onnx_inputs, onnx_scores, onnx_session, pipeline_scores
-from lifecycle.packaging.onnx_graph import export_onnx
+from lifecycle.packaging.onnx_graph import NUMERIC_INPUT, export_onnx
 from lifecycle.serving.fast_path import compile_fast_path
 from tests.support.serving import TaskBundle
 
@@ -77,13 +77,16 @@ def test_a_pipeline_of_another_shape_has_no_onnx_export(bundle_dir: Path) -> Non
     assert export_onnx(dummy, bundle.input_columns) is None
 
 
-def test_a_table_without_categories_has_no_onnx_export_and_no_fast_path() -> None:
-    """An empty categorical branch is never fitted: neither compiles, the pipeline serves
-    (the package stage writes no model.onnx rather than failing)."""
+def test_a_table_without_categories_is_exported_with_a_numeric_input_only() -> None:
+    """An empty categorical branch is never fitted: the compiled path and the graph leave it
+    out, and the graph, with no categorical input, gives the pipeline's scores."""
     frame = load_breast_cancer(as_frame=True).frame.head(300)
     inputs = [c for c in frame.columns if c != "target"]
     featurizer = build_featurizer(FeaturizeSettings(categorical_encoding="ordinal"))
     pipeline = Pipeline([("features", featurizer), ("model", HistGradientBoostingClassifier(max_iter=5))])
     pipeline.fit(frame[inputs], frame["target"])
-    assert compile_fast_path(pipeline, inputs) is None
-    assert export_onnx(pipeline, inputs) is None
+    assert compile_fast_path(pipeline, inputs) is not None
+    model = export_onnx(pipeline, inputs)
+    assert model is not None and [i.name for i in model.graph.input] == [NUMERIC_INPUT]
+    actual = onnx_scores(onnx_session(model), onnx_inputs(pipeline, frame[inputs]))
+    np.testing.assert_allclose(actual, pipeline_scores(pipeline, frame[inputs]), rtol=LAST_BITS, atol=LAST_BITS)

@@ -57,3 +57,20 @@ def test_a_bundle_without_model_onnx_is_served_by_the_tree_predictors(bundle_dir
     assert fast is not None and onnx_path(fast, bundle.onnx) is fast
     engine = Scorer(bundle, fast_path=True, engine="onnx").fast
     assert isinstance(engine, FastPath) and not isinstance(engine, OnnxPath)
+
+
+def test_a_table_of_one_kind_of_input_is_compiled_and_exported(one_kind_bundle: Path) -> None:
+    """Numbers only, or categories only: the branch that selects no column is left out, and
+    both engines (scikit-learn's predictors, and the model.onnx packaged with one input)
+    give the pipeline's scores bit for bit on the test split."""
+    bundle = load_bundle(one_kind_bundle / "models/package")
+    kinds = {c["kind"] for c in bundle.schema["columns"]}
+    assert len(kinds) == 1 and bundle.onnx is not None
+    test = pd.read_parquet(one_kind_bundle / "data/interim/test.parquet")[bundle.input_columns]
+    rows = RowValidator(bundle.schema, "accept", len(test)).from_python(json_rows(test))
+    frame = pd.DataFrame.from_records(rows, columns=bundle.input_columns)
+    expected = bundle.task.model_scores(bundle.pipeline, frame, bundle.classes)
+    fast = Scorer(bundle, fast_path=True, engine="fast_path").fast
+    assert fast is not None and not isinstance(fast, OnnxPath)
+    np.testing.assert_array_equal(fast.scores(rows), expected)
+    _assert_pipeline_scores(one_kind_bundle / "models/package", json_rows(test))
