@@ -16,7 +16,7 @@ from lifecycle.config import TrainSettings
 from lifecycle.metrics.rounding import rounded
 from lifecycle.tasks.base import Task
 from lifecycle.tasks.binary import BINARY
-from lifecycle.training.families import build_estimator
+from lifecycle.training.families import fit_estimator
 
 logger = logging.getLogger(__name__)
 
@@ -79,7 +79,7 @@ def fit_fold(
 ) -> FoldScores:
     """Fit `spec`'s estimator on `train_rows`; score its training and validation rows."""
     task = spec.task
-    model = build_estimator(spec.settings, spec.categorical, task).fit(X.iloc[train_rows], y.iloc[train_rows])
+    model = fit_estimator(spec.settings, spec.categorical, task, X.iloc[train_rows], y.iloc[train_rows])
     metrics = {}
     for label, rows in (("train", train_rows), ("validation", validation_rows)):
         predicted = task.model_scores(model, X.iloc[rows], spec.classes)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+import pandas as pd
 from sklearn.base import BaseEstimator
 from sklearn.ensemble import (
     HistGradientBoostingClassifier,
@@ -68,3 +69,20 @@ def family_settings(settings: TrainSettings, family: ModelFamily, chosen: dict[s
     `train.<family>`'s; a value of the wrong type fails as the params would."""
     params = FAMILY_PARAMS[family].model_validate({**settings.family_params(family).model_dump(), **chosen})
     return settings.model_copy(update={"model": family, family: params})
+
+
+def fit_estimator(
+    settings: TrainSettings, categorical: list[str], task: Task, X: pd.DataFrame, y: pd.Series
+) -> BaseEstimator:
+    """`build_estimator`'s estimator fitted on (X, y), then set to predict on one thread.
+
+    Why one thread: a forest fitted on `n_jobs` threads also predicts on them, adding each
+    tree's probabilities into the sum in whichever order the threads finish. The same rows
+    then scored differently in the last bit from one call to the next (3.3e-16 measured),
+    so the evaluation's predictions and the service's answers changed between runs. The fit
+    keeps its threads; a prediction sums the trees in one order.
+    """
+    model = build_estimator(settings, categorical, task).fit(X, y)
+    if "n_jobs" in model.get_params():
+        model.set_params(n_jobs=1)
+    return model

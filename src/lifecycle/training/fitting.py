@@ -17,7 +17,7 @@ from lifecycle.errors import LifecycleError
 from lifecycle.sampling import read_sample
 from lifecycle.tasks.base import Task
 from lifecycle.tasks.binary import BINARY
-from lifecycle.training.families import build_estimator
+from lifecycle.training.families import fit_estimator
 
 
 def training_rows(features: Path, settings: TrainSettings) -> pd.DataFrame:
@@ -80,5 +80,5 @@ def fit_model(
         raise LifecycleError("train: no training rows")
     if task.classification and y.nunique() < 2:
         raise LifecycleError("train: the training target has a single class")
-    model = build_estimator(settings, categorical, task).fit(X, y)
+    model = fit_estimator(settings, categorical, task, X, y)
     return FitResult(model=model, curves=iteration_curves(model, X, y))

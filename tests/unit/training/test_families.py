@@ -65,6 +65,24 @@ def test_every_family_classifies_wine_and_regresses_diabetes(
     assert any(name.endswith("squared_error") for name in regressor.curves)
 
 
+def test_a_forest_fitted_on_two_threads_scores_the_same_every_call(
+    params: Params, wine: tuple[pd.DataFrame, pd.Series]
+) -> None:
+    """Fitted on `n_jobs` threads, it predicts on one: the trees' sum is added in one order,
+    so the same rows get the same scores to the last bit (on two threads they did not)."""
+    settings = settings_for(params, "random_forest")
+    settings = settings.model_copy(update={"random_forest": settings.random_forest.model_copy(update={"n_jobs": 2})})
+    X, y = wine
+    for task in (MULTICLASS, REGRESSION):
+        target = y if task is MULTICLASS else pd.Series(np.arange(len(y)) % 7, dtype=float)
+        model = fit_model(X, target, settings, [], task).model
+        assert model.n_jobs == 1
+        classes = sorted(y.unique()) if task is MULTICLASS else None
+        first = task.model_scores(model, X, classes)
+        for _ in range(10):
+            np.testing.assert_array_equal(task.model_scores(model, X, classes), first)
+
+
 def test_linear_regression_flavour_is_ridge_with_inverse_c(params: Params) -> None:
     settings = settings_for(params, "logistic_regression")
     ridge = build_estimator(settings, [], REGRESSION)
