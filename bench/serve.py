@@ -460,12 +460,10 @@ class Result:
         )
 
 
-def measure(
-    server: str, port: int, pid: int, rows: pd.DataFrame, ours: bool, seconds: float, loads: list[str]
-) -> list[Result]:
+def measure(server: str, port: int, pid: int, rows: pd.DataFrame, ours: bool, seconds: float) -> list[Result]:
     bodies = {"single": payloads(rows, 1, ours), "batch": payloads(rows, 100, ours)}
     results = []
-    for name in loads:
+    for name in LOADS:
         kind, clients = LOADS[name]
         run = load(port, bodies[kind], clients, seconds, server=pid)
         results.append(Result(server, name, run, load_average()))
@@ -473,10 +471,8 @@ def measure(
     return results
 
 
-def serve_and_measure(
-    case: Case, temp: Path, rows: pd.DataFrame, workers: list[int], mlflow: bool, seconds: float, loads: list[str]
-) -> list[Result]:
-    """Our server at each worker count, then MLflow's (when asked), each under every load."""
+def serve_and_measure(case: Case, temp: Path, rows: pd.DataFrame, workers: list[int], seconds: float) -> list[Result]:
+    """Our server at each worker count, then MLflow's, each under every load."""
     servers: list[tuple[str, Callable[[int], subprocess.Popen], bool]] = []
     for count in workers:
         log = f"sqlite:///{temp}/log-{case.task}-{count}.sqlite"
@@ -487,21 +483,20 @@ def serve_and_measure(
                 True,
             )
         )
-    if mlflow:
-        model = temp / f"mlflow-{case.task}"
-        subprocess.run(
-            [str(mlflow_python()), "-c", EXPORT_MLFLOW_MODEL, str(case.bundle), str(model), str(case.test)],
-            check=True,
-            cwd=ROOT,
-            env=SERVER_ENV,
-        )
-        servers.append(("MLflow, 1 worker", lambda p: start_mlflow(p, model), False))
+    model = temp / f"mlflow-{case.task}"
+    subprocess.run(
+        [str(mlflow_python()), "-c", EXPORT_MLFLOW_MODEL, str(case.bundle), str(model), str(case.test)],
+        check=True,
+        cwd=ROOT,
+        env=SERVER_ENV,
+    )
+    servers.append(("MLflow, 1 worker", lambda p: start_mlflow(p, model), False))
     results = []
     for name, start, ours in servers:
         port = free_port()
         process = start(port)
         try:
-            results.extend(measure(name, port, process.pid, rows, ours, seconds, loads))
+            results.extend(measure(name, port, process.pid, rows, ours, seconds))
         finally:
             stop(process)
     return results
@@ -557,7 +552,7 @@ def benchmark(tasks: list[str], workers: list[int], seconds: float) -> None:
         cases = [flights() if task == "binary" else example(temp / task, task) for task in tasks]
         for case in cases:
             rows = rows_for_requests(case, 2000)
-            results = serve_and_measure(case, temp, rows, workers, True, seconds, list(LOADS))
+            results = serve_and_measure(case, temp, rows, workers, seconds)
             floor, floors = floor_lines(case, rows)
             lines += [r.line(case) for r in results] + floor
             notes += summary(case, results, floors)
@@ -670,7 +665,7 @@ def shadow_cost(seconds: float) -> None:
             port = free_port()
             process = start_ours(port, f"sqlite:///{folder}/log-{len(lines)}.sqlite", case.bundle, 1, options)
             try:
-                lines += [r.line(case) for r in measure(name, port, process.pid, rows, True, seconds, list(LOADS))]
+                lines += [r.line(case) for r in measure(name, port, process.pid, rows, True, seconds)]
             finally:
                 stop(process)
     print("\n" + HEADER + "\n" + "\n".join(lines))
@@ -827,7 +822,7 @@ def main() -> None:
     parser.add_argument("--tasks", default="binary,multiclass,regression", help="comma-separated tasks to measure")
     parser.add_argument("--workers", type=_numbers, default=[1, 2], help="our worker counts, e.g. 1,2")
     parser.add_argument("--ratio", action="store_true", help="only 100-row batches vs the in-process fast path")
-    parser.add_argument("--rounds", type=int, default=5, help="--ratio: rounds of floor and load per setting")
+    parser.add_argument("--rounds", type=int, default=5, help="--ratio and --versus: rounds per setting")
     parser.add_argument("--soak", action="store_true", help="run the 64-client, 60 s soak instead")
     parser.add_argument("--shadow", action="store_true", help="only our server without and with serve.shadow")
     parser.add_argument("--setup", action="store_true", help="only create the MLflow environment")
