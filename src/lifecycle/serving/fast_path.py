@@ -99,10 +99,10 @@ def _datetime_part_column(name: str, part: str, zone: ZoneInfo | None) -> Column
         return float(extract(moment.astimezone(zone) if zone else moment.astimezone(UTC)))
 
     def column(records: Sequence[Record]) -> np.ndarray:
-        moments = [record[name] for record in records]
         parts: dict[tuple[datetime | None, int], float] = {}
         values = []
-        for moment in moments:
+        for record in records:
+            moment = record[name]
             key = (moment, 0 if moment is None else moment.fold)
             if (known := parts.get(key)) is None:
                 known = parts[key] = value(moment)
