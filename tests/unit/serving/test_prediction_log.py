@@ -101,9 +101,19 @@ def test_reader_returns_inputs_as_columns(tmp_path: Path) -> None:
     assert str(frame["logged_at"].dt.tz) == "UTC"
 
 
-def logged_inputs(url: str, table: str, rows: list[dict[str, Any]]) -> pd.DataFrame:
+def stored_rows(stored: str) -> list[dict[str, Any]]:
+    """A record's inputs decoded by `json`: an object of columns, or JSON lines."""
+    first = json.loads(stored.split("\n", 1)[0])
+    if list(first) == ["columns"] and isinstance(first["columns"], dict):
+        columns = first["columns"]
+        return [dict(zip(columns, values, strict=True)) for values in zip(*columns.values(), strict=True)]
+    return [json.loads(line) for line in stored.split("\n")]
+
+
+def logged_inputs(url: str, table: str, rows: list[dict[str, Any]]) -> tuple[pd.DataFrame, list[str]]:
     """Log the rows in requests of 1 to 5 rows; return the input columns as the reader decoded
-    them before it parsed inputs with Arrow: `json.loads` of each stored row, one record each."""
+    them before it parsed inputs with Arrow (`json.loads` of each stored row, one record
+    each), and the stored texts."""
     log = PredictionLog(PredictionLogSettings(url=url, table=table))
     start, request = 0, 0
     while start < len(rows):
@@ -113,7 +123,7 @@ def logged_inputs(url: str, table: str, rows: list[dict[str, Any]]) -> pd.DataFr
     log.close()
     with create_engine(url).connect() as connection:
         texts = connection.execute(text(f"SELECT inputs FROM {table} ORDER BY id")).scalars().all()
-    return pd.DataFrame.from_records([json.loads(line) for stored in texts for line in stored.split("\n")])
+    return pd.DataFrame.from_records([row for stored in texts for row in stored_rows(stored)]), texts
 
 
 def mixed_rows() -> list[dict[str, Any]]:
@@ -130,17 +140,28 @@ def test_inputs_read_in_chunks_are_what_json_loads_of_each_row_gives(
 ) -> None:
     """Real flights (missing values, ISO date-times, categories) read 250 rows at a time: the
     input columns equal the row-by-row decode, dtypes and column order included; so do inputs
-    whose types change between rows, which Arrow cannot type column by column."""
+    whose types change between rows, which Arrow cannot type column by column. Requests whose
+    rows hold the same fields are stored as columns (each field named once), the others as
+    JSON lines (a row without a missing value's field keeps it out), and a log holding both
+    reads in order."""
     url = f"sqlite:///{tmp_path / 'log.sqlite'}" if database == "sqlite" else postgres_url()
     # time_hour as the request model hands it to the log: a datetime, written in ISO 8601
     flights = [
         {**row, "time_hour": datetime.fromisoformat(row["time_hour"])} for row in json_rows(interim[1].head(1000))
     ]
+    # every seventh row without its wind gust: the requests holding one are stored as JSON lines
+    flights = [{k: v for k, v in row.items() if k != "wind_gust" or i % 7} for i, row in enumerate(flights)]
     cases = {"flights": flights, "mixed": mixed_rows()}
     tables = {name: f"predictions_{name}_{uuid.uuid4().hex[:8]}" for name in cases}
     try:
         for name, rows in cases.items():
-            expected = logged_inputs(url, tables[name], rows)
+            expected, texts = logged_inputs(url, tables[name], rows)
+            sent = [json.loads(json.dumps(row, default=datetime.isoformat)) for row in rows]
+            pd.testing.assert_frame_equal(expected, pd.DataFrame.from_records(sent))  # stored as logged
+            if name == "flights":
+                as_columns = [stored for stored in texts if stored.startswith('{"columns":{')]
+                assert 0 < len(as_columns) < len(texts)
+                assert all(stored.count('"origin"') == 1 for stored in as_columns)
             frame = read_prediction_log(url, tables[name], chunk_rows=250)
             pd.testing.assert_frame_equal(frame[frame.columns[len(OUTPUT_COLUMNS) :]], expected)
             assert len(frame) == len(rows) and frame.columns[: len(OUTPUT_COLUMNS)].tolist() == OUTPUT_COLUMNS
