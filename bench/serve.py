@@ -7,6 +7,8 @@
     python bench/serve.py --shadow           # our server without and with a shadow model (serve.shadow)
     python bench/serve.py --profile          # where a 100-row request's server CPU goes, stage by stage (flights)
     python bench/serve.py --versus HEAD~3    # this checkout's server against another commit's, side by side
+    python bench/serve.py --parts            # what each part of a 100-row request costs the running server
+    python bench/serve.py --ratio --off log  # --ratio with a part of the request path switched off (a trial build)
 
 Every task of the gradient-boosting family: the flights bundle the pipeline packaged
 (binary), and bundles the pipeline's own stages package, in a temporary folder, from
@@ -46,6 +48,16 @@ clients sending 100-row flights batches, for `--rounds` rounds of `--seconds`. B
 same machine at the same moment, so its speed swings cancel in the ratio of their CPU per
 request: two identical servers measured 1.006 (0.98-1.02), where rounds taken one after
 the other swing by 15 %.
+
+`--parts` measures the same way what each part of the request path costs the running
+server: beside the full server, a trial build of it with one part switched off (`PARTS`),
+and one with all of them off but HTTP and the model; the difference of their CPU per
+request is that part's cost. Why not `--profile`'s loops: in the server the log and
+validation cost about twice what they cost called in a loop (0.67 ms against 0.35, 0.64
+against 0.26-0.36), the model 1.2 times, their data no longer in the caches and the cores
+shared with everything else. A trial build is this checkout's code with a `sitecustomize` module
+on PYTHONPATH that replaces the part (every worker process loads it); `--ratio --off
+PART,...` measures the throughput share of such a build.
 """
 
 from __future__ import annotations
@@ -232,6 +244,56 @@ def start_ours(
     process = subprocess.Popen(command, cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     wait_until_up(port, process, "/ready")
     return process
+
+
+# The parts of the request path a trial build switches off, each replaced by what keeps the
+# rest of the request as it was (the same rows, answers of the same shape).
+PARTS = {
+    "log": "the prediction log (nothing queued or written)",
+    "validation": "validation (a body's rows validated once, then reused)",
+    "flags": "the unseen-value flags (none)",
+    "access": "the access log line and the request metrics",
+    "model": "the model (every row scored 0.3)",
+}
+OFF_VARIABLE = "BENCH_PARTS_OFF"
+TRIAL_BUILD = f"""
+import os
+off = set(filter(None, os.environ.get({OFF_VARIABLE!r}, "").split(",")))
+if off:
+    import uuid
+    import numpy as np
+    from lifecycle.serving import access_log, fast_path, prediction_log, request_model, scoring
+    if "log" in off:
+        prediction_log.PredictionLog.append = lambda self, request: None
+    if "validation" in off:
+        validated, from_json = {{}}, request_model.RowValidator.from_json
+        def cached(self, body):
+            if body not in validated:
+                validated[body] = from_json(self, body)
+            return validated[body]
+        request_model.RowValidator.from_json = cached
+    if "flags" in off:
+        scoring.Scorer.flags = lambda self, rows: scoring.Flags([[] for _ in rows], [[] for _ in rows])
+    if "access" in off:
+        async def unlogged(self, scope, receive, send):
+            scope.setdefault("state", {{}})["request_id"] = uuid.uuid4().hex
+            await self.app(scope, receive, send)
+        access_log.AccessLogMiddleware.__call__ = unlogged
+    if "model" in off:
+        fast_path.FastPath.scores = lambda self, records: np.full(len(records), 0.3)
+"""
+
+
+def trial_env(folder: Path, off: Sequence[str]) -> dict[str, str]:
+    """The environment of a trial build that switches `off` parts of the request path (none:
+    the server as it is)."""
+    unknown = set(off) - set(PARTS)
+    if unknown:
+        raise SystemExit(f"unknown parts {sorted(unknown)}: choose from {', '.join(PARTS)}")
+    if not off:
+        return SERVER_ENV
+    (folder / "sitecustomize.py").write_text(TRIAL_BUILD)
+    return {**SERVER_ENV, "PYTHONPATH": str(folder), OFF_VARIABLE: ",".join(off)}
 
 
 def start_mlflow(port: int, model: Path) -> subprocess.Popen:
@@ -559,14 +621,15 @@ def benchmark(tasks: list[str], workers: list[int], seconds: float) -> None:
     print("\n" + HEADER + "\n" + "\n".join(lines) + "\n\n" + "\n".join(notes))
 
 
-def ratio(workers: list[int], seconds: float, rounds: int) -> None:
+def ratio(workers: list[int], seconds: float, rounds: int, off: Sequence[str] = ()) -> None:
     """100-row flights batches through HTTP against the in-process fast path, in turns.
 
     On shared cores the same loop's time swings by a third from one minute to the next, so a
     floor timed once, before or after the servers, moves the ratio by as much. Here each
     round times the floor for half of `seconds`, then loads the server for `seconds`; the
     ratio of a round is the server's throughput against that floor's, and the table gives
-    each setting's median round, with the lowest and highest."""
+    each setting's median round, with the lowest and highest. `off`: of a trial build with
+    those parts switched off (`PARTS`)."""
     case = flights()
     rows = rows_for_requests(case, 2000)
     bodies = payloads(rows, 100, ours=True)
@@ -575,7 +638,8 @@ def ratio(workers: list[int], seconds: float, rounds: int) -> None:
     with tempfile.TemporaryDirectory() as folder:
         for count in workers:
             port = free_port()
-            process = start_ours(port, f"sqlite:///{folder}/log-{count}.sqlite", case.bundle, count)
+            env = trial_env(Path(folder), off)
+            process = start_ours(port, f"sqlite:///{folder}/log-{count}.sqlite", case.bundle, count, env=env)
             try:
                 for name in BATCH_LOADS:
                     shares, efficiencies, rates, cpus = [], [], [], []
@@ -594,8 +658,9 @@ def ratio(workers: list[int], seconds: float, rounds: int) -> None:
                     logger.info("%s", lines[-1])
             finally:
                 stop(process)
+    built = f", a trial build without: {', '.join(PARTS[part] for part in off)}" if off else ""
     print(
-        f"\n100-row flights batches through HTTP against the in-process fast path, {rounds} rounds each\n\n"
+        f"\n100-row flights batches through HTTP against the in-process fast path, {rounds} rounds each{built}\n\n"
         "| server, load | throughput: median (lowest–highest) | CPU efficiency | req/s | server CPU ms/req "
         "| load avg |\n| --- | ---: | ---: | ---: | ---: | ---: |\n" + "\n".join(lines)
     )
@@ -614,33 +679,40 @@ def worktree(rev: str) -> Iterator[Path]:
             subprocess.run(["git", "worktree", "remove", "--force", str(tree)], cwd=ROOT, check=True)
 
 
+Servers = dict[str, tuple[int, subprocess.Popen]]  # by name: port and process
+
+
+def side_by_side(servers: Servers, seconds: float, rounds: int) -> list[dict[str, float]]:
+    """CPU ms per 100-row flights request of each server, all loaded at once (four clients
+    each) for `seconds`, `rounds` times after a warm-up: one dict per round."""
+    bodies = payloads(rows_for_requests(flights(), 2000), 100, ours=True)
+
+    async def together(duration: float) -> dict[str, float]:
+        stop_at = time.perf_counter() + duration
+        runs = {name: Run(0, 0, duration, []) for name in servers}
+        cpu = {name: cpu_seconds(process.pid) for name, (_, process) in servers.items()}
+        clients = [(name, port, i) for name, (port, _) in servers.items() for i in range(4)]
+        await asyncio.gather(*(_worker(port, bodies, i * 13, stop_at, runs[name]) for name, port, i in clients))
+        return {
+            name: 1000 * (cpu_seconds(process.pid) - cpu[name]) / runs[name].requests
+            for name, (_, process) in servers.items()
+        }
+
+    asyncio.run(together(2.0))  # warm-up
+    return [asyncio.run(together(seconds)) for _ in range(rounds)]
+
+
 def versus(rev: str, seconds: float, rounds: int) -> None:
     """This checkout's server against `rev`'s, side by side under the same load (one worker
     each, four clients each, 100-row flights batches): CPU per request of each, per round."""
-    case = flights()
-    bodies = payloads(rows_for_requests(case, 2000), 100, ours=True)
-    servers: dict[str, tuple[int, subprocess.Popen]] = {}
+    servers: Servers = {}
     with worktree(rev) as source, tempfile.TemporaryDirectory() as folder, contextlib.ExitStack() as stack:
         for name, env in ((rev, {**SERVER_ENV, "PYTHONPATH": str(source)}), ("this checkout", SERVER_ENV)):
             port = free_port()
-            process = start_ours(port, f"sqlite:///{folder}/{len(servers)}.sqlite", case.bundle, env=env)
+            process = start_ours(port, f"sqlite:///{folder}/{len(servers)}.sqlite", flights().bundle, env=env)
             stack.callback(stop, process)
             servers[name] = port, process
-
-        async def side_by_side(duration: float) -> dict[str, float]:
-            """CPU ms per request of each server, both loaded at once for `duration` seconds."""
-            stop_at = time.perf_counter() + duration
-            runs = {name: Run(0, 0, duration, []) for name in servers}
-            cpu = {name: cpu_seconds(process.pid) for name, (_, process) in servers.items()}
-            clients = [(name, port, i) for name, (port, _) in servers.items() for i in range(4)]
-            await asyncio.gather(*(_worker(port, bodies, i * 13, stop_at, runs[name]) for name, port, i in clients))
-            return {
-                name: 1000 * (cpu_seconds(process.pid) - cpu[name]) / runs[name].requests
-                for name, (_, process) in servers.items()
-            }
-
-        asyncio.run(side_by_side(2.0))  # warm-up
-        results = [asyncio.run(side_by_side(seconds)) for _ in range(rounds)]
+        results = side_by_side(servers, seconds, rounds)
     ratios = [result["this checkout"] / result[rev] for result in results]
     lines = [
         f"| {i + 1} | {result[rev]:.2f} | {result['this checkout']:.2f} | {factor:.3f} |"
@@ -650,6 +722,40 @@ def versus(rev: str, seconds: float, rounds: int) -> None:
         f"\nServer CPU per 100-row flights request (ms), {rev} and this checkout side by side\n\n"
         f"| round | {rev} | this checkout | ratio |\n| ---: | ---: | ---: | ---: |\n" + "\n".join(lines) + "\n\n"
         f"ratio: median {statistics.median(ratios):.3f} (lowest {min(ratios):.3f}, highest {max(ratios):.3f})"
+    )
+
+
+def parts(seconds: float, rounds: int) -> None:
+    """What each part of the request path costs the running server: the full server and a
+    trial build without that part side by side (one worker each), the difference of their
+    CPU per 100-row request; last, a build without every part but the model."""
+    trials = [[part] for part in PARTS] + [[part for part in PARTS if part != "model"]]
+    lines = []
+    with tempfile.TemporaryDirectory() as folder:
+        for number, off in enumerate(trials):
+            trial = Path(folder) / f"trial-{number}"
+            trial.mkdir()
+            servers: Servers = {}
+            with contextlib.ExitStack() as stack:
+                for name, env in (("full", SERVER_ENV), ("trial", trial_env(trial, off))):
+                    port = free_port()
+                    process = start_ours(port, f"sqlite:///{trial}/{name}.sqlite", flights().bundle, env=env)
+                    stack.callback(stop, process)
+                    servers[name] = port, process
+                results = side_by_side(servers, seconds, rounds)
+            full = statistics.median(result["full"] for result in results)
+            saved = [result["full"] - result["trial"] for result in results]
+            shares = [difference / result["full"] for difference, result in zip(saved, results, strict=True)]
+            what = PARTS[off[0]] if len(off) == 1 else "everything but HTTP and the model"
+            lines.append(
+                f"| {what} | {full:.2f} | {statistics.median(saved):.2f} ({min(saved):.2f}–{max(saved):.2f}) | "
+                f"{statistics.median(shares):.0%} |"
+            )
+            logger.info("%s", lines[-1])
+    print(
+        f"\nWhat each part costs the server per 100-row flights request, {rounds} rounds of {seconds:.0f} s\n\n"
+        "| part switched off | full server, CPU ms/req | saved, ms: median (lowest–highest) | share |\n"
+        "| --- | ---: | ---: | ---: |\n" + "\n".join(lines)
     )
 
 
@@ -822,12 +928,16 @@ def main() -> None:
     parser.add_argument("--tasks", default="binary,multiclass,regression", help="comma-separated tasks to measure")
     parser.add_argument("--workers", type=_numbers, default=[1, 2], help="our worker counts, e.g. 1,2")
     parser.add_argument("--ratio", action="store_true", help="only 100-row batches vs the in-process fast path")
-    parser.add_argument("--rounds", type=int, default=5, help="--ratio and --versus: rounds per setting")
+    parser.add_argument("--rounds", type=int, default=5, help="--ratio, --versus and --parts: rounds per setting")
     parser.add_argument("--soak", action="store_true", help="run the 64-client, 60 s soak instead")
     parser.add_argument("--shadow", action="store_true", help="only our server without and with serve.shadow")
     parser.add_argument("--setup", action="store_true", help="only create the MLflow environment")
     parser.add_argument("--profile", action="store_true", help="where a 100-row request's server CPU goes")
     parser.add_argument("--versus", metavar="REV", help="this checkout's server against REV's, side by side")
+    parser.add_argument("--parts", action="store_true", help="what each part of the request path costs the server")
+    parser.add_argument(
+        "--off", type=lambda text: text.split(","), default=[], help=f"--ratio of a build without: {', '.join(PARTS)}"
+    )
     args = parser.parse_args()
     if args.setup:
         mlflow_python()
@@ -838,7 +948,9 @@ def main() -> None:
     elif args.profile:
         profile(args.seconds)
     elif args.ratio:
-        ratio(args.workers, args.seconds, args.rounds)
+        ratio(args.workers, args.seconds, args.rounds, args.off)
+    elif args.parts:
+        parts(args.seconds, args.rounds)
     elif args.versus:
         versus(args.versus, args.seconds, args.rounds)
     else:
