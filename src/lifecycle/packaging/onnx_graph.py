@@ -239,16 +239,18 @@ def _categorical_nodes(path: FastPath) -> tuple[list[onnx.NodeProto], list[onnx.
     return nodes, constants
 
 
-def _link(path: FastPath) -> list[onnx.NodeProto]:
-    """raw (n, outputs) -> scores: (n,) for one output, (n, k) class probabilities otherwise."""
+def _link(path: FastPath) -> tuple[list[onnx.NodeProto], list[onnx.TensorProto]]:
+    """raw (n, outputs) -> scores: (n,) for one output, (n, k) class probabilities otherwise;
+    with the constants these nodes read (only those: onnxruntime warns of any other)."""
     name = type(path.model._loss.link).__name__
     if name not in _LINKS:
         raise LifecycleError(f"ONNX export: the model's link function {name} has no ONNX operator here")
     operator = _LINKS[name]
     if operator == "Softmax":
-        return [helper.make_node("Softmax", [RAW_OUTPUT], [OUTPUT], axis=1)]
+        return [helper.make_node("Softmax", [RAW_OUTPUT], [OUTPUT], axis=1)], []
     squeeze = helper.make_node("Squeeze", [RAW_OUTPUT, "output_axis"], ["raw_1d"])
-    return [squeeze, helper.make_node(operator or "Identity", ["raw_1d"], [OUTPUT])]
+    link = helper.make_node(operator or "Identity", ["raw_1d"], [OUTPUT])
+    return [squeeze, link], [_constant("output_axis", np.array([1], dtype=np.int64))]
 
 
 def graph_columns(pipeline: Pipeline) -> tuple[list[str], list[str]]:
@@ -286,8 +288,9 @@ def export_onnx(pipeline: Pipeline, input_names: list[str]) -> onnx.ModelProto |
     ]
     outputs = path.model.n_trees_per_iteration_
     scores_shape = [None, outputs] if outputs > 1 else [None]
+    link, link_constants = _link(path)
     graph = helper.make_graph(
-        [*nodes, *assemble, _tree_ensemble(path), *_link(path)],
+        [*nodes, *assemble, _tree_ensemble(path), *link],
         "lifecycle_pipeline",
         inputs,
         [
@@ -297,7 +300,7 @@ def export_onnx(pipeline: Pipeline, input_names: list[str]) -> onnx.ModelProto |
         initializer=[
             *constants,
             _constant("model_order", order),
-            _constant("output_axis", np.array([1], dtype=np.int64)),
+            *link_constants,
         ],
     )
     model = helper.make_model(graph, opset_imports=[helper.make_opsetid(d, v) for d, v in OPSETS.items()])
