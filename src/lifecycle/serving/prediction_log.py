@@ -186,22 +186,12 @@ def stored_inputs(rows: Sequence[dict[str, Any]]) -> str:
     names = list(rows[0])
     # one tuple of fields per row then transposed: a third of the time of a list per field
     fields = operator.itemgetter(*names) if len(names) > 1 else lambda row: (row[names[0]],)
-    try:
-        if any(len(row) != len(names) for row in rows):
-            raise KeyError(names)
-        columns = dict(zip(names, zip(*map(fields, rows), strict=True), strict=True))
-    except KeyError:
-        return b"\n".join(map(orjson.dumps, rows)).decode()
-    return _json({"columns": columns})
-
-
-def json_lines(text: str) -> str:
-    """A record's stored inputs as JSON lines, one object per row, whichever way they were
-    stored: the same rows, keys in the same order, values as `json.loads` of either gives."""
-    if not text.startswith(COLUMNS_PREFIX):
-        return text
-    columns = orjson.loads(text)["columns"]
-    return b"\n".join(orjson.dumps(dict(zip(columns, values))) for values in zip(*columns.values())).decode()
+    if all(len(row) == len(names) for row in rows):
+        try:
+            return _json({"columns": dict(zip(names, zip(*map(fields, rows), strict=True), strict=True))})
+        except KeyError:  # as many fields, not the same ones
+            pass
+    return b"\n".join(map(orjson.dumps, rows)).decode()
 
 
 def _json(value: Any) -> str:
@@ -548,6 +538,15 @@ def _columns_table(texts: Sequence[str]) -> pa.Table:
         raise _NotTabular(str(error)) from None
 
 
+def _stored_rows(text: str) -> list[Any]:
+    """A record's stored inputs, a dict per row, whichever way they were stored: keys in the
+    stored order, values as `json.loads` gives them."""
+    if not text.startswith(COLUMNS_PREFIX):
+        return decoded(text.split("\n"))
+    columns = orjson.loads(text)["columns"]
+    return [dict(zip(columns, values)) for values in zip(*columns.values())]
+
+
 def _tables_frame(tables: list[pa.Table], first_text: str) -> pd.DataFrame:
     """The chunks' Arrow tables as one frame, columns in the order `from_records` gives (the
     first row's fields, then fields as they first appear). Consumes `tables`."""
@@ -655,7 +654,7 @@ def _read(
                 if tabular:
                     tables.append(_tabular_inputs(texts, len(frame), as_text))
                 else:
-                    records += decoded([line for text in texts for line in json_lines(text).split("\n")])
+                    records += [row for text in texts for row in _stored_rows(text)]
                 for name, values in decoded_answers.items():
                     answers[name] += values
                 outputs.append(frame)
