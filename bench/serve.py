@@ -682,6 +682,18 @@ def worktree(rev: str) -> Iterator[Path]:
 Servers = dict[str, tuple[int, subprocess.Popen]]  # by name: port and process
 
 
+def start_beside(stack: contextlib.ExitStack, folder: Path, envs: dict[str, dict[str, str]]) -> Servers:
+    """Our server on the flights bundle once per environment (one worker each, a log of its
+    own in `folder`), each stopped when `stack` closes."""
+    servers: Servers = {}
+    for number, (name, env) in enumerate(envs.items()):
+        port = free_port()
+        process = start_ours(port, f"sqlite:///{folder}/{number}.sqlite", flights().bundle, env=env)
+        stack.callback(stop, process)
+        servers[name] = port, process
+    return servers
+
+
 def side_by_side(servers: Servers, seconds: float, rounds: int) -> list[dict[str, float]]:
     """CPU ms per 100-row flights request of each server, all loaded at once (four clients
     each) for `seconds`, `rounds` times after a warm-up: one dict per round."""
@@ -705,14 +717,9 @@ def side_by_side(servers: Servers, seconds: float, rounds: int) -> list[dict[str
 def versus(rev: str, seconds: float, rounds: int) -> None:
     """This checkout's server against `rev`'s, side by side under the same load (one worker
     each, four clients each, 100-row flights batches): CPU per request of each, per round."""
-    servers: Servers = {}
     with worktree(rev) as source, tempfile.TemporaryDirectory() as folder, contextlib.ExitStack() as stack:
-        for name, env in ((rev, {**SERVER_ENV, "PYTHONPATH": str(source)}), ("this checkout", SERVER_ENV)):
-            port = free_port()
-            process = start_ours(port, f"sqlite:///{folder}/{len(servers)}.sqlite", flights().bundle, env=env)
-            stack.callback(stop, process)
-            servers[name] = port, process
-        results = side_by_side(servers, seconds, rounds)
+        envs = {rev: {**SERVER_ENV, "PYTHONPATH": str(source)}, "this checkout": SERVER_ENV}
+        results = side_by_side(start_beside(stack, Path(folder), envs), seconds, rounds)
     ratios = [result["this checkout"] / result[rev] for result in results]
     lines = [
         f"| {i + 1} | {result[rev]:.2f} | {result['this checkout']:.2f} | {factor:.3f} |"
@@ -735,14 +742,9 @@ def parts(seconds: float, rounds: int) -> None:
         for number, off in enumerate(trials):
             trial = Path(folder) / f"trial-{number}"
             trial.mkdir()
-            servers: Servers = {}
             with contextlib.ExitStack() as stack:
-                for name, env in (("full", SERVER_ENV), ("trial", trial_env(trial, off))):
-                    port = free_port()
-                    process = start_ours(port, f"sqlite:///{trial}/{name}.sqlite", flights().bundle, env=env)
-                    stack.callback(stop, process)
-                    servers[name] = port, process
-                results = side_by_side(servers, seconds, rounds)
+                envs = {"full": SERVER_ENV, "trial": trial_env(trial, off)}
+                results = side_by_side(start_beside(stack, trial, envs), seconds, rounds)
             full = statistics.median(result["full"] for result in results)
             saved = [result["full"] - result["trial"] for result in results]
             shares = [difference / result["full"] for difference, result in zip(saved, results, strict=True)]
